@@ -1,0 +1,142 @@
+/* crm-sync — mail sources to message records (crm-record(5)).
+ * Options and the loop only; reading is in lib/mailsrc.h, parsing in
+ * lib/mime.h. */
+#include "cli.h"
+#include "exitcode.h"
+#include "jsonl.h"
+#include "log.h"
+#include "mailsrc.h"
+#include "mime.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { O_MAILDIR = 1, O_MBOX, O_ACCOUNT, O_HTML, O_MAXSIZE, O_RECURSIVE };
+
+static const struct option longopts[] = {
+	{ "maildir", required_argument, NULL, O_MAILDIR },
+	{ "mbox", required_argument, NULL, O_MBOX },
+	{ "account", required_argument, NULL, O_ACCOUNT },
+	{ "html", no_argument, NULL, O_HTML },
+	{ "max-size", required_argument, NULL, O_MAXSIZE },
+	{ "recursive", no_argument, NULL, 'r' },
+	{ 0 },
+};
+
+struct sync {
+	const char *maildir, *mbox;
+	struct crm_msgopts mo;
+	struct crm_mailsrc_opts so;
+	unsigned long n;
+};
+
+static int
+handle(int opt, const char *arg, void *ctx)
+{
+	struct sync *s = ctx;
+	long long v;
+
+	switch (opt) {
+	case O_MAILDIR: s->maildir = arg; return 0;
+	case O_MBOX: s->mbox = arg; return 0;
+	case O_ACCOUNT: s->mo.account = arg; return 0;
+	case O_HTML: s->mo.html = 1; return 0;
+	case 'r': s->so.recursive = 1; return 0;
+	case O_MAXSIZE:
+		if ((v = crm_parse_size(arg)) <= 0)
+			crm_die(CRM_EXIT_USAGE, "--max-size: invalid size '%s'", arg);
+		s->mo.max_size = s->so.max_size = (size_t)v;
+		return 0;
+	}
+	return -1;
+}
+
+static void
+reject(json_object *src, const char *why)
+{
+	const char *path = crm_get_str(src, "path");
+	json_object *off = crm_get(src, "offset");
+	json_object *r = json_object_new_object();
+	char where[64] = "";
+	size_t n;
+
+	if (off)
+		snprintf(where, sizeof where, "message at byte %lld: ",
+		    (long long)json_object_get_int64(off));
+	json_object_object_add(r, "error", json_object_new_string(why));
+	json_object_object_add(r, "source", src);
+	const char *line = crm_json_str(r, &n);
+	crm_reject_raw(path ? path : "<stdin>", 0, line, n, "%s%s", where, why);
+	json_object_put(r);
+}
+
+static void
+one(const char *raw, size_t len, json_object *src, time_t fallback, const char *err, void *arg)
+{
+	struct sync *s = arg;
+	const char *why = err;
+	json_object *rec;
+
+	if (!raw) {
+		reject(src, why);
+		return;
+	}
+	s->mo.fallback_date = fallback;
+	rec = crm_message_record(raw, len, &s->mo, json_object_get(src), &why);
+	if (!rec) {
+		reject(src, why);
+		return;
+	}
+	json_object_put(src);
+	crm_emit_json(rec);
+	json_object_put(rec);
+	crm_progress(++s->n, "messages");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sync s = { .mo = { .max_size = 64UL << 20 }, .so = { .max_size = 64UL << 20 } };
+	const struct crm_cli cli = {
+		.usage = "crm-sync [--account NAME] [--html] [--max-size BYTES]\n"
+		    "                [--maildir DIR [-r] | --mbox FILE | FILE...]",
+		.summary = "Read mail from a Maildir, an mbox or message files and print one "
+		    "JSON message record per message.",
+		.help =
+		    "      --maildir DIR     read the Maildir DIR (cur/ and new/)\n"
+		    "  -r, --recursive       with --maildir, also its Maildir++ subfolders\n"
+		    "      --mbox FILE       read the mbox FILE (mboxo/mboxrd; - for stdin)\n"
+		    "      --account NAME    account name in records and ids (default $CRM_ACCOUNT or 'local')\n"
+		    "      --html            also emit the decoded HTML body as \"html\"\n"
+		    "      --max-size BYTES  largest message accepted (default 64M)\n",
+		.shortopts = "r",
+		.longopts = longopts,
+		.handle = handle,
+		.ctx = &s,
+	};
+	int i = crm_cli_parse(&cli, argc, argv);
+
+	if (!s.mo.account)
+		s.mo.account = getenv("CRM_ACCOUNT");
+	if (!s.mo.account || !*s.mo.account)
+		s.mo.account = "local";
+	if ((s.maildir != NULL) + (s.mbox != NULL) + (i < argc) > 1) {
+		crm_warn("give one source: --maildir, --mbox or files");
+		crm_usage(&cli);
+	}
+	if (s.maildir) {
+		if (crm_maildir_scan(s.maildir, &s.so, one, &s) < 0)
+			crm_status_fail(CRM_EXIT_USAGE);
+	} else if (s.mbox) {
+		if (crm_mbox_scan(s.mbox, &s.so, one, &s) < 0)
+			crm_status_fail(CRM_EXIT_USAGE);
+	} else if (i < argc) {
+		for (; i < argc; i++)
+			crm_file_scan(argv[i], &s.so, one, &s);
+	} else {
+		crm_file_scan("-", &s.so, one, &s);
+	}
+	crm_progress_end();
+	crm_output_close();
+	return crm_status();
+}

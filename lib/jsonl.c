@@ -1,0 +1,461 @@
+/* jsonl.c — JSON-lines reader and writer over json-c (see jsonl.h).
+ *
+ * Lines are read with read(2) into one buffer that grows only up to the
+ * line limit; a longer line is streamed to the rejects file in pieces, so
+ * an endless line costs no memory.  One json_tokener is reused for every
+ * line. */
+#include "jsonl.h"
+#include "exitcode.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct crm_reader {
+	char **paths;
+	size_t npath, ipath;
+	int fd;
+	const char *input;
+	long lineno;
+	size_t max_line;
+	char *buf;               /* [start, end) holds unread bytes */
+	size_t start, end, cap;
+	int eof;
+	json_tokener *tok;
+	json_object *obj;
+	unsigned long count;
+};
+
+static FILE *rejects;
+static int rejects_is_stderr = 1;
+static unsigned long nrejects;
+static int status_code;
+
+void
+crm_rejects_open(const char *path)
+{
+	if (!path || !strcmp(path, "-")) {
+		rejects = stderr;
+		rejects_is_stderr = 1;
+		return;
+	}
+	rejects = fopen(path, "a");
+	if (!rejects)
+		crm_die(CRM_EXIT_USAGE, "cannot open rejects file %s:", path);
+	rejects_is_stderr = 0;
+}
+
+FILE *
+crm_rejects_file(void)
+{
+	if (!rejects)
+		rejects = stderr;
+	return rejects;
+}
+
+unsigned long
+crm_rejects_count(void)
+{
+	return nrejects;
+}
+
+void
+crm_status_fail(int code)
+{
+	if (code > status_code)
+		status_code = code;
+}
+
+int
+crm_status(void)
+{
+	return status_code;
+}
+
+static void
+reject_v(const char *input, long lineno, const void *data, size_t len,
+    int whole, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	FILE *f = crm_rejects_file();
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	crm_warn_at(input, lineno, "%s", msg);
+	nrejects++;
+	crm_status_fail(CRM_EXIT_REJECTS);
+	if (data) {
+		fwrite(data, 1, len, f);
+		if (whole)
+			fputc('\n', f);
+	}
+	if (!rejects_is_stderr)
+		fflush(f);
+}
+
+void
+crm_reject_raw(const char *input, long lineno, const void *data, size_t len,
+    const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	reject_v(input, lineno, data, len, 1, fmt, ap);
+	va_end(ap);
+}
+
+void
+crm_reject(const struct crm_rec *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	reject_v(r->input, r->lineno, r->line, r->len, 1, fmt, ap);
+	va_end(ap);
+}
+
+struct crm_reader *
+crm_reader_new(char **paths, size_t max_line)
+{
+	struct crm_reader *rd = crm_xcalloc(1, sizeof *rd);
+	static char *dash[] = { "-", NULL };
+
+	if (!paths || !paths[0])
+		paths = dash;
+	rd->paths = paths;
+	while (paths[rd->npath])
+		rd->npath++;
+	rd->fd = -1;
+	rd->max_line = max_line ? max_line : CRM_MAX_LINE_DEFAULT;
+	if (rd->max_line > INT_MAX - 1)
+		rd->max_line = INT_MAX - 1;     /* json-c takes an int length */
+	rd->cap = 1 << 16;
+	rd->buf = crm_xmalloc(rd->cap);
+	rd->tok = json_tokener_new_ex(64);
+	if (!rd->tok)
+		crm_die(CRM_EXIT_ENV, "out of memory");
+	json_tokener_set_flags(rd->tok, JSON_TOKENER_VALIDATE_UTF8);
+	return rd;
+}
+
+void
+crm_reader_free(struct crm_reader *rd)
+{
+	if (!rd)
+		return;
+	if (rd->fd > 0)
+		close(rd->fd);
+	json_object_put(rd->obj);
+	json_tokener_free(rd->tok);
+	free(rd->buf);
+	free(rd);
+}
+
+unsigned long
+crm_reader_count(const struct crm_reader *rd)
+{
+	return rd->count;
+}
+
+/* Open the next input; 0 when none is left. */
+static int
+open_next(struct crm_reader *rd)
+{
+	while (rd->ipath < rd->npath) {
+		const char *p = rd->paths[rd->ipath++];
+		if (!strcmp(p, "-")) {
+			rd->fd = 0;
+			rd->input = "<stdin>";
+		} else {
+			rd->fd = open(p, O_RDONLY | O_CLOEXEC);
+			rd->input = p;
+			if (rd->fd < 0) {
+				crm_warn("%s:", p);
+				crm_status_fail(CRM_EXIT_REJECTS);
+				continue;
+			}
+		}
+		rd->lineno = 0;
+		rd->start = rd->end = 0;
+		rd->eof = 0;
+		return 1;
+	}
+	return 0;
+}
+
+/* Read more bytes after compacting; returns bytes read, 0 at EOF. */
+static ssize_t
+fill(struct crm_reader *rd)
+{
+	ssize_t n;
+
+	if (rd->start > 0) {
+		memmove(rd->buf, rd->buf + rd->start, rd->end - rd->start);
+		rd->end -= rd->start;
+		rd->start = 0;
+	}
+	if (rd->end == rd->cap) {
+		size_t cap = rd->cap * 2;
+		if (cap > rd->max_line + 1)
+			cap = rd->max_line + 1;
+		if (cap <= rd->cap)
+			return -2;      /* line too long */
+		rd->buf = crm_xrealloc(rd->buf, cap);
+		rd->cap = cap;
+	}
+	do
+		n = read(rd->fd, rd->buf + rd->end, rd->cap - rd->end);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		crm_warn("%s: read error:", rd->input);
+		crm_status_fail(CRM_EXIT_REJECTS);
+		return 0;
+	}
+	rd->end += (size_t)n;
+	return n;
+}
+
+/* Stream the rest of an over-long line to the rejects file. */
+static void
+skip_long_line(struct crm_reader *rd)
+{
+	FILE *f = crm_rejects_file();
+	char *nl;
+
+	crm_warn_at(rd->input, rd->lineno,
+	    "line longer than %zu bytes (--max-line); rejected", rd->max_line);
+	nrejects++;
+	crm_status_fail(CRM_EXIT_REJECTS);
+	for (;;) {
+		nl = memchr(rd->buf + rd->start, '\n', rd->end - rd->start);
+		if (nl) {
+			fwrite(rd->buf + rd->start, 1, (size_t)(nl - rd->buf) - rd->start + 1, f);
+			rd->start = (size_t)(nl - rd->buf) + 1;
+			break;
+		}
+		fwrite(rd->buf + rd->start, 1, rd->end - rd->start, f);
+		rd->start = rd->end = 0;
+		if (fill(rd) <= 0) {
+			fputc('\n', f);
+			rd->eof = 1;
+			break;
+		}
+	}
+	if (!rejects_is_stderr)
+		fflush(f);
+}
+
+/* Next raw line of the current input: 1 got one, 0 EOF. */
+static int
+next_line(struct crm_reader *rd, char **line, size_t *len)
+{
+	size_t scanned = 0;
+
+	for (;;) {
+		char *s = rd->buf + rd->start + scanned;
+		char *nl = memchr(s, '\n', rd->end - rd->start - scanned);
+		if (nl) {
+			*line = rd->buf + rd->start;
+			*len = (size_t)(nl - *line);
+			rd->start += *len + 1;
+			rd->lineno++;
+			if (*len > rd->max_line) {
+				rd->start -= *len + 1;
+				skip_long_line(rd);
+				scanned = 0;
+				continue;
+			}
+			return 1;
+		}
+		scanned = rd->end - rd->start;
+		if (rd->eof) {
+			if (scanned == 0)
+				return 0;
+			*line = rd->buf + rd->start;
+			*len = scanned;
+			rd->start = rd->end;
+			rd->lineno++;
+			return 1;
+		}
+		ssize_t n = fill(rd);
+		if (n == -2) {
+			rd->lineno++;
+			skip_long_line(rd);
+			scanned = 0;
+			continue;
+		}
+		if (n <= 0)
+			rd->eof = 1;
+	}
+}
+
+static int
+blank(const char *s, size_t n)
+{
+	while (n--)
+		if (!strchr(" \t\r", *s++))
+			return 0;
+	return 1;
+}
+
+int
+crm_reader_next(struct crm_reader *rd, struct crm_rec *r)
+{
+	char *line;
+	size_t len;
+
+	json_object_put(rd->obj);
+	rd->obj = NULL;
+	for (;;) {
+		if (rd->fd < 0 && !open_next(rd))
+			return 0;
+		if (!next_line(rd, &line, &len)) {
+			if (rd->fd > 0)
+				close(rd->fd);
+			rd->fd = -1;
+			continue;
+		}
+		if (blank(line, len))
+			continue;
+		json_tokener_reset(rd->tok);
+		json_object *o = json_tokener_parse_ex(rd->tok, line, (int)len);
+		enum json_tokener_error e = json_tokener_get_error(rd->tok);
+		size_t used = json_tokener_get_parse_end(rd->tok);
+		if (e == json_tokener_continue)
+			e = json_tokener_error_parse_eof;
+		else if (e == json_tokener_success && !blank(line + used, len - used))
+			e = json_tokener_error_parse_unexpected;
+		if (e != json_tokener_success || !json_object_is_type(o, json_type_object)) {
+			crm_reject_raw(rd->input, rd->lineno, line, len, "%s",
+			    e != json_tokener_success ? json_tokener_error_desc(e)
+			    : "not a JSON object");
+			json_object_put(o);
+			continue;
+		}
+		rd->obj = o;
+		rd->count++;
+		r->obj = o;
+		r->line = line;
+		r->len = len;
+		r->input = rd->input;
+		r->lineno = rd->lineno;
+		return 1;
+	}
+}
+
+/* ---- writer ---- */
+
+static char outbuf[1 << 16];
+static int out_ready;
+
+static void
+out_init(void)
+{
+	if (!out_ready) {
+		setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+		out_ready = 1;
+	}
+}
+
+const char *
+crm_json_str(json_object *obj, size_t *len)
+{
+	const char *s = json_object_to_json_string_length(obj,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+	return s;
+}
+
+void
+crm_emit_line(const char *line, size_t len)
+{
+	out_init();
+	fwrite(line, 1, len, stdout);
+	putc('\n', stdout);
+}
+
+void
+crm_emit_json(json_object *obj)
+{
+	size_t len;
+	const char *s = crm_json_str(obj, &len);
+	crm_emit_line(s, len);
+}
+
+static void
+emit_key(const char *k)
+{
+	json_object *ks = json_object_new_string(k);
+	size_t n;
+	const char *s = crm_json_str(ks, &n);
+	fwrite(s, 1, n, stdout);
+	json_object_put(ks);
+}
+
+void
+crm_emit_keys(const struct crm_rec *r, size_t n, const char *const *keys,
+    json_object *const *vals)
+{
+	size_t i, len = r->len;
+	int splice = 1;
+
+	out_init();
+	for (i = 0; i < n; i++)
+		if (json_object_object_get_ex(r->obj, keys[i], NULL))
+			splice = 0;
+	while (len && strchr(" \t\r", r->line[len - 1]))
+		len--;
+	if (!splice || len == 0 || r->line[len - 1] != '}') {
+		for (i = 0; i < n; i++)
+			json_object_object_add(r->obj, keys[i], json_object_get(vals[i]));
+		crm_emit_json(r->obj);
+		return;
+	}
+	int empty = json_object_object_length(r->obj) == 0;
+	fwrite(r->line, 1, len - 1, stdout);
+	for (i = 0; i < n; i++) {
+		size_t vn;
+		const char *vs;
+		if (!(empty && i == 0))
+			putc(',', stdout);
+		emit_key(keys[i]);
+		putc(':', stdout);
+		vs = vals[i] ? crm_json_str(vals[i], &vn) : (vn = 4, "null");
+		fwrite(vs, 1, vn, stdout);
+	}
+	fputs("}\n", stdout);
+}
+
+int
+crm_output_close(void)
+{
+	out_init();
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		crm_warn("error writing standard output:");
+		crm_status_fail(CRM_EXIT_ENV);
+		return CRM_EXIT_ENV;
+	}
+	if (rejects && !rejects_is_stderr && (fflush(rejects) != 0 || ferror(rejects))) {
+		crm_warn("error writing rejects file:");
+		crm_status_fail(CRM_EXIT_ENV);
+		return CRM_EXIT_ENV;
+	}
+	return 0;
+}
+
+json_object *
+crm_get(json_object *obj, const char *key)
+{
+	json_object *v = NULL;
+	if (obj && json_object_object_get_ex(obj, key, &v))
+		return v;
+	return NULL;
+}
+
+const char *
+crm_get_str(json_object *obj, const char *key)
+{
+	json_object *v = crm_get(obj, key);
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}

@@ -1,0 +1,37 @@
+/* mime.h — raw RFC 5322/MIME message bytes to the crm message record
+ * (crm-record(5)), over libetpan's parsers.
+ *
+ * crm_message_record() returns a new json object the caller owns
+ * (json_object_put), or NULL with a static reason in *why when the bytes
+ * are not a mail message (empty, binary, no header fields, too large).
+ * The helpers below are shared with the other stages. */
+#ifndef CRM_MIME_H
+#define CRM_MIME_H
+
+#include "buf.h"
+#include <json.h>
+#include <stddef.h>
+#include <time.h>
+
+struct crm_msgopts {
+	const char *account;    /* goes into "account" and the id */
+	int html;               /* also emit "html" */
+	size_t max_size;        /* 0: no limit */
+	time_t fallback_date;   /* used when no Date/Received date (0: none) */
+};
+
+json_object *crm_message_record(const char *raw, size_t len,
+    const struct crm_msgopts *o, json_object *source, const char **why);
+
+/* Header value (possibly folded, RFC 2047-encoded, 8-bit) to UTF-8,
+ * appended to out, unfolded, with surrounding whitespace trimmed. */
+void crm_header_decode(struct crm_buf *out, const char *raw, size_t n);
+/* UTC ISO-8601 "2025-10-30T09:12:00Z" into buf (at least 21 bytes). */
+void crm_iso8601(char *buf, size_t size, time_t t);
+/* Parse an RFC 5322 date (lenient); (time_t)-1 when unparseable. */
+time_t crm_parse_rfc5322_date(const char *s, size_t n);
+/* The number of bytes of an mbox "From " envelope line at the start of a
+ * message (0 if none). */
+size_t crm_mbox_envelope_len(const char *raw, size_t len);
+
+#endif
