@@ -1,0 +1,172 @@
+/* phone.cc — the C++ shim over libphonenumber (see phone.h).
+ *
+ * libphonenumber is C++ only; this file is the one place crm touches it.
+ * Every entry point catches all exceptions (std::bad_alloc from strings)
+ * so that none crosses into C, and the singleton PhoneNumberUtil is
+ * fetched once.  Its own logging goes to stderr through a logger we
+ * silence: a library must not chatter on a stage's stderr. */
+#include "phone.h"
+
+#include <phonenumbers/logger.h>
+#include <phonenumbers/phonenumbermatch.h>
+#include <phonenumbers/phonenumbermatcher.h>
+#include <phonenumbers/phonenumberutil.h>
+
+#include <cstring>
+#include <string>
+
+using i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberMatch;
+using i18n::phonenumbers::PhoneNumberMatcher;
+using i18n::phonenumbers::PhoneNumberUtil;
+
+namespace {
+
+class QuietLogger : public i18n::phonenumbers::Logger {
+public:
+	void WriteMessage(const std::string &) override {}
+};
+
+const PhoneNumberUtil *
+util()
+{
+	static const PhoneNumberUtil *u = [] {
+		PhoneNumberUtil *p = PhoneNumberUtil::GetInstance();
+		static QuietLogger quiet;
+		p->SetLogger(&quiet);
+		return p;
+	}();
+	return u;
+}
+
+std::string
+region_or_fr(const char *region)
+{
+	if (!region || !*region)
+		return "FR";
+	std::string r(region);
+	for (auto &c : r)
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+	return r;
+}
+
+int
+type_of(const PhoneNumberUtil *u, const PhoneNumber &num)
+{
+	switch (u->GetNumberType(num)) {
+	case PhoneNumberUtil::FIXED_LINE: return CRM_PHONE_FIXED;
+	case PhoneNumberUtil::MOBILE: return CRM_PHONE_MOBILE;
+	case PhoneNumberUtil::FIXED_LINE_OR_MOBILE: return CRM_PHONE_FIXED_OR_MOBILE;
+	case PhoneNumberUtil::TOLL_FREE: return CRM_PHONE_TOLL_FREE;
+	case PhoneNumberUtil::VOIP: return CRM_PHONE_VOIP;
+	default: return CRM_PHONE_OTHER;
+	}
+}
+
+void
+put_e164(const PhoneNumberUtil *u, const PhoneNumber &num, char *out)
+{
+	std::string s;
+	u->Format(num, PhoneNumberUtil::E164, &s);
+	std::snprintf(out, CRM_PHONE_MAX, "%s", s.c_str());
+}
+
+} // namespace
+
+extern "C" int
+crm_phone_parse(const char *text, size_t len, const char *region,
+    char e164[CRM_PHONE_MAX])
+{
+	e164[0] = 0;
+	if (!text || len == 0 || len > 64)
+		return CRM_PHONE_INVALID;
+	try {
+		const PhoneNumberUtil *u = util();
+		PhoneNumber num;
+		if (u->Parse(std::string(text, len), region_or_fr(region), &num)
+		    != PhoneNumberUtil::NO_PARSING_ERROR)
+			return CRM_PHONE_INVALID;
+		if (!u->IsValidNumber(num))
+			return CRM_PHONE_INVALID;
+		put_e164(u, num, e164);
+		return type_of(u, num);
+	} catch (...) {
+		e164[0] = 0;
+		return CRM_PHONE_INVALID;
+	}
+}
+
+extern "C" const char *
+crm_phone_type_name(int type)
+{
+	switch (type) {
+	case CRM_PHONE_FIXED: return "fixed_line";
+	case CRM_PHONE_MOBILE: return "mobile";
+	case CRM_PHONE_FIXED_OR_MOBILE: return "fixed_line_or_mobile";
+	case CRM_PHONE_TOLL_FREE: return "toll_free";
+	case CRM_PHONE_VOIP: return "voip";
+	case CRM_PHONE_OTHER: return "other";
+	default: return "invalid";
+	}
+}
+
+extern "C" int
+crm_phone_region_ok(const char *region)
+{
+	if (!region || std::strlen(region) != 2)
+		return 0;
+	try {
+		return util()->GetCountryCodeForRegion(region_or_fr(region)) != 0;
+	} catch (...) {
+		return 0;
+	}
+}
+
+extern "C" int
+crm_phone_region_of(const char *e164, char region[3])
+{
+	region[0] = 0;
+	if (!e164)
+		return -1;
+	try {
+		const PhoneNumberUtil *u = util();
+		PhoneNumber num;
+		std::string r;
+		if (u->Parse(e164, "ZZ", &num) != PhoneNumberUtil::NO_PARSING_ERROR)
+			return -1;
+		u->GetRegionCodeForNumber(num, &r);
+		if (r.size() != 2 || r == "ZZ")
+			return -1;
+		std::memcpy(region, r.c_str(), 3);
+		return 0;
+	} catch (...) {
+		return -1;
+	}
+}
+
+extern "C" size_t
+crm_phone_find(const char *text, size_t len, const char *region,
+    crm_phone_cb cb, void *arg)
+{
+	size_t n = 0;
+
+	if (!text || len == 0)
+		return 0;
+	try {
+		const PhoneNumberUtil *u = util();
+		PhoneNumberMatcher m(*u, std::string(text, len), region_or_fr(region),
+		    PhoneNumberMatcher::VALID, 64);
+		PhoneNumberMatch match;
+		char e164[CRM_PHONE_MAX];
+		while (m.HasNext() && m.Next(&match)) {
+			put_e164(u, match.number(), e164);
+			if (cb)
+				cb((size_t)match.start(), (size_t)match.end(), e164,
+				    type_of(u, match.number()), arg);
+			n++;
+		}
+	} catch (...) {
+	}
+	return n;
+}

@@ -1,0 +1,489 @@
+/* quote.c — reply / quoted history / forward separation (see quote.h).
+ *
+ * One pass over the lines with a mark per line (reply, quoted, dropped).
+ * Mail clients write a handful of fixed marker strings, so the patterns
+ * are compiled in here rather than loaded as tunable rules: they describe
+ * client formats, not language.  Every pattern is anchored and guarded by
+ * a cheap test on the line (first character, trailing ':', length), so a
+ * 3 KB message costs a few microseconds; a 10 MB one stays linear.
+ *
+ * Two shapes of quoting exist and both are handled:
+ *   top-posting: the reply, then a marker (attribution, separator, header
+ *     block, forward banner) after which everything is history;
+ *   "> " quoting: an attribution followed by "> " lines; unquoted lines
+ *     after them are answers written between the quotes and stay reply. */
+#include "quote.h"
+#include "buf.h"
+#include "exitcode.h"
+#include "log.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum { R_ATTR, R_ATTR_LOOSE, R_SEP, R_FWD, R_HDR_FROM, R_HDR_OTHER, R_RULE,
+	R_MOBILE, R_NPAT };
+
+/* The words mail clients put in their reply markers, FR/EN/DE first. */
+#define WROTE "(?:\\ba\\s+[ée]crit|\\bwrote|\\bschrieb|\\bescribi[óo]|" \
+	"\\bha\\s+scritto|\\bschreef|\\bescreveu)"
+
+static const char *const patterns[R_NPAT] = {
+	/* R_ATTR: "Le ... a écrit :", "On ... wrote:", "Am ... schrieb X:",
+	 * with a digit (date) or an address somewhere in it. */
+	[R_ATTR] = "^(?:Le|On|Am|El|Il|Op|Em)\\s(?=.*(?:\\d|@)).{3,400}?" WROTE
+	    ".{0,160}:$",
+	/* R_ATTR_LOOSE: "X <x@y> wrote:" (only when "> " lines follow). */
+	[R_ATTR_LOOSE] = "^.{1,300}" WROTE "\\s*:$",
+	[R_SEP] = "^\\s*-{2,}\\s*(?:Original\\s+Message|Message\\s+d['’]origine|"
+	    "Mail\\s+original|Message\\s+original|Ursprüngliche\\s+Nachricht|"
+	    "Originalnachricht|Oorspronkelijk\\s+bericht|Messaggio\\s+originale|"
+	    "Mensaje\\s+original|Mensagem\\s+original)\\s*-{2,}\\s*$",
+	[R_FWD] = "^\\s*(?:-{2,}\\s*(?:Forwarded\\s+message|Message\\s+transf[ée]r[ée]|"
+	    "Message\\s+transmis|Weitergeleitete\\s+Nachricht|Mensaje\\s+reenviado|"
+	    "Messaggio\\s+inoltrato|Doorgestuurd\\s+bericht|Mensagem\\s+encaminhada)"
+	    "\\s*-{2,}|(?:D[ée]but\\s+du\\s+message\\s+(?:r[ée]exp[ée]di[ée]|"
+	    "transf[ée]r[ée])|Begin\\s+forwarded\\s+message|"
+	    "Anfang\\s+der\\s+weitergeleiteten\\s+Nachricht|"
+	    "Inicio\\s+del\\s+mensaje\\s+reenviado)\\s*:)\\s*$",
+	[R_HDR_FROM] = "^\\s*\\*?(?:From|De|Von|Van|Da|Od|Från|Fra|Exp[ée]diteur)"
+	    "\\s*\\*?\\s*:\\s*\\*?\\s*\\S",
+	[R_HDR_OTHER] = "^\\s*\\*?(?:Sent|Date|Envoy[ée](?:\\s+le)?|Gesendet|Datum|"
+	    "To|[ÀA]|An|Aan|Cc|Cci|Bcc|Subject|Objet|Sujet|Betreff|Onderwerp|Oggetto|"
+	    "Asunto|Assunto|Reply-To|R[ée]pondre\\s+[àa]|Importance|Para|Enviado|"
+	    "Inviato|Verzonden|Priorit[ée]|Destinataires?)\\s*\\*?\\s*:",
+	[R_RULE] = "^\\s*(?:_{5,}|-{5,}|={5,}|\\*{5,}|—{3,})\\s*$",
+	[R_MOBILE] = "^\\s*(?=.{0,60}\\b(?:iPhone|iPad|Android|mobile|smartphone|"
+	    "t[ée]l[ée]phone|Samsung|Galaxy|Huawei|BlackBerry|Outlook|Mail|Xiaomi|"
+	    "Pixel|Proton|Spark|portable|tablette|Windows|Yahoo|Gmail|appareil|"
+	    "Handy|Blue|Nine|Edison|Superhuman|Fairphone)\\b)"
+	    "(?:Envoy[ée]\\s+(?:de|depuis|à\\s+partir\\s+de|avec|via)\\s|"
+	    "Sent\\s+(?:from|via|with|using)\\s|Get\\s+Outlook\\s+for\\s|"
+	    "(?:Obtenir|T[ée]l[ée]charger)\\s+Outlook\\s+pour\\s|"
+	    "Von\\s+meinem\\s|Gesendet\\s+(?:von|mit)\\s|Enviado\\s+desde\\s|"
+	    "Inviato\\s+da\\s|Verzonden\\s+(?:vanaf|met)\\s|"
+	    "R[ée]dig[ée]\\s+(?:sur|depuis)\\s).{0,60}$",
+};
+
+static pcre2_code *re[R_NPAT];
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void
+compile(void)
+{
+	for (int i = 0; i < R_NPAT; i++) {
+		int err;
+		PCRE2_SIZE off;
+		re[i] = pcre2_compile((PCRE2_SPTR)patterns[i], PCRE2_ZERO_TERMINATED,
+		    PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | PCRE2_MATCH_INVALID_UTF,
+		    &err, &off, NULL);
+		if (!re[i]) {
+			PCRE2_UCHAR msg[256];
+			pcre2_get_error_message(err, msg, sizeof msg);
+			crm_die(CRM_EXIT_ENV, "quote pattern %d: %s at %zu", i, msg,
+			    (size_t)off);
+		}
+		pcre2_jit_compile(re[i], PCRE2_JIT_COMPLETE);
+	}
+}
+
+struct line {
+	size_t off, len;      /* without '\n' and a trailing '\r' */
+	size_t lead;          /* bytes of leading blanks */
+	size_t tlen;          /* length without trailing blanks */
+};
+
+enum { M_REPLY = 0, M_QUOTED, M_DROP };
+
+struct split {
+	const char *text;
+	struct line *ln;
+	unsigned char *mark;
+	size_t n;
+	pcre2_match_data *md;
+};
+
+static int
+match(struct split *s, int which, const char *p, size_t n)
+{
+	return pcre2_match(re[which], (PCRE2_SPTR)p, n, 0, 0, s->md, NULL) >= 0;
+}
+
+static int
+match_line(struct split *s, int which, size_t i)
+{
+	const struct line *l = &s->ln[i];
+	return match(s, which, s->text + l->off, l->tlen);
+}
+
+static int
+is_blank(const struct line *l)
+{
+	return l->lead >= l->tlen;
+}
+
+static int
+is_quoted(const struct split *s, size_t i)
+{
+	const struct line *l = &s->ln[i];
+	return l->lead < l->tlen && s->text[l->off + l->lead] == '>';
+}
+
+/* Leading blanks: space, tab and U+00A0 (mail HTML loves &nbsp;). */
+static size_t
+lead_blanks(const char *p, size_t n)
+{
+	size_t i = 0;
+	for (;;) {
+		if (i < n && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		else if (i + 1 < n && (unsigned char)p[i] == 0xC2 && (unsigned char)p[i + 1] == 0xA0)
+			i += 2;
+		else
+			return i;
+	}
+}
+
+static size_t
+trail_len(const char *p, size_t n)
+{
+	for (;;) {
+		if (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
+			n--;
+		else if (n >= 2 && (unsigned char)p[n - 2] == 0xC2 && (unsigned char)p[n - 1] == 0xA0)
+			n -= 2;
+		else
+			return n;
+	}
+}
+
+static void
+split_lines(struct split *s, const char *text, size_t len)
+{
+	size_t cap = 64, i = 0;
+
+	s->ln = crm_xmalloc(cap * sizeof *s->ln);
+	s->n = 0;
+	while (i < len) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t e = nl ? (size_t)(nl - text) : len;
+		struct line *l;
+		if (s->n == cap) {
+			cap *= 2;
+			s->ln = crm_xrealloc(s->ln, cap * sizeof *s->ln);
+		}
+		l = &s->ln[s->n++];
+		l->off = i;
+		l->len = e - i;
+		if (l->len && text[e - 1] == '\r')
+			l->len--;
+		l->tlen = trail_len(text + i, l->len);
+		l->lead = lead_blanks(text + i, l->tlen);
+		i = e + 1;
+	}
+	s->mark = crm_xcalloc(s->n ? s->n : 1, 1);
+}
+
+static size_t
+next_nonblank(const struct split *s, size_t i)
+{
+	while (i < s->n && is_blank(&s->ln[i]))
+		i++;
+	return i;
+}
+
+/* Does line i end with ':' (ASCII or fullwidth)? */
+static int
+ends_colon(const struct split *s, size_t i)
+{
+	const struct line *l = &s->ln[i];
+	const char *p = s->text + l->off;
+	if (l->tlen > l->lead && p[l->tlen - 1] == ':')
+		return 1;
+	return l->tlen >= 3 && !memcmp(p + l->tlen - 3, "\xEF\xBC\x9A", 3);
+}
+
+/* An attribution ending on line i, starting up to two lines above; the
+ * first line's index, or (size_t)-1. */
+static size_t
+attribution(struct split *s, size_t i, struct crm_buf *tmp)
+{
+	for (size_t k = 0; k <= 2 && k <= i; k++) {
+		size_t first = i - k;
+		const struct line *f = &s->ln[first];
+		if (k > 0 && (is_blank(f) || s->mark[first] != M_REPLY
+		    || is_quoted(s, first) || f->tlen > 300))
+			break;
+		crm_buf_reset(tmp);
+		for (size_t j = first; j <= i; j++) {
+			const struct line *l = &s->ln[j];
+			if (j > first)
+				crm_buf_addc(tmp, ' ');
+			crm_buf_add(tmp, s->text + l->off + l->lead, l->tlen - l->lead);
+		}
+		if (tmp->len > 600)
+			break;
+		if (match(s, R_ATTR, tmp->s, tmp->len))
+			return first;
+	}
+	return (size_t)-1;
+}
+
+/* A From:/De : line followed by two or more header lines. */
+static int
+header_block(struct split *s, size_t i)
+{
+	const struct line *l = &s->ln[i];
+	const char *p = s->text + l->off + l->lead;
+	size_t n = l->tlen - l->lead, hits = 0;
+	const char *colon;
+
+	if (n < 4 || !(colon = memchr(p, ':', n < 24 ? n : 24)))
+		return 0;
+	if (!match_line(s, R_HDR_FROM, i))
+		return 0;
+	for (size_t j = i + 1; j < s->n && j <= i + 8; j++) {
+		const struct line *h = &s->ln[j];
+		const char *q = s->text + h->off + h->lead;
+		size_t m = h->tlen - h->lead;
+		if (m == 0)
+			continue;
+		if (memchr(q, ':', m < 24 ? m : 24) && match_line(s, R_HDR_OTHER, j))
+			hits++;
+		if (hits >= 2)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+could_be_footer(const struct split *s, size_t i)
+{
+	const struct line *l = &s->ln[i];
+	size_t n = l->tlen - l->lead;
+	if (n < 10 || n > 90)
+		return 0;
+	return strchr("EeSsGgOoTtVvIiRr", s->text[l->off + l->lead]) != NULL;
+}
+
+int
+crm_quote_is_mobile_footer(const char *line, size_t len)
+{
+	struct split s = { .text = line };
+	int r;
+
+	pthread_once(&once, compile);
+	s.md = pcre2_match_data_create_from_pattern(re[R_MOBILE], NULL);
+	if (!s.md)
+		crm_die(CRM_EXIT_ENV, "out of memory");
+	len = trail_len(line, len);
+	r = match(&s, R_MOBILE, line, len);
+	pcre2_match_data_free(s.md);
+	return r;
+}
+
+int
+crm_subject_is_forward(const char *subject)
+{
+	static const char *const pre[] = { "fwd", "fw", "tr", "trans", "wg", "rv",
+		"enc", "vs", "doorst", NULL };
+	const char *p = subject;
+
+	if (!p)
+		return 0;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '[') {            /* "[EXT] TR: ..." */
+		const char *e = strchr(p, ']');
+		if (e)
+			for (p = e + 1; *p == ' '; p++)
+				;
+	}
+	for (int k = 0; pre[k]; k++) {
+		size_t n = strlen(pre[k]);
+		if (!strncasecmp(p, pre[k], n)) {
+			const char *q = p + n;
+			while (*q == ' ')
+				q++;
+			if (*q == ':')
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Mark every line reply, quoted or dropped. */
+static void
+mark_lines(struct split *s, int subject_fwd, struct crm_body *out)
+{
+	struct crm_buf tmp = CRM_BUF_INIT;
+	size_t i, rest = s->n;
+
+	for (i = 0; i < s->n; i++) {
+		const struct line *l = &s->ln[i];
+		size_t nx;
+		if (is_blank(l))
+			continue;
+		if (is_quoted(s, i)) {
+			s->mark[i] = M_QUOTED;
+			continue;
+		}
+		char c = s->text[l->off + l->lead];
+		if (c == '-' || c == '_' || c == '=' || c == '*' || (unsigned char)c == 0xE2) {
+			if (match_line(s, R_SEP, i)) {
+				out->forwarded |= subject_fwd;
+				rest = i;
+				break;
+			}
+			if (match_line(s, R_FWD, i)) {
+				out->forwarded = 1;
+				rest = i;
+				break;
+			}
+		}
+		if (ends_colon(s, i)) {
+			size_t first;
+			if (match_line(s, R_FWD, i)) {
+				out->forwarded = 1;
+				rest = i;
+				break;
+			}
+			nx = next_nonblank(s, i + 1);
+			first = attribution(s, i, &tmp);
+			if (first == (size_t)-1 && nx < s->n && is_quoted(s, nx)
+			    && match_line(s, R_ATTR_LOOSE, i))
+				first = i;
+			if (first != (size_t)-1) {
+				if (nx < s->n && is_quoted(s, nx)) {
+					/* "> " quoting: later unquoted lines may
+					 * be answers between the quotes */
+					for (size_t j = first; j <= i; j++)
+						s->mark[j] = M_QUOTED;
+					continue;
+				}
+				rest = first;
+				break;
+			}
+		}
+		if (header_block(s, i)) {
+			size_t b = i;
+			/* Outlook's rule line above the block belongs to it */
+			while (b > 0 && is_blank(&s->ln[b - 1]))
+				b--;
+			if (b > 0 && s->mark[b - 1] == M_REPLY && match_line(s, R_RULE, b - 1))
+				i = b - 1;
+			out->forwarded |= subject_fwd;
+			rest = i;
+			break;
+		}
+		if (could_be_footer(s, i) && match_line(s, R_MOBILE, i)) {
+			s->mark[i] = M_DROP;
+			out->mobile_footer = 1;
+		}
+	}
+	for (i = rest; i < s->n; i++)
+		s->mark[i] = M_QUOTED;
+	crm_buf_free(&tmp);
+}
+
+/* A run of blank lines takes the mark of the lines around it when both
+ * sides agree, so paragraphs survive in the reply and in the quote. */
+static void
+mark_blanks(struct split *s)
+{
+	size_t i = 0;
+
+	while (i < s->n) {
+		size_t j = i;
+		if (!is_blank(&s->ln[i])) {
+			i++;
+			continue;
+		}
+		while (j < s->n && is_blank(&s->ln[j]))
+			j++;
+		unsigned char m = j < s->n ? s->mark[j] : M_DROP;
+		if (i > 0 && s->mark[i - 1] != m)
+			m = M_DROP;
+		for (; i < j; i++)
+			s->mark[i] = m;
+	}
+}
+
+/* Concatenate the lines marked m, without leading or trailing blank lines. */
+static char *
+gather(const struct split *s, int m, size_t *len)
+{
+	struct crm_buf b = CRM_BUF_INIT;
+	size_t blanks = 0;
+
+	crm_buf_grow(&b, 0);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct line *l = &s->ln[i];
+		if (s->mark[i] != m)
+			continue;
+		if (is_blank(l)) {
+			if (b.len)
+				blanks++;
+			continue;
+		}
+		if (b.len)
+			for (size_t k = 0; k <= blanks; k++)
+				crm_buf_addc(&b, '\n');
+		blanks = 0;
+		crm_buf_add(&b, s->text + l->off, l->len);
+	}
+	*len = b.len;
+	return crm_buf_steal(&b);
+}
+
+int
+crm_quote_split_subject(const char *text, size_t len, const char *subject,
+    struct crm_body *out)
+{
+	struct split s = { .text = text };
+
+	pthread_once(&once, compile);
+	memset(out, 0, sizeof *out);
+	if (!text)
+		len = 0;
+	s.md = pcre2_match_data_create(4, NULL);
+	if (!s.md)
+		crm_die(CRM_EXIT_ENV, "out of memory");
+	split_lines(&s, text, len);
+	mark_lines(&s, crm_subject_is_forward(subject), out);
+	mark_blanks(&s);
+	out->quote_start = len;
+	for (size_t i = 0; i < s.n; i++)
+		if (s.mark[i] == M_QUOTED) {
+			out->quote_start = s.ln[i].off;
+			break;
+		}
+	out->reply = gather(&s, M_REPLY, &out->reply_len);
+	out->quoted = gather(&s, M_QUOTED, &out->quoted_len);
+	if (!out->quoted_len)
+		out->forwarded = 0;
+	pcre2_match_data_free(s.md);
+	free(s.ln);
+	free(s.mark);
+	return out->quoted_len > 0;
+}
+
+int
+crm_quote_split(const char *text, size_t len, struct crm_body *out)
+{
+	return crm_quote_split_subject(text, len, NULL, out);
+}
+
+void
+crm_body_free(struct crm_body *b)
+{
+	if (!b)
+		return;
+	free(b->reply);
+	free(b->quoted);
+	b->reply = b->quoted = NULL;
+	b->reply_len = b->quoted_len = 0;
+}
