@@ -355,11 +355,11 @@ tag(struct conv *c, const char *t, size_t n)
 	lname[nl] = 0;
 	name = lname;
 	if (tagis(name, nl, "br")) {
-		brk(c, 2);
+		if (c->pending == 1)
+			c->pending = 0;         /* spaces before a break vanish */
 		flush_pending(c);
-		c->at_line_start = 1;
-		c->pending = 0;
 		crm_buf_addc(c->out, '\n');
+		c->at_line_start = 1;
 		return;
 	}
 	if (tagis(name, nl, "blockquote")) {
@@ -460,6 +460,14 @@ crm_html_to_text(struct crm_buf *out, const char *s, size_t n)
 		i = run = next;
 	}
 	text(&c, s + run, n - run);
+	/* at most one blank line in a row */
+	size_t w = base, nls = 0;
+	for (size_t r = base; r < out->len; r++) {
+		nls = out->s[r] == '\n' ? nls + 1 : 0;
+		if (nls <= 2)
+			out->s[w++] = out->s[r];
+	}
+	out->len = w;
 	/* trim trailing blank space */
 	while (out->len > base && (out->s[out->len - 1] == ' ' || out->s[out->len - 1] == '\n'))
 		out->len--;

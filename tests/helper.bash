@@ -30,3 +30,4 @@ jq_is() {
 all_json() {
 	printf '%s\n' "${1-$output}" | jq -e -s 'all(type == "object")' >/dev/null
 }
+bats_require_minimum_version 1.5.0
