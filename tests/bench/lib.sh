@@ -76,5 +76,5 @@ peak_rss() {
 }
 
 rate() {
-	awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", t > 0 ? n / t : 0 }'
+	awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }'
 }
