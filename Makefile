@@ -89,6 +89,28 @@ install: all
 	for s in 1 5 7; do install -d $(DESTDIR)$(MANDIR)/man$$s; \
 		for f in man/*.$$s; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(MANDIR)/man$$s/ || :; done; done
 
+# libFuzzer targets (tests/fuzz/fuzz-*.c) over the parsers of untrusted
+# input; each runs FUZZ_SECONDS (default 60) from its seed corpus.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS = -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(WARN)
+FZ = build-fuzz
+FUZZERS := $(patsubst tests/fuzz/%.c,$(FZ)/%,$(wildcard tests/fuzz/fuzz-*.c))
+$(FZ)/obj/%.o: lib/%.c $(wildcard lib/*.h) | $(FZ)/obj
+	clang $(CPPFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
+$(FZ)/obj/%.o: lib/%.cc $(wildcard lib/*.h) | $(FZ)/obj
+	clang++ $(CPPFLAGS) -std=c++17 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+$(FZ)/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_C:lib/%.c=$(FZ)/obj/%.o) $(LIB_CC:lib/%.cc=$(FZ)/obj/%.o)
+	clang++ $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -x c -std=c11 $< -x none \
+		$(filter %.o,$^) -o $@ $(LDLIBS)
+$(FZ)/obj:
+	mkdir -p $@
+fuzz: $(FUZZERS)
+	@scripts/install-deps --fuzz
+	@for f in $(FUZZERS); do n=$${f##*/fuzz-}; c=$(FZ)/corpus-$$n; mkdir -p $$c; \
+		seeds=tests/fuzz/seeds-$$n; [ -d $$seeds ] || seeds=tests/fixtures/sync/Maildir/cur; \
+		echo "== $$f ($(FUZZ_SECONDS) s)"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 $$c $$seeds 2>&1 | tail -n 12 || exit 1; done
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 .SECONDARY:

@@ -231,6 +231,8 @@ via_iconv(struct crm_buf *out, const char *name, const char *s, size_t n)
 
 	if (cd == (iconv_t)-1)
 		return -1;
+	if (n == 0)
+		return 0;
 	iconv(cd, NULL, NULL, NULL, NULL);
 	while (left > 0) {
 		crm_buf_grow(out, left * 2 + 16);

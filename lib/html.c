@@ -285,6 +285,14 @@ skip_until(const char *s, size_t n, size_t i, const char *end)
 	return n;
 }
 
+/* The tag text t (tl bytes, after '<') opens element name. */
+static int
+opens(const char *t, size_t tl, const char *name)
+{
+	size_t k = strlen(name);
+	return tl >= k && !strncasecmp(t, name, k) && (tl == k || !isalnum((unsigned char)t[k]));
+}
+
 static void
 link_end(struct conv *c)
 {
@@ -441,13 +449,13 @@ crm_html_to_text(struct crm_buf *out, const char *s, size_t n)
 		const char *t = s + i + 1;
 		size_t tl = j - i - 1;
 		size_t next = j < n ? j + 1 : n;
-		if (tl >= 6 && !strncasecmp(t, "script", 6) && !isalnum((unsigned char)t[6]))
+		if (opens(t, tl, "script"))
 			next = skip_until(s, n, next, "</script");
-		else if (tl >= 5 && !strncasecmp(t, "style", 5) && !isalnum((unsigned char)t[5]))
+		else if (opens(t, tl, "style"))
 			next = skip_until(s, n, next, "</style");
-		else if (tl >= 4 && !strncasecmp(t, "head", 4) && !isalnum((unsigned char)t[4]))
+		else if (opens(t, tl, "head"))
 			next = skip_until(s, n, next, "</head");
-		else if (tl >= 5 && !strncasecmp(t, "title", 5) && !isalnum((unsigned char)t[5]))
+		else if (opens(t, tl, "title"))
 			next = skip_until(s, n, next, "</title");
 		else if (t[0] != '!' && t[0] != '?')
 			tag(&c, t, tl);
@@ -471,6 +479,15 @@ crm_html_to_text(struct crm_buf *out, const char *s, size_t n)
 	/* trim trailing blank space */
 	while (out->len > base && (out->s[out->len - 1] == ' ' || out->s[out->len - 1] == '\n'))
 		out->len--;
+	/* attribute values are copied into bounded buffers, which may cut a
+	 * UTF-8 sequence: repair rather than trust */
+	if (!crm_utf8_valid(out->s + base, out->len - base)) {
+		struct crm_buf fix = CRM_BUF_INIT;
+		crm_utf8_repair(&fix, out->s + base, out->len - base);
+		out->len = base;
+		crm_buf_add(out, fix.s, fix.len);
+		crm_buf_free(&fix);
+	}
 	if (out->s)
 		out->s[out->len] = 0;
 }

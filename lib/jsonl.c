@@ -5,6 +5,8 @@
  * an endless line costs no memory.  One json_tokener is reused for every
  * line. */
 #include "jsonl.h"
+#include "buf.h"
+#include "charset.h"
 #include "exitcode.h"
 #include "log.h"
 
@@ -458,4 +460,18 @@ crm_get_str(json_object *obj, const char *key)
 {
 	json_object *v = crm_get(obj, key);
 	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+json_object *
+crm_json_utf8(const char *s, size_t n)
+{
+	struct crm_buf b = CRM_BUF_INIT;
+	json_object *o;
+
+	if (crm_utf8_valid(s, n))
+		return json_object_new_string_len(s, (int)n);
+	crm_utf8_repair(&b, s, n);
+	o = json_object_new_string_len(b.s, (int)b.len);
+	crm_buf_free(&b);
+	return o;
 }

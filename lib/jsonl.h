@@ -67,6 +67,9 @@ void crm_status_fail(int code);
 const char *crm_get_str(json_object *obj, const char *key);
 json_object *crm_get(json_object *obj, const char *key);
 
+/* A new JSON string of s, with invalid UTF-8 replaced by U+FFFD. */
+json_object *crm_json_utf8(const char *s, size_t n);
+
 /* Serialise without slash escaping (the crm output convention). */
 const char *crm_json_str(json_object *obj, size_t *len);
 

@@ -6,6 +6,7 @@
  * with --recursive they are visited after the top folder ("INBOX"). */
 #include "mailsrc.h"
 #include "buf.h"
+#include "jsonl.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -54,8 +55,8 @@ source_obj(const char *kind, const char *folder, const char *path)
 	json_object *s = json_object_new_object();
 	json_object_object_add(s, "kind", json_object_new_string(kind));
 	if (folder)
-		json_object_object_add(s, "folder", json_object_new_string(folder));
-	json_object_object_add(s, "path", json_object_new_string(path));
+		json_object_object_add(s, "folder", crm_json_utf8(folder, strlen(folder)));
+	json_object_object_add(s, "path", crm_json_utf8(path, strlen(path)));
 	return s;
 }
 
@@ -176,7 +177,7 @@ crm_file_scan(const char *path, const struct crm_mailsrc_opts *o,
 
 	json_object_object_add(src, "kind", json_object_new_string(is_stdin ? "stdin" : "file"));
 	if (!is_stdin)
-		json_object_object_add(src, "path", json_object_new_string(path));
+		json_object_object_add(src, "path", crm_json_utf8(path, strlen(path)));
 	read_one(-1, NULL, path, src, o, &buf, fn, arg);
 	crm_buf_free(&buf);
 	return 0;

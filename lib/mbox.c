@@ -9,6 +9,7 @@
  * reported, not buffered. */
 #include "mailsrc.h"
 #include "buf.h"
+#include "jsonl.h"
 #include "log.h"
 
 #include <errno.h>
@@ -118,7 +119,7 @@ finish(struct msg *m, const char *path, const struct crm_mailsrc_opts *o,
 	}
 	src = json_object_new_object();
 	json_object_object_add(src, "kind", json_object_new_string("mbox"));
-	json_object_object_add(src, "path", json_object_new_string(path));
+	json_object_object_add(src, "path", crm_json_utf8(path, strlen(path)));
 	json_object_object_add(src, "offset", json_object_new_int64((int64_t)m->offset));
 	if (m->too_big)
 		fn(NULL, 0, src, 0, "message larger than --max-size", arg);

@@ -23,6 +23,7 @@
 #include "charset.h"
 #include "hash.h"
 #include "html.h"
+#include "jsonl.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -181,6 +182,13 @@ jstr(const char *s, size_t n)
 	return json_object_new_string_len(s, (int)n);
 }
 
+/* A string from a header that no decoder touched (ids): repaired. */
+static json_object *
+jstr_raw(const char *s)
+{
+	return crm_json_utf8(s, strlen(s));
+}
+
 static json_object *
 decoded_str(const char *raw)
 {
@@ -293,7 +301,7 @@ add_ids(json_object *arr, const char *raw)
 
 	while ((lt = strchr(p, '<')) && (gt = strchr(lt + 1, '>'))) {
 		if (gt > lt + 1 && memchr(lt + 1, '@', (size_t)(gt - lt - 1)))
-			json_object_array_add(arr, jstr(lt + 1, (size_t)(gt - lt - 1)));
+			json_object_array_add(arr, crm_json_utf8(lt + 1, (size_t)(gt - lt - 1)));
 		p = gt + 1;
 	}
 	if (json_object_array_length(arr) == 0) {
@@ -306,7 +314,7 @@ add_ids(json_object *arr, const char *raw)
 			while (*p && !isspace((unsigned char)*p))
 				p++;
 			if (p > s && memchr(s, '@', (size_t)(p - s)))
-				json_object_array_add(arr, jstr(s, (size_t)(p - s)));
+				json_object_array_add(arr, crm_json_utf8(s, (size_t)(p - s)));
 		}
 	}
 }
@@ -317,7 +325,7 @@ id_list(clist *l)
 	json_object *arr = json_object_new_array();
 	if (l)
 		for (clistiter *it = clist_begin(l); it; it = clist_next(it))
-			json_object_array_add(arr, json_object_new_string(clist_content(it)));
+			json_object_array_add(arr, jstr_raw(clist_content(it)));
 	return arr;
 }
 
@@ -395,12 +403,18 @@ part_bytes(struct mailmime_data *d, const char **out, size_t *len, char **owned)
 	    d->dt_encoding == MAILMIME_MECHANISM_BASE64)) {
 		size_t idx = 0, dl = 0;
 		char *dec = NULL;
-		if (mailmime_part_parse(*out, *len, &idx, d->dt_encoding, &dec, &dl) ==
+		/* libetpan's QP decoder reads a byte or two past a trailing '='
+		 * (found by fuzzing): decode from a zero-padded copy */
+		char *pad = crm_xmalloc(*len + 8);
+		memcpy(pad, *out, *len);
+		memset(pad + *len, 0, 8);
+		if (mailmime_part_parse(pad, *len, &idx, d->dt_encoding, &dec, &dl) ==
 		    MAILIMF_NO_ERROR && dec) {
 			*owned = dec;
 			*out = dec;
 			*len = dl;
 		}
+		free(pad);
 	}
 }
 
@@ -573,8 +587,8 @@ static void
 add_attachment(struct body *b, const char *filename, const char *ctype, size_t size)
 {
 	json_object *a = json_object_new_object();
-	json_object_object_add(a, "filename", filename ? json_object_new_string(filename) : NULL);
-	json_object_object_add(a, "content_type", json_object_new_string(ctype));
+	json_object_object_add(a, "filename", filename ? jstr_raw(filename) : NULL);
+	json_object_object_add(a, "content_type", jstr_raw(ctype));
 	json_object_object_add(a, "size", json_object_new_int64((int64_t)size));
 	json_object_array_add(b->attachments, a);
 }
@@ -794,8 +808,7 @@ read_fields(struct hdrs *h, struct mailimf_fields *f)
 			if (fld->fld_data.fld_return_path && fld->fld_data.fld_return_path->ret_path &&
 			    !json_object_object_get_ex(h->headers, "return-path", NULL)) {
 				const char *a = fld->fld_data.fld_return_path->ret_path->pt_addr_spec;
-				json_object_object_add(h->headers, "return-path",
-				    json_object_new_string(a ? a : ""));
+				json_object_object_add(h->headers, "return-path", jstr_raw(a ? a : ""));
 			}
 			break;
 		case MAILIMF_FIELD_OPTIONAL_FIELD:
@@ -916,7 +929,7 @@ crm_message_record(const char *raw, size_t len, const struct crm_msgopts *o,
 			crm_buf_adds(&v, "; report-type=");
 			crm_buf_adds(&v, rt);
 		}
-		json_object_object_add(h.headers, "content-type", jstr(v.s, v.len));
+		json_object_object_add(h.headers, "content-type", jstr_raw(v.s));
 		crm_buf_free(&v);
 	}
 
@@ -936,11 +949,11 @@ crm_message_record(const char *raw, size_t len, const struct crm_msgopts *o,
 	rec = json_object_new_object();
 	json_object_object_add(rec, "v", json_object_new_int(1));
 	json_object_object_add(rec, "id", json_object_new_string(id));
-	json_object_object_add(rec, "account", json_object_new_string(acct));
+	json_object_object_add(rec, "account", jstr_raw(acct));
 	json_object_object_add(rec, "source", source);
 	source = NULL;
-	json_object_object_add(rec, "message_id", h.message_id ? json_object_new_string(h.message_id) : NULL);
-	json_object_object_add(rec, "in_reply_to", h.in_reply_to ? json_object_new_string(h.in_reply_to) : NULL);
+	json_object_object_add(rec, "message_id", h.message_id ? jstr_raw(h.message_id) : NULL);
+	json_object_object_add(rec, "in_reply_to", h.in_reply_to ? jstr_raw(h.in_reply_to) : NULL);
 	json_object_object_add(rec, "references", h.refs);
 	time_t t = h.date;
 	if (t == (time_t)-1 && h.received_raw) {

@@ -250,3 +250,11 @@ PY
 	echo "peak RSS: 3000 msgs ${small} KB, 30000 msgs ${big} KB"
 	[ "$big" -lt $((small + 2048)) ]
 }
+
+@test "inputs that once crashed the fuzzers are read safely (valid UTF-8 out, status 0 or 1)" {
+	for f in "$CRM_TOP"/tests/fuzz/regress/*; do
+		run --separate-stderr crm-sync "$f"
+		[ "$status" -le 1 ] || { echo "$f: status $status: $stderr"; return 1; }
+		printf '%s' "$output" | python3 -c 'import sys; sys.stdin.buffer.read().decode("utf-8", "strict")'
+	done
+}
