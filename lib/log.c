@@ -17,6 +17,8 @@ int crm_verbose;
 
 static int progress_on;      /* 0 off, 1 terminal, 2 forced into a pipe/file */
 static int progress_drawn;
+static unsigned long progress_done;
+static const char *progress_what;
 static struct timespec progress_last, progress_start;
 
 void
@@ -113,6 +115,8 @@ crm_progress(unsigned long done, const char *what)
 	struct timespec now;
 	double el;
 
+	progress_done = done;
+	progress_what = what;
 	if (!progress_on || (done & 255))
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -133,9 +137,19 @@ crm_progress(unsigned long done, const char *what)
 void
 crm_progress_end(void)
 {
+	struct timespec now;
+	double el;
+
 	if (progress_drawn) {
 		fputs("\r\033[K", stderr);
 		progress_drawn = 0;
+	}
+	if (progress_on == 2 && progress_what) {
+		/* forced into a file or pipe: a final line says where it ended */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		el = since(&progress_start, &now);
+		fprintf(stderr, "%s: %lu %s in %.1f s (%.0f/s)\n", crm_prog, progress_done,
+		    progress_what, el, el > 0 ? progress_done / el : 0.0);
 	}
 }
 

@@ -258,3 +258,10 @@ PY
 		printf '%s' "$output" | python3 -c 'import sys; sys.stdin.buffer.read().decode("utf-8", "strict")'
 	done
 }
+
+@test "--progress in a pipe ends with a count line on stderr; silent without it" {
+	run --separate-stderr crm-sync --progress --maildir "$MD"
+	[[ "$stderr" == *"crm-sync: 16 messages in "* ]]
+	run --separate-stderr sh -c "crm-sync --maildir '$MD' 2>&1 >/dev/null | grep -c 'messages in'"
+	[ "$output" = 0 ]
+}
