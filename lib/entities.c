@@ -1,0 +1,711 @@
+/* entities.c — see entities.h.
+ *
+ * Names come from capitalisation plus word lists rather than from a
+ * model: a run of capitalised words on one line is a person when a title
+ * (M., Mme, Mr, Ms...) precedes it or its first word is a known first
+ * name, an organisation when it holds a legal form or a firm word (SAS,
+ * GmbH, Ltd, Gestion, Partners...), a location when a gazetteer knows it.
+ * Dates are matched on folded text by one PCRE2 pattern with named
+ * groups and resolved against the message date: a year-less date is
+ * taken in the message's year unless that puts it more than 90 days in
+ * the past (then the next year); a bare weekday is the next such day.
+ * Phones: candidate digit runs found here, validated by phone.h. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "entities.h"
+#include "buf.h"
+#include "config.h"
+#include "exitcode.h"
+#include "fold.h"
+#include "lexicon.h"
+#include "log.h"
+#include "phone.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#define WD "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|" \
+	"wednesday|thursday|friday|saturday|sunday"
+#define MON "janvier|janv|fevrier|fevr|fev|mars|avril|avr|mai|juin|juillet|juil|aout|" \
+	"septembre|sept|octobre|oct|novembre|nov|decembre|dec|january|jan|february|feb|" \
+	"march|mar|april|apr|may|june|jun|july|jul|august|aug|september|sep|october|" \
+	"november|december"
+
+static const char date_pattern[] =
+    "(?:(?<iso>\\b(?<iy>\\d{4})-(?<im>\\d{2})-(?<id>\\d{2})\\b)"
+    "|(?<num>\\b(?<nd>\\d{1,2})(?<sep>[/.])(?<nm>\\d{1,2})(?:[/.](?<ny>\\d{4}|\\d{2}))?\\b(?![.,]?\\d))"
+    "|(?<dmy>\\b(?:(?<wd1>" WD ")\\s+)?(?<dd>\\d{1,2})(?:er|st|nd|rd|th|e)?\\s+(?:of\\s+)?(?<dm>" MON
+    ")\\b\\.?(?:\\s+(?<dy>\\d{4})\\b)?)"
+    "|(?<mdy>\\b(?:(?<wd2>" WD "),?\\s+)?(?<mm>" MON ")\\.?\\s+(?<md>\\d{1,2})(?:st|nd|rd|th)?\\b"
+    "(?:,?\\s+(?<my>\\d{4})\\b)?)"
+    "|(?<rel>\\b(?:aujourd'hui|today|apres-demain|apres demain|demain|tomorrow|hier|yesterday)\\b)"
+    "|(?<nextweek>\\b(?:la semaine prochaine|next week)\\b)"
+    "|(?<wdn>\\b(?:(?<wd3>" WD ")\\s+prochain|next\\s+(?<wd4>" WD "))\\b)"
+    "|(?<wdb>\\b(?<wd5>" WD ")\\b)"
+    "|(?<inn>\\b(?:dans|in)\\s+(?<nn>\\d{1,2})\\s+(?<unit>jours?|days?|semaines?|weeks?)\\b))"
+    "(?:,?\\s*(?:a\\s+|at\\s+|vers\\s+)?(?<hh>\\d{1,2})(?:\\s*[h:]\\s*(?<mi>\\d{2})?|\\s*(?=am\\b|pm\\b))"
+    "(?:\\s*(?<ap>am|pm)\\b)?)?";
+
+static const char email_pattern[] =
+    "[A-Za-z0-9._%+\\-]+@[A-Za-z0-9\\-]+(?:\\.[A-Za-z0-9\\-]+)*\\.[A-Za-z]{2,}";
+static const char phone_pattern[] =
+    "(?<![\\w+])(?:\\+\\d{1,3}[ .\\-]?(?:\\(0\\)[ .\\-]?)?|00\\d{2}[ .\\-]?)?\\(?\\d{1,4}\\)?"
+    "(?:[ .\\-]?\\d{2,4}){2,5}(?!\\w)";
+
+struct crm_entities {
+	pcre2_code *date, *email, *phone;
+	pcre2_match_data *md;
+	struct crm_lexicon *first, *forms, *titles, *cities, *countries, *stop, *senti;
+	struct crm_buf tmp;
+};
+
+static pcre2_code *
+compile(const char *pat)
+{
+	int err;
+	PCRE2_SIZE off;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+	    PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS, &err, &off, NULL);
+	if (!re) {
+		PCRE2_UCHAR msg[256];
+		pcre2_get_error_message(err, msg, sizeof msg);
+		crm_die(CRM_EXIT_ENV, "internal pattern error at %zu: %s", (size_t)off, (char *)msg);
+	}
+	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	return re;
+}
+
+static struct crm_lexicon *
+lex(const char *name)
+{
+	return crm_lexicon_load(crm_rules_path(name));
+}
+
+struct crm_entities *
+crm_entities_new(void)
+{
+	struct crm_entities *e = crm_xcalloc(1, sizeof *e);
+
+	e->date = compile(date_pattern);
+	e->email = compile(email_pattern);
+	e->phone = compile(phone_pattern);
+	e->md = pcre2_match_data_create(64, NULL);
+	e->first = lex("entities/firstnames.txt");
+	e->forms = lex("entities/organisation-words.txt");
+	e->titles = lex("entities/titles.txt");
+	e->cities = lex("entities/cities.txt");
+	e->countries = lex("entities/countries.txt");
+	e->stop = lex("entities/stopwords.txt");
+	e->senti = lex("intent/sentiment.txt");
+	return e;
+}
+
+void
+crm_entities_free(struct crm_entities *e)
+{
+	if (!e)
+		return;
+	pcre2_code_free(e->date);
+	pcre2_code_free(e->email);
+	pcre2_code_free(e->phone);
+	pcre2_match_data_free(e->md);
+	crm_lexicon_free(e->first);
+	crm_lexicon_free(e->forms);
+	crm_lexicon_free(e->titles);
+	crm_lexicon_free(e->cities);
+	crm_lexicon_free(e->countries);
+	crm_lexicon_free(e->stop);
+	crm_lexicon_free(e->senti);
+	crm_buf_free(&e->tmp);
+	free(e);
+}
+
+time_t
+crm_parse_iso8601(const char *s)
+{
+	struct tm tm = { 0 };
+	int y, mo, d, h = 0, mi = 0, sec = 0;
+
+	if (!s || sscanf(s, "%4d-%2d-%2d", &y, &mo, &d) != 3)
+		return 0;
+	if (strlen(s) >= 19)
+		sscanf(s + 11, "%2d:%2d:%2d", &h, &mi, &sec);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	return timegm(&tm);
+}
+
+/* ---- dates ---- */
+
+static int
+month_of(const char *s, size_t n)
+{
+	static const char *const names[][4] = {
+		{ "jan", "janv", "janvier", "january" }, { "fev", "fevr", "fevrier", "february" },
+		{ "mar", "mars", "march", "" }, { "avr", "avril", "apr", "april" },
+		{ "mai", "may", "", "" }, { "juin", "jun", "june", "" },
+		{ "juil", "juillet", "jul", "july" }, { "aout", "aug", "august", "" },
+		{ "sep", "sept", "septembre", "september" }, { "oct", "octobre", "october", "" },
+		{ "nov", "novembre", "november", "" }, { "dec", "decembre", "december", "" },
+	};
+	for (int m = 0; m < 12; m++)
+		for (int k = 0; k < 4; k++)
+			if (strlen(names[m][k]) == n && !memcmp(names[m][k], s, n))
+				return m + 1;
+	if (n == 3 && !memcmp(s, "feb", 3))
+		return 2;
+	return 0;
+}
+
+static int
+weekday_of(const char *s, size_t n)
+{
+	static const char *const fr[] = { "dimanche", "lundi", "mardi", "mercredi", "jeudi",
+		"vendredi", "samedi" };
+	static const char *const en[] = { "sunday", "monday", "tuesday", "wednesday",
+		"thursday", "friday", "saturday" };
+	for (int i = 0; i < 7; i++)
+		if ((strlen(fr[i]) == n && !memcmp(fr[i], s, n)) ||
+		    (strlen(en[i]) == n && !memcmp(en[i], s, n)))
+			return i;
+	return -1;
+}
+
+struct groups {
+	const char *s;
+	pcre2_code *re;
+	PCRE2_SIZE *ov;
+};
+
+static int
+grp(const struct groups *g, const char *name, const char **p, size_t *n)
+{
+	int i = pcre2_substring_number_from_name(g->re, (PCRE2_SPTR)name);
+	if (i <= 0 || g->ov[2 * i] == PCRE2_UNSET)
+		return 0;
+	*p = g->s + g->ov[2 * i];
+	*n = g->ov[2 * i + 1] - g->ov[2 * i];
+	return 1;
+}
+
+static int
+grp_int(const struct groups *g, const char *name)
+{
+	const char *p;
+	size_t n;
+	if (!grp(g, name, &p, &n))
+		return -1;
+	return atoi(p);
+}
+
+static int
+valid_ymd(int y, int m, int d, struct tm *out)
+{
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = 12 };
+	time_t t;
+
+	if (y < 1970 || y > 2200 || m < 1 || m > 12 || d < 1 || d > 31)
+		return 0;
+	t = timegm(&tm);
+	gmtime_r(&t, out);
+	return out->tm_mday == d && out->tm_mon == m - 1;
+}
+
+static int
+resolve(const struct groups *g, time_t ref, char iso[24])
+{
+	const char *p;
+	size_t n;
+	struct tm tm, r;
+	int y = -1, m = -1, d = -1, add = 0, have_ref = ref > 0;
+
+	if (have_ref)
+		gmtime_r(&ref, &r);
+	if (grp(g, "iso", &p, &n)) {
+		y = grp_int(g, "iy"), m = grp_int(g, "im"), d = grp_int(g, "id");
+	} else if (grp(g, "num", &p, &n)) {
+		const char *sep;
+		size_t sn;
+		d = grp_int(g, "nd"), m = grp_int(g, "nm"), y = grp_int(g, "ny");
+		grp(g, "sep", &sep, &sn);
+		if (y < 0 && *sep == '.')
+			return 0;
+		if (y >= 0 && y < 100)
+			y += 2000;
+	} else if (grp(g, "dmy", &p, &n)) {
+		grp(g, "dm", &p, &n);
+		m = month_of(p, n), d = grp_int(g, "dd"), y = grp_int(g, "dy");
+	} else if (grp(g, "mdy", &p, &n)) {
+		grp(g, "mm", &p, &n);
+		m = month_of(p, n), d = grp_int(g, "md"), y = grp_int(g, "my");
+	} else if (!have_ref) {
+		return 0;
+	} else if (grp(g, "rel", &p, &n)) {
+		add = *p == 'a' && p[1] == 'u' ? 0 : *p == 't' && p[2] == 'd' ? 0 :
+		    *p == 'a' ? 2 : *p == 'h' || *p == 'y' ? -1 : 1;
+		if (n >= 5 && !memcmp(p, "today", 5))
+			add = 0;
+	} else if (grp(g, "nextweek", &p, &n)) {
+		add = ((8 - r.tm_wday) % 7) ? (8 - r.tm_wday) % 7 : 7;   /* next Monday */
+	} else if (grp(g, "wdn", &p, &n) || grp(g, "wdb", &p, &n)) {
+		int wd = -1;
+		if (grp(g, "wd3", &p, &n) || grp(g, "wd4", &p, &n) || grp(g, "wd5", &p, &n))
+			wd = weekday_of(p, n);
+		if (wd < 0)
+			return 0;
+		add = (wd - r.tm_wday + 7) % 7;
+		if (add == 0)
+			add = 7;
+	} else if (grp(g, "inn", &p, &n)) {
+		const char *u;
+		size_t un;
+		add = grp_int(g, "nn");
+		grp(g, "unit", &u, &un);
+		if (*u == 's' || *u == 'w')
+			add *= 7;
+	} else
+		return 0;
+	if (m < 0) {
+		time_t t = ref + (time_t)add * 86400;
+		gmtime_r(&t, &tm);
+	} else {
+		if (m == 0)
+			return 0;
+		if (y < 0) {
+			if (!have_ref)
+				return 0;
+			y = r.tm_year + 1900;
+			if (!valid_ymd(y, m, d, &tm))
+				return 0;
+			if (timegm(&tm) < ref - 90 * 86400)
+				y++;
+		}
+		if (!valid_ymd(y, m, d, &tm))
+			return 0;
+	}
+	strftime(iso, 11, "%Y-%m-%d", &tm);
+	int hh = grp_int(g, "hh"), mi = grp_int(g, "mi");
+	if (hh >= 0) {
+		if (grp(g, "ap", &p, &n) && *p == 'p' && hh < 12)
+			hh += 12;
+		if (hh > 23 || mi > 59)
+			return 1;
+		snprintf(iso + 10, 14, "T%02d:%02d", hh, mi < 0 ? 0 : mi);
+	}
+	return 1;
+}
+
+int
+crm_entities_date_at(struct crm_entities *e, const char *folded, size_t fn,
+    size_t at, time_t ref, char iso[11], size_t *end)
+{
+	char full[24];
+
+	while (at < fn && folded[at] == ' ')
+		at++;
+	if (pcre2_match(e->date, (PCRE2_SPTR)folded, fn, at, PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK,
+	    e->md, NULL) < 0)
+		return 0;
+	struct groups g = { folded, e->date, pcre2_get_ovector_pointer(e->md) };
+	if (!resolve(&g, ref, full))
+		return 0;
+	memcpy(iso, full, 10);
+	iso[10] = 0;
+	if (end)
+		*end = g.ov[1];
+	return 1;
+}
+
+static void
+dates(struct crm_entities *e, const char *f, size_t fn, time_t ref, json_object *arr)
+{
+	size_t off = 0;
+	char iso[24];
+
+	while (off < fn && pcre2_match(e->date, (PCRE2_SPTR)f, fn, off, PCRE2_NO_UTF_CHECK,
+	    e->md, NULL) >= 0) {
+		struct groups g = { f, e->date, pcre2_get_ovector_pointer(e->md) };
+		size_t s = g.ov[0], t = g.ov[1];
+		if (resolve(&g, ref, iso) && json_object_array_length(arr) < 32) {
+			json_object *o = json_object_new_object();
+			while (t > s && f[t - 1] == ' ')
+				t--;
+			json_object_object_add(o, "text", json_object_new_string_len(f + s, (int)(t - s)));
+			json_object_object_add(o, "value", json_object_new_string(iso));
+			json_object_array_add(arr, o);
+		}
+		off = g.ov[1] > g.ov[0] ? g.ov[1] : g.ov[0] + 1;
+		while (off < fn && ((unsigned char)f[off] & 0xC0) == 0x80)
+			off++;
+	}
+}
+
+/* ---- e-mail addresses and phones ---- */
+
+static int
+has_str(json_object *arr, const char *s, size_t n)
+{
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+		if (json_object_is_type(v, json_type_object))
+			v = json_object_object_get(v, "value");
+		if ((size_t)json_object_get_string_len(v) == n && !memcmp(json_object_get_string(v), s, n))
+			return 1;
+	}
+	return 0;
+}
+
+void
+crm_entities_contacts(struct crm_entities *e, const char *text, size_t n,
+    json_object *emails, json_object *phones)
+{
+	size_t off = 0;
+
+	while (emails && off < n && pcre2_match(e->email, (PCRE2_SPTR)text, n, off,
+	    PCRE2_NO_UTF_CHECK, e->md, NULL) >= 0) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md);
+		char buf[256];
+		size_t len = ov[1] - ov[0];
+		if (len < sizeof buf) {
+			for (size_t i = 0; i < len; i++)
+				buf[i] = (char)tolower((unsigned char)text[ov[0] + i]);
+			while (len && buf[len - 1] == '.')
+				len--;
+			if (!has_str(emails, buf, len) && json_object_array_length(emails) < 32)
+				json_object_array_add(emails, json_object_new_string_len(buf, (int)len));
+		}
+		off = ov[1];
+	}
+	off = 0;
+	while (phones && off < n && pcre2_match(e->phone, (PCRE2_SPTR)text, n, off,
+	    PCRE2_NO_UTF_CHECK, e->md, NULL) >= 0) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md);
+		char e164[CRM_PHONE_MAX];
+		int digits = 0;
+		for (size_t i = ov[0]; i < ov[1]; i++)
+			digits += isdigit((unsigned char)text[i]) != 0;
+		off = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+		if (digits < 8 || digits > 15)
+			continue;
+		/* a year-month-day or d/m/y date is not a phone */
+		if (crm_phone_parse(text + ov[0], ov[1] - ov[0], "FR", e164) != CRM_PHONE_INVALID &&
+		    !has_str(phones, e164, strlen(e164)) && json_object_array_length(phones) < 16)
+			json_object_array_add(phones, json_object_new_string(e164));
+	}
+}
+
+/* ---- names ---- */
+
+struct tok {
+	size_t s, e;       /* byte range in the text */
+	int cap;           /* starts with an upper-case letter */
+	int punct_after;   /* a comma, colon, parenthesis... follows before the next word */
+	int dot_after;
+};
+
+static int
+is_upper_at(const char *s, size_t n)
+{
+	utf8proc_int32_t c;
+	if (utf8proc_iterate((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &c) <= 0)
+		return 0;
+	utf8proc_category_t k = utf8proc_category(c);
+	return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LT;
+}
+
+static int
+is_word_byte(unsigned char c)
+{
+	return isalnum(c) || c >= 0x80;
+}
+
+/* Split one line into words (letters, digits, inner ' - . &). */
+static size_t
+tokenize(const char *s, size_t n, struct tok *t, size_t max)
+{
+	size_t i = 0, k = 0;
+
+	while (i < n && k < max) {
+		if (s[i] == '&') {
+			t[k++] = (struct tok){ i, i + 1, 0, 0, 0 };
+			i++;
+			continue;
+		}
+		if (!is_word_byte((unsigned char)s[i])) {
+			if (k && (s[i] == ',' || s[i] == ':' || s[i] == '(' || s[i] == ')' ||
+			    s[i] == ';' || s[i] == '!' || s[i] == '?' || s[i] == '"' || s[i] == '/' ||
+			    s[i] == '<' || s[i] == '>' || s[i] == '|'))
+				t[k - 1].punct_after = 1;
+			if (k && s[i] == '.')
+				t[k - 1].dot_after = 1;
+			i++;
+			continue;
+		}
+		size_t b = i;
+		while (i < n && (is_word_byte((unsigned char)s[i]) ||
+		    ((s[i] == '-' || s[i] == '\'') && i + 1 < n && is_word_byte((unsigned char)s[i + 1])) ||
+		    (s[i] == (char)0xE2 && i + 3 < n && s[i + 1] == (char)0x80 && s[i + 2] == (char)0x99)))
+			i += s[i] == (char)0xE2 ? 3 : 1;
+		t[k++] = (struct tok){ b, i, is_upper_at(s + b, n - b), 0, 0 };
+	}
+	return k;
+}
+
+static int
+lookup(struct crm_entities *e, const struct crm_lexicon *lx, const char *s, size_t n)
+{
+	crm_buf_reset(&e->tmp);
+	crm_fold(&e->tmp, s, n, 0);
+	return e->tmp.len && crm_lexicon_get(lx, e->tmp.s, e->tmp.len, NULL);
+}
+
+static int
+first_name(struct crm_entities *e, const char *s, size_t n)
+{
+	const char *dash = memchr(s, '-', n);
+	if (lookup(e, e->first, s, n))
+		return 1;
+	return dash && lookup(e, e->first, s, (size_t)(dash - s));
+}
+
+static int
+connector(const char *s, size_t n)
+{
+	static const char *const w[] = { "&", "de", "du", "des", "la", "le", "van", "von",
+		"der", "di", "da", "et", "and", "of", NULL };
+	for (const char *const *p = w; *p; p++)
+		if (strlen(*p) == n && !memcmp(*p, s, n))
+			return 1;
+	return 0;
+}
+
+static void
+add_unique(json_object *arr, const char *s, size_t n)
+{
+	if (!arr || n == 0 || n > 120 || has_str(arr, s, n) || json_object_array_length(arr) >= 16)
+		return;
+	json_object_array_add(arr, json_object_new_string_len(s, (int)n));
+}
+
+static void
+names_line(struct crm_entities *e, const char *s, size_t n, json_object *persons,
+    json_object *orgs, json_object *locs)
+{
+	struct tok t[128];
+	size_t k = tokenize(s, n, t, 128), i = 0;
+
+	while (i < k) {
+		size_t len = t[i].e - t[i].s;
+		/* a title and the capitalised words after it: a person */
+		if (lookup(e, e->titles, s + t[i].s, len) && i + 1 < k && t[i + 1].cap &&
+		    !t[i].punct_after) {
+			size_t j = i + 1;
+			while (j < k && j < i + 4 && t[j].cap) {
+				j++;
+				if (t[j - 1].punct_after || (t[j - 1].dot_after && j - 1 > i + 1))
+					break;
+			}
+			add_unique(persons, s + t[i + 1].s, t[j - 1].e - t[i + 1].s);
+			i = j;
+			continue;
+		}
+		if (!t[i].cap) {
+			i++;
+			continue;
+		}
+		/* a run of capitalised words, with connectors inside */
+		size_t j = i + 1;
+		while (j < k && !t[j - 1].punct_after && !t[j - 1].dot_after) {
+			if (t[j].cap) {
+				j++;
+				continue;
+			}
+			if (connector(s + t[j].s, t[j].e - t[j].s) && j + 1 < k && t[j + 1].cap &&
+			    !t[j].punct_after) {
+				j += 2;
+				continue;
+			}
+			break;
+		}
+		int org = 0;
+		for (size_t m = i; m < j && !org; m++)
+			org = lookup(e, e->forms, s + t[m].s, t[m].e - t[m].s);
+		size_t a = i;
+		/* greetings and sentence words before a name: "Bonjour Sophie Marchand" */
+		while (a < j && !first_name(e, s + t[a].s, t[a].e - t[a].s) &&
+		    lookup(e, e->stop, s + t[a].s, t[a].e - t[a].s))
+			a++;
+		if (org && j - a >= 2) {
+			add_unique(orgs, s + t[a].s, t[j - 1].e - t[a].s);
+		} else if (j - a >= 2 && first_name(e, s + t[a].s, t[a].e - t[a].s) &&
+		    !lookup(e, e->forms, s + t[a + 1].s, t[a + 1].e - t[a + 1].s)) {
+			size_t b = a + 1;
+			while (b + 1 < j && b < a + 2 && t[b + 1].cap)
+				b++;
+			add_unique(persons, s + t[a].s, t[b].e - t[a].s);
+		} else if (locs) {
+			for (size_t m = a; m < j; m++) {
+				size_t l2 = m + 1 < j ? t[m + 1].e - t[m].s : 0;
+				if (l2 && (lookup(e, e->cities, s + t[m].s, l2) ||
+				    lookup(e, e->countries, s + t[m].s, l2))) {
+					add_unique(locs, s + t[m].s, l2);
+					m++;
+				} else if (lookup(e, e->cities, s + t[m].s, t[m].e - t[m].s) ||
+				    lookup(e, e->countries, s + t[m].s, t[m].e - t[m].s))
+					add_unique(locs, s + t[m].s, t[m].e - t[m].s);
+			}
+		}
+		i = j;
+	}
+}
+
+static void
+names(struct crm_entities *e, const char *text, size_t n, json_object *persons,
+    json_object *orgs, json_object *locs)
+{
+	const char *p = text, *end = text + n;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (len && *p != '>')
+			names_line(e, p, len, persons, orgs, locs);
+		p += len + 1;
+	}
+}
+
+void
+crm_entities_names(struct crm_entities *e, const char *text, size_t n,
+    json_object *persons, json_object *orgs)
+{
+	names(e, text, n, persons, orgs, NULL);
+}
+
+/* ---- keywords and sentiment (folded words) ---- */
+
+struct word {
+	const char *s;
+	size_t n;
+	int count, first;
+};
+
+static int
+cmp_word(const void *a, const void *b)
+{
+	const struct word *x = a, *y = b;
+	if (x->count != y->count)
+		return y->count - x->count;
+	return x->first - y->first;
+}
+
+static void
+keywords(struct crm_entities *e, const char *f, size_t fn, json_object *arr)
+{
+	struct word w[256];
+	size_t nw = 0, i = 0;
+	int pos = 0;
+
+	while (i < fn) {
+		while (i < fn && !is_word_byte((unsigned char)f[i]))
+			i++;
+		size_t b = i;
+		int alpha = 1;
+		while (i < fn && (is_word_byte((unsigned char)f[i]) ||
+		    (f[i] == '-' && i + 1 < fn && is_word_byte((unsigned char)f[i + 1]))))
+			alpha &= !isdigit((unsigned char)f[i++]);
+		size_t n = i - b;
+		if (n < 4 || n > 40 || !alpha || crm_lexicon_get(e->stop, f + b, n, NULL))
+			continue;
+		size_t k;
+		for (k = 0; k < nw; k++)
+			if (w[k].n == n && !memcmp(w[k].s, f + b, n))
+				break;
+		if (k < nw)
+			w[k].count++;
+		else if (nw < 256)
+			w[nw++] = (struct word){ f + b, n, 1, pos++ };
+	}
+	qsort(w, nw, sizeof *w, cmp_word);
+	for (size_t k = 0; k < nw && k < 5; k++)
+		json_object_array_add(arr, json_object_new_string_len(w[k].s, (int)w[k].n));
+}
+
+static int
+neg_word(const char *s, size_t n)
+{
+	static const char *const w[] = { "ne", "n", "pas", "non", "jamais", "aucun", "aucune",
+		"sans", "not", "no", "never", "don't", "doesn't", "didn't", "isn't", "won't",
+		"can't", "cannot", "nor", "ni", NULL };
+	for (const char *const *p = w; *p; p++)
+		if (strlen(*p) == n && !memcmp(*p, s, n))
+			return 1;
+	return 0;
+}
+
+double
+crm_entities_sentiment(struct crm_entities *e, const char *f, size_t fn)
+{
+	size_t i = 0;
+	int since_neg = 99;
+	double sum = 0;
+
+	while (i < fn) {
+		while (i < fn && !is_word_byte((unsigned char)f[i]) && f[i] != '\'') {
+			if (f[i] == '.' || f[i] == '!' || f[i] == '?' || f[i] == ',' || f[i] == '\n')
+				since_neg = 99;
+			i++;
+		}
+		size_t b = i;
+		while (i < fn && (is_word_byte((unsigned char)f[i]) || f[i] == '\''))
+			i++;
+		size_t n = i - b;
+		if (!n) {
+			i++;
+			continue;
+		}
+		if (n > 1 && f[b + n - 1] == '\'')
+			n--;
+		double v;
+		if (neg_word(f + b, n)) {
+			since_neg = 0;
+			continue;
+		}
+		since_neg++;
+		if (crm_lexicon_get(e->senti, f + b, n, &v))
+			sum += since_neg <= 3 ? -0.8 * v : v;
+	}
+	double s = sum / (fabs(sum) + 2);
+	return round(s * 100) / 100;
+}
+
+json_object *
+crm_entities_extract(struct crm_entities *e, const char *text, size_t n,
+    const char *folded, size_t fn, time_t ref)
+{
+	json_object *o = json_object_new_object();
+	json_object *persons = json_object_new_array(), *orgs = json_object_new_array();
+	json_object *locs = json_object_new_array(), *d = json_object_new_array();
+	json_object *phones = json_object_new_array(), *emails = json_object_new_array();
+	json_object *kw = json_object_new_array();
+
+	names(e, text, n, persons, orgs, locs);
+	dates(e, folded, fn, ref, d);
+	crm_entities_contacts(e, text, n, emails, phones);
+	keywords(e, folded, fn, kw);
+	json_object_object_add(o, "persons", persons);
+	json_object_object_add(o, "organisations", orgs);
+	json_object_object_add(o, "locations", locs);
+	json_object_object_add(o, "dates", d);
+	json_object_object_add(o, "phones", phones);
+	json_object_object_add(o, "emails", emails);
+	json_object_object_add(o, "keywords", kw);
+	return o;
+}

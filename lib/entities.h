@@ -1,0 +1,44 @@
+/* entities.h — named things in a message's reply: persons, organisations,
+ * locations (gazetteers and capitalisation), dates (FR/EN, absolute and
+ * relative, to ISO-8601 against the message date), phones (E.164 through
+ * phone.h), e-mail addresses and top keywords.  The extractor owns its
+ * lexicons and patterns (crm_entities_free); returned json objects belong
+ * to the caller. */
+#ifndef CRM_ENTITIES_H
+#define CRM_ENTITIES_H
+
+#include <json.h>
+#include <stddef.h>
+#include <time.h>
+
+struct crm_entities;
+
+/* Load the gazetteers under <rules>/entities/ (fatal, exit 2, if absent). */
+struct crm_entities *crm_entities_new(void);
+void crm_entities_free(struct crm_entities *e);
+
+/* The "entities" object for text (original) and folded (its fold.h form);
+ * ref is the message date (0: unknown, relative dates are then left out). */
+json_object *crm_entities_extract(struct crm_entities *e, const char *text, size_t n,
+    const char *folded, size_t fn, time_t ref);
+
+/* A date expression starting exactly at folded[at] (after blanks): 1 and
+ * the ISO date (YYYY-MM-DD) in iso when one is there, *end past it. */
+int crm_entities_date_at(struct crm_entities *e, const char *folded, size_t fn,
+    size_t at, time_t ref, char iso[11], size_t *end);
+
+/* Persons and organisations of a short text, appended to the arrays
+ * (either may be NULL). */
+void crm_entities_names(struct crm_entities *e, const char *text, size_t n,
+    json_object *persons, json_object *orgs);
+/* E-mail addresses (lower-cased) and E.164 phones of text, appended. */
+void crm_entities_contacts(struct crm_entities *e, const char *text, size_t n,
+    json_object *emails, json_object *phones);
+
+/* Sentiment of folded text in -1..1 (lexicon, negation-aware). */
+double crm_entities_sentiment(struct crm_entities *e, const char *folded, size_t fn);
+
+/* Parse "2025-10-30T09:12:00Z" (or a date alone); 0 when unparseable. */
+time_t crm_parse_iso8601(const char *s);
+
+#endif

@@ -1,0 +1,257 @@
+/* intent.c — see intent.h.
+ *
+ * One pass per message: the reply (body.reply when crm-parse-signature
+ * ran, else quote.h's split of text), capped, is folded once; the rules
+ * (wrules.h) scan it once and the subject once; each rule counts at most
+ * once per message; a negated match counts for its neg= label.  The
+ * automatic-mail decision (autodetect.h) then bends the result: a bounce
+ * or list message is "other", an absence is "out_of_office", an
+ * automatic reply needs twice the usual evidence.  Below the threshold
+ * the label is "other".
+ *
+ * Confidence is (1 - e^-best) * best / (best + second): one strong rule
+ * gives about 0.9, two labels tied give half of that. */
+#include "intent.h"
+#include "autodetect.h"
+#include "config.h"
+#include "entities.h"
+#include "exitcode.h"
+#include "fold.h"
+#include "jsonl.h"
+#include "log.h"
+#include "quote.h"
+#include "wrules.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *const crm_intent_labels[] = {
+	"meeting_request", "quote_request", "information_request", "interested",
+	"not_interested", "referral", "follow_up", "complaint", "unsubscribe",
+	"out_of_office", "other", NULL
+};
+enum { L_OOO = 9, L_OTHER = 10, NINTENT = 11 };
+
+static const char *const all_labels[] = {
+	"meeting_request", "quote_request", "information_request", "interested",
+	"not_interested", "referral", "follow_up", "complaint", "unsubscribe",
+	"out_of_office", "other",
+	"auto.out_of_office", "auto.bounce", "auto.auto_reply", "auto.mailing_list", NULL
+};
+enum { A_OOO = 11, A_BOUNCE, A_REPLY, A_LIST, NLABELS };
+
+#define MAXMATCH 256
+
+struct crm_intent {
+	struct crm_wrules *rules;
+	struct crm_entities *ent;
+	size_t max_text;
+	double threshold;
+	int no_entities;
+	struct crm_buf fold, subj;
+	unsigned char *seen;
+	struct crm_wmatch m[MAXMATCH];
+};
+
+struct crm_intent *
+crm_intent_new(const struct crm_intent_opts *o)
+{
+	struct crm_intent *ie = crm_xcalloc(1, sizeof *ie);
+
+	ie->rules = crm_wrules_new(all_labels);
+	crm_wrules_load(ie->rules, crm_rules_path("intent/intent.rules"));
+	crm_wrules_load(ie->rules, crm_rules_path("intent/auto.rules"));
+	for (const char *const *f = o->rules; f && *f; f++)
+		crm_wrules_load(ie->rules, *f);
+	crm_wrules_compile(ie->rules);
+	ie->seen = crm_xcalloc(crm_wrules_count(ie->rules) + 1, 1);
+	ie->ent = crm_entities_new();
+	ie->max_text = o->max_text ? o->max_text : 4096;
+	ie->threshold = o->threshold > 0 ? o->threshold : 1.5;
+	ie->no_entities = o->no_entities;
+	return ie;
+}
+
+void
+crm_intent_free(struct crm_intent *ie)
+{
+	if (!ie)
+		return;
+	crm_wrules_free(ie->rules);
+	crm_entities_free(ie->ent);
+	crm_buf_free(&ie->fold);
+	crm_buf_free(&ie->subj);
+	free(ie->seen);
+	free(ie);
+}
+
+/* "Re:", "RE :", "TR:", "Fwd:", "AW:", "WG:", "RV:", "Réf." ... */
+static int
+subject_is_reply(const char *s)
+{
+	static const char *const p[] = { "re", "tr", "fw", "fwd", "aw", "wg", "rv", "ref", "sv", NULL };
+	while (*s == ' ')
+		s++;
+	for (const char *const *q = p; *q; q++) {
+		size_t n = strlen(*q);
+		if (!strncmp(s, *q, n)) {
+			const char *t = s + n;
+			while (*t == ' ')
+				t++;
+			if (*t == ':')
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+explain_match(struct crm_buf *ex, const struct crm_wrule *r, const char *t,
+    const struct crm_wmatch *m, const char *where, int label, int counted)
+{
+	crm_buf_printf(ex, "  %-20s %+5.2f  %s (%s:%ld, %s%s%s): \"%.*s\"\n",
+	    label >= 0 ? all_labels[label] : "none", counted ? r->weight : 0.0, r->id, r->file,
+	    r->line, where, m->negated ? ", negated" : "", counted ? "" : ", counted already",
+	    (int)(m->end - m->start), t + m->start);
+}
+
+static void
+score(struct crm_intent *ie, unsigned scope, const char *t, size_t n, int intent_too,
+    double *sc, struct crm_buf *ex)
+{
+	size_t k = crm_wrules_scan(ie->rules, scope, t, n, ie->m, MAXMATCH);
+
+	for (size_t i = 0; i < k; i++) {
+		const struct crm_wrule *r = crm_wrules_rule(ie->rules, ie->m[i].rule);
+		int label = ie->m[i].negated ? r->neg : r->label;
+		int counted = !ie->seen[ie->m[i].rule];
+		if (label >= 0 && label < NINTENT && !intent_too)
+			continue;
+		if (ex)
+			explain_match(ex, r, t, &ie->m[i], scope == CRM_WR_SUBJECT ? "subject" : "body",
+			    label, counted && label >= 0);
+		if (label < 0 || !counted)
+			continue;
+		ie->seen[ie->m[i].rule] = 1;
+		sc[label] += r->weight;
+	}
+}
+
+static double
+round2(double x)
+{
+	return round(x * 100) / 100;
+}
+
+/* The reply: body.reply, else the quote split of text. */
+static char *
+reply_of(json_object *rec, const char *subject, size_t *n)
+{
+	json_object *body = crm_get(rec, "body");
+	const char *r = body ? crm_get_str(body, "reply") : NULL;
+	const char *text = crm_get_str(rec, "text");
+	struct crm_body b;
+
+	if (r) {
+		*n = strlen(r);
+		return crm_xstrndup(r, *n);
+	}
+	if (!text) {
+		*n = 0;
+		return crm_xstrdup("");
+	}
+	crm_quote_split_subject(text, strlen(text), subject, &b);
+	char *out = b.reply;
+	*n = b.reply_len;
+	b.reply = NULL;
+	crm_body_free(&b);
+	return out ? out : crm_xstrdup("");
+}
+
+void
+crm_intent_classify(struct crm_intent *ie, json_object *rec,
+    struct crm_intent_result *out, struct crm_buf *ex)
+{
+	double sc[NLABELS] = { 0 };
+	const char *subject = crm_get_str(rec, "subject");
+	const char *why;
+	size_t n, cut;
+	char *reply = reply_of(rec, subject, &n);
+	time_t ref = crm_parse_iso8601(crm_get_str(rec, "date"));
+
+	/* cap the reply on a character boundary */
+	cut = n > ie->max_text ? ie->max_text : n;
+	while (cut < n && cut > 0 && ((unsigned char)reply[cut] & 0xC0) == 0x80)
+		cut--;
+	crm_buf_reset(&ie->fold);
+	crm_fold(&ie->fold, reply, cut, 0);
+	crm_buf_reset(&ie->subj);
+	if (subject)
+		crm_fold(&ie->subj, subject, strlen(subject), 512);
+	memset(ie->seen, 0, crm_wrules_count(ie->rules) + 1);
+	if (ex)
+		crm_buf_printf(ex, "  matches:\n");
+	score(ie, CRM_WR_BODY, ie->fold.s ? ie->fold.s : "", ie->fold.len, 1, sc, ex);
+	if (ie->subj.len)
+		score(ie, CRM_WR_SUBJECT, ie->subj.s, ie->subj.len, !subject_is_reply(ie->subj.s), sc, ex);
+
+	struct crm_auto_phrases ph = { sc[A_OOO], sc[A_BOUNCE], sc[A_REPLY], sc[A_LIST] };
+	int kind = crm_autodetect(rec, &ph, &why);
+	double threshold = ie->threshold;
+
+	if (kind == CRM_AUTO_OOO)
+		sc[L_OOO] += 5;
+	else if (kind == CRM_AUTO_REPLY)
+		threshold *= 2;
+	else if (kind == CRM_AUTO_NONE && sc[L_OOO] > 0)
+		sc[L_OOO] = 0;   /* absence phrases without the mark of a machine: a person wrote */
+
+	int best = L_OTHER, second = -1;
+	for (int i = 0; i < NINTENT; i++) {
+		if (i == L_OTHER || sc[i] <= 0)
+			continue;
+		if (best == L_OTHER || sc[i] > sc[best]) {
+			second = best == L_OTHER ? second : best;
+			best = i;
+		} else if (second < 0 || sc[i] > sc[second])
+			second = i;
+	}
+	double top = best == L_OTHER ? 0 : sc[best], sec = second >= 0 ? sc[second] : 0;
+	double conf;
+	int label = best;
+	if (kind == CRM_AUTO_BOUNCE || kind == CRM_AUTO_LIST) {
+		label = L_OTHER;
+		conf = 0.95;
+	} else if (top < threshold) {
+		label = L_OTHER;
+		conf = 1 - 0.5 * top / threshold;
+	} else
+		conf = (1 - exp(-top)) * top / (top + sec);
+
+	json_object *intent = json_object_new_object(), *scores = json_object_new_object();
+	for (int i = 0; i < NINTENT; i++)
+		if (sc[i] > 0)
+			json_object_object_add(scores, all_labels[i], json_object_new_double(round2(sc[i])));
+	json_object_object_add(intent, "label", json_object_new_string(all_labels[label]));
+	json_object_object_add(intent, "confidence", json_object_new_double(round2(conf)));
+	json_object_object_add(intent, "scores", scores);
+	json_object_object_add(intent, "method", json_object_new_string("rules"));
+	json_object_object_add(intent, "sentiment", json_object_new_double(
+	    crm_entities_sentiment(ie->ent, ie->fold.s ? ie->fold.s : "", ie->fold.len)));
+
+	out->intent = intent;
+	out->auto_kind = json_object_new_string(crm_auto_name(kind));
+	out->auto_detail = crm_auto_detail(ie->ent, kind, rec, reply, cut,
+	    ie->fold.s ? ie->fold.s : "", ie->fold.len, ref);
+	out->entities = ie->no_entities ? NULL : crm_entities_extract(ie->ent, reply, cut,
+	    ie->fold.s ? ie->fold.s : "", ie->fold.len, ref);
+	if (ex)
+		crm_buf_printf(ex, "  auto: %s (%s; phrases ooo %.2f bounce %.2f reply %.2f list %.2f)\n"
+		    "  intent: %s, confidence %.2f (best %.2f, second %.2f, threshold %.2f)\n",
+		    crm_auto_name(kind), why, ph.ooo, ph.bounce, ph.reply, ph.list,
+		    all_labels[label], round2(conf), top, sec, threshold);
+	free(reply);
+}
