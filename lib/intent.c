@@ -175,7 +175,7 @@ void
 crm_intent_classify(struct crm_intent *ie, json_object *rec,
     struct crm_intent_result *out, struct crm_buf *ex)
 {
-	double sc[NLABELS] = { 0 };
+	double sc[NLABELS] = { 0 }, ssc[NLABELS] = { 0 };
 	const char *subject = crm_get_str(rec, "subject");
 	const char *why;
 	size_t n, cut;
@@ -196,11 +196,19 @@ crm_intent_classify(struct crm_intent *ie, json_object *rec,
 		crm_buf_printf(ex, "  matches:\n");
 	score(ie, CRM_WR_BODY, ie->fold.s ? ie->fold.s : "", ie->fold.len, 1, sc, ex);
 	if (ie->subj.len)
-		score(ie, CRM_WR_SUBJECT, ie->subj.s, ie->subj.len, !subject_is_reply(ie->subj.s), sc, ex);
+		score(ie, CRM_WR_SUBJECT, ie->subj.s, ie->subj.len, !subject_is_reply(ie->subj.s), ssc, ex);
+	for (int i = NINTENT; i < NLABELS; i++)
+		sc[i] += ssc[i];
 
 	struct crm_auto_phrases ph = { sc[A_OOO], sc[A_BOUNCE], sc[A_REPLY], sc[A_LIST] };
 	int kind = crm_autodetect(rec, &ph, &why);
 	double threshold = ie->threshold;
+
+	/* a machine's subject echoes the message it answers: only a person's
+	 * own subject ("Demande de devis") says what they want */
+	if (kind == CRM_AUTO_NONE)
+		for (int i = 0; i < NINTENT; i++)
+			sc[i] += ssc[i];
 
 	if (kind == CRM_AUTO_OOO)
 		sc[L_OOO] += 5;
