@@ -10,13 +10,20 @@
  * caseless, UTF-8 and Unicode-aware to folded text (no accents, lower
  * case, straight quotes), so "interess" also matches "Intéressé".
  *
- * Why one alternation: a message must cost microseconds, and scanning the
- * text once with a JIT-compiled alternation of every rule, each branch
- * tagged with (*MARK:n), is far cheaper than running each rule over the
- * text.  The price is documented: matches do not overlap, and at a given
- * position the first rule in file order wins (put specific phrases such
- * as negations before the general ones).  Numbered back-references would
- * shift in the combined pattern and are refused. */
+ * Why triggers: a message must cost microseconds.  Running a hundred
+ * patterns over the text, or one alternation of them (which PCRE2 tries
+ * branch by branch at every position), costs milliseconds.  So each
+ * pattern's literal prefixes are read off its source ("\\b(?:rendez-vous|
+ * rdv)" begins with "rendez-vous" or "rdv"), and the text is walked word
+ * start by word start: only a rule one of whose prefixes is there is run,
+ * anchored at that word (JIT).  Patterns that do not begin with literals
+ * (a class, an optional group, ^) are kept in one JIT alternation, each
+ * branch tagged with (*MARK:n), scanned over the whole text; keep them
+ * few.  Semantics, documented in crm-intent(1): matches of the prefixed
+ * rules do not overlap, and at one word the first rule in file order
+ * that matches wins (put negations and specific phrases first).
+ * Numbered back-references would shift in the alternation and are
+ * refused. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "wrules.h"
 #include "buf.h"
@@ -35,13 +42,22 @@
 struct rule {
 	struct crm_wrule pub;
 	char *id, *pattern, *file;
+	pcre2_code *re;               /* anchored, when the rule has triggers */
+};
+
+struct trigger {
+	char *lit;
+	size_t len;
+	int rule;
 };
 
 struct crm_wrules {
 	const char *const *labels;
 	struct rule *r;
 	size_t n, cap;
-	pcre2_code *re[3];            /* indexed by scope bit: 1 body, 2 subject */
+	struct trigger *trig;         /* sorted by first byte, then rule */
+	size_t ntrig, first[257];
+	pcre2_code *re[3];            /* rules without triggers, by scope bit: 1 body, 2 subject */
 	pcre2_match_data *md;
 	pcre2_match_context *mc;
 	pcre2_jit_stack *stack;
@@ -239,7 +255,7 @@ combine(struct crm_wrules *w, unsigned scope)
 	PCRE2_SIZE off;
 
 	for (size_t i = 0; i < w->n; i++) {
-		if (!(w->r[i].pub.scope & scope) || w->r[i].pub.weight == 0)
+		if (!(w->r[i].pub.scope & scope) || w->r[i].pub.weight == 0 || w->r[i].re)
 			continue;
 		crm_buf_printf(&b, "%s(*MARK:%zu)(?:%s)", b.len ? "|" : "", i, w->r[i].pattern);
 	}
@@ -256,6 +272,141 @@ combine(struct crm_wrules *w, unsigned scope)
 	return re;
 }
 
+/* ---- literal prefixes of a pattern ---- */
+
+static int alternatives(const char *s, size_t n, struct crm_buf *out, int depth);
+
+/* End of the group opened at s[0] == '(' (index of its ')'), or n. */
+static size_t
+group_end(const char *s, size_t n)
+{
+	int depth = 0, cls = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\') {
+			i++;
+			continue;
+		}
+		if (cls) {
+			cls = s[i] != ']';
+			continue;
+		}
+		if (s[i] == '[')
+			cls = 1;
+		else if (s[i] == '(')
+			depth++;
+		else if (s[i] == ')' && --depth == 0)
+			return i;
+	}
+	return n;
+}
+
+/* The prefixes one alternative can begin with, appended to out as
+ * NUL-terminated strings; -1 when it can begin with anything. */
+static int
+alternative(const char *s, size_t n, struct crm_buf *out, int depth)
+{
+	size_t i = 0, start = out->len;
+
+	while (i + 1 < n && s[i] == '\\' && s[i + 1] == 'b')
+		i += 2;
+	if (i + 2 < n && s[i] == '(' && s[i + 1] == '?' && s[i + 2] == ':') {
+		size_t j = i + group_end(s + i, n - i);
+		if (j >= n || (j + 1 < n && strchr("?*{", s[j + 1])))
+			return -1;
+		return alternatives(s + i + 3, j - i - 3, out, depth + 1);
+	}
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		if (isalnum(c) || c == ' ' || c == '\'' || c == '-' || c == ',' || c == '"' || c >= 0x80) {
+			crm_buf_addc(out, (char)tolower(c));
+			i++;
+		} else if (c == '\\' && i + 1 < n && strchr(".-'/ #&@", s[i + 1])) {
+			crm_buf_addc(out, s[i + 1]);
+			i += 2;
+		} else
+			break;
+	}
+	if (i < n && strchr("?*{", s[i]) && out->len > start)
+		out->len--;   /* the last character is optional */
+	if (out->len == start)
+		return -1;
+	crm_buf_addc(out, 0);
+	return 1;
+}
+
+static int
+alternatives(const char *s, size_t n, struct crm_buf *out, int depth)
+{
+	size_t i = 0, a = 0;
+	int paren = 0, cls = 0, k = 0;
+
+	if (depth > 8)
+		return -1;
+	for (; i <= n; i++) {
+		if (i < n && s[i] == '\\') {
+			i++;
+			continue;
+		}
+		if (i < n && cls) {
+			cls = s[i] != ']';
+			continue;
+		}
+		if (i < n && s[i] == '[')
+			cls = 1;
+		else if (i < n && s[i] == '(')
+			paren++;
+		else if (i < n && s[i] == ')')
+			paren--;
+		else if (i == n || (s[i] == '|' && paren == 0)) {
+			if (alternative(s + a, i - a, out, depth) < 0)
+				return -1;
+			k++;
+			a = i + 1;
+		}
+	}
+	return k;
+}
+
+static int
+cmp_trigger(const void *a, const void *b)
+{
+	const struct trigger *x = a, *y = b;
+	if ((unsigned char)x->lit[0] != (unsigned char)y->lit[0])
+		return (unsigned char)x->lit[0] - (unsigned char)y->lit[0];
+	return x->rule - y->rule;
+}
+
+static void
+triggers(struct crm_wrules *w, size_t i)
+{
+	struct crm_buf b = CRM_BUF_INIT;
+	struct rule *r = &w->r[i];
+	int err;
+	PCRE2_SIZE off;
+
+	if (r->pub.weight == 0 || alternatives(r->pattern, strlen(r->pattern), &b, 0) <= 0) {
+		if (r->pub.weight != 0)
+			crm_debug("%s:%ld: rule %s has no literal prefix: it is run over the whole text",
+			    r->file, r->pub.line, r->id);
+		crm_buf_free(&b);
+		return;
+	}
+	r->re = pcre2_compile((PCRE2_SPTR)r->pattern, PCRE2_ZERO_TERMINATED, OPTS | PCRE2_ANCHORED,
+	    &err, &off, NULL);
+	if (!r->re)
+		crm_die(CRM_EXIT_USAGE, "%s:%ld: pattern does not compile anchored", r->file, r->pub.line);
+	pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE);
+	for (size_t p = 0; p < b.len; p += strlen(b.s + p) + 1) {
+		w->trig = crm_xrealloc(w->trig, (w->ntrig + 1) * sizeof *w->trig);
+		w->trig[w->ntrig].lit = crm_xstrdup(b.s + p);
+		w->trig[w->ntrig].len = strlen(b.s + p);
+		w->trig[w->ntrig].rule = (int)i;
+		w->ntrig++;
+	}
+	crm_buf_free(&b);
+}
+
 void
 crm_wrules_compile(struct crm_wrules *w)
 {
@@ -263,6 +414,13 @@ crm_wrules_compile(struct crm_wrules *w)
 		w->r[i].pub.id = w->r[i].id;
 		w->r[i].pub.pattern = w->r[i].pattern;
 		w->r[i].pub.file = w->r[i].file;
+		triggers(w, i);
+	}
+	qsort(w->trig, w->ntrig, sizeof *w->trig, cmp_trigger);
+	for (size_t c = 0, t = 0; c <= 256; c++) {
+		while (t < w->ntrig && (unsigned char)w->trig[t].lit[0] < c)
+			t++;
+		w->first[c] = t;
 	}
 	w->re[CRM_WR_BODY] = combine(w, CRM_WR_BODY);
 	w->re[CRM_WR_SUBJECT] = combine(w, CRM_WR_SUBJECT);
@@ -348,16 +506,63 @@ negated(const char *t, size_t floor, size_t start)
 	return found;
 }
 
+static int
+word_byte(unsigned char c)
+{
+	return isalnum(c) || c >= 0x80;
+}
+
+static int
+cmp_match(const void *a, const void *b)
+{
+	const struct crm_wmatch *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
 size_t
 crm_wrules_scan(const struct crm_wrules *w, unsigned scope, const char *text,
     size_t n, struct crm_wmatch *m, size_t max)
 {
 	pcre2_code *re = w->re[scope];
-	size_t off = 0, k = 0, floor = 0;
+	size_t off = 0, k = 0, floor = 0, p = 0;
 
-	if (!re)
-		return 0;
-	while (off <= n && k < max) {
+	/* rules with triggers, word start by word start */
+	while (p < n && k < max) {
+		unsigned char c = (unsigned char)text[p];
+		if (!word_byte(c) || (p > 0 && word_byte((unsigned char)text[p - 1])) ||
+		    (c >= 0x80 && c < 0xC0)) {
+			p++;
+			continue;
+		}
+		size_t end = 0;
+		int last = -1;
+		for (size_t t = w->first[c]; t < w->first[c + 1]; t++) {
+			const struct trigger *tr = &w->trig[t];
+			const struct rule *r = &w->r[tr->rule];
+			if (tr->rule == last || !(r->pub.scope & scope) || tr->len > n - p ||
+			    memcmp(text + p, tr->lit, tr->len))
+				continue;
+			last = tr->rule;
+			if (pcre2_match(r->re, (PCRE2_SPTR)text, n, p, PCRE2_NO_UTF_CHECK, w->md, w->mc) < 0)
+				continue;
+			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(w->md);
+			m[k].rule = tr->rule;
+			m[k].start = ov[0];
+			m[k].end = ov[1];
+			m[k].negated = negated(text, floor, ov[0]);
+			k++;
+			end = ov[1];
+			break;
+		}
+		if (end > p) {
+			floor = end;
+			p = end;
+		} else
+			p++;
+	}
+	/* the others, one alternation over the whole text */
+	floor = 0;
+	while (re && off <= n && k < max) {
 		int rc = pcre2_match(re, (PCRE2_SPTR)text, n, off, PCRE2_NO_UTF_CHECK, w->md, w->mc);
 		if (rc < 0)
 			break;
@@ -365,8 +570,7 @@ crm_wrules_scan(const struct crm_wrules *w, unsigned scope, const char *text,
 		PCRE2_SPTR mark = pcre2_get_mark(w->md);
 		if (!mark)
 			break;
-		int i = atoi((const char *)mark);
-		m[k].rule = i;
+		m[k].rule = atoi((const char *)mark);
 		m[k].start = ov[0];
 		m[k].end = ov[1];
 		m[k].negated = negated(text, floor, ov[0]);
@@ -376,6 +580,7 @@ crm_wrules_scan(const struct crm_wrules *w, unsigned scope, const char *text,
 		while (off < n && ((unsigned char)text[off] & 0xC0) == 0x80)
 			off++;
 	}
+	qsort(m, k, sizeof *m, cmp_match);
 	return k;
 }
 
@@ -384,7 +589,11 @@ crm_wrules_free(struct crm_wrules *w)
 {
 	if (!w)
 		return;
+	for (size_t i = 0; i < w->ntrig; i++)
+		free(w->trig[i].lit);
+	free(w->trig);
 	for (size_t i = 0; i < w->n; i++) {
+		pcre2_code_free(w->r[i].re);
 		free(w->r[i].id);
 		free(w->r[i].pattern);
 		free(w->r[i].file);
