@@ -641,11 +641,19 @@ keywords(struct crm_entities *e, const char *f, size_t fn, json_object *arr)
 static int
 neg_word(const char *s, size_t n)
 {
-	static const char *const w[] = { "ne", "n", "pas", "non", "jamais", "aucun", "aucune",
-		"sans", "not", "no", "never", "don't", "doesn't", "didn't", "isn't", "won't",
-		"can't", "cannot", "nor", "ni", NULL };
-	for (const char *const *p = w; *p; p++)
-		if (strlen(*p) == n && !memcmp(*p, s, n))
+	static const struct {
+		const char *w;
+		size_t n;
+	} w[] = {
+		{ "ne", 2 }, { "n", 1 }, { "pas", 3 }, { "non", 3 }, { "jamais", 6 }, { "aucun", 5 },
+		{ "aucune", 6 }, { "sans", 4 }, { "not", 3 }, { "no", 2 }, { "never", 5 },
+		{ "don't", 5 }, { "doesn't", 7 }, { "didn't", 6 }, { "isn't", 5 }, { "won't", 5 },
+		{ "can't", 5 }, { "cannot", 6 }, { "nor", 3 }, { "ni", 2 },
+	};
+	if (n > 7)
+		return 0;
+	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+		if (w[i].n == n && !memcmp(w[i].w, s, n))
 			return 1;
 	return 0;
 }

@@ -24,7 +24,14 @@ struct crm_lexicon {
 	struct slot *t;
 	size_t cap, n;
 	unsigned char plen[64];   /* prefix lengths in use (< 64) */
+	unsigned char lead[8192]; /* bitmap of the first two bytes of every term */
 };
+
+static unsigned
+lead_key(const char *w, size_t n)
+{
+	return ((unsigned)(unsigned char)w[0] << 8) | (n > 1 ? (unsigned char)w[1] : 0);
+}
 
 struct crm_lexicon *
 crm_lexicon_new(void)
@@ -69,6 +76,11 @@ put(struct crm_lexicon *lx, const char *w, size_t n, int prefix, double v)
 		return;
 	}
 	s->term = crm_xstrndup(w, n);
+	unsigned k = lead_key(w, n);
+	lx->lead[k >> 3] |= (unsigned char)(1u << (k & 7));
+	if (n == 1)   /* a one-byte term leads every word that starts with it */
+		for (unsigned c = 0; c < 256; c++)
+			lx->lead[(k | c) >> 3] |= (unsigned char)(1u << ((k | c) & 7));
 	s->len = n;
 	s->prefix = prefix;
 	s->value = v;
@@ -142,6 +154,9 @@ crm_lexicon_get(const struct crm_lexicon *lx, const char *w, size_t n, double *v
 	struct slot *s;
 
 	if (!lx || !n)
+		return 0;
+	unsigned key = lead_key(w, n);
+	if (!(lx->lead[key >> 3] & (1u << (key & 7))))
 		return 0;
 	s = find(lx, w, n, 0);
 	if (s->term) {

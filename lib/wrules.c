@@ -55,8 +55,12 @@ struct crm_wrules {
 	const char *const *labels;
 	struct rule *r;
 	size_t n, cap;
-	struct trigger *trig;         /* sorted by first byte, then rule */
-	size_t ntrig, first[257];
+	struct trigger *trig;         /* sorted by their first two bytes, then rule */
+	size_t ntrig;
+	struct bucket {
+		unsigned key;             /* first two bytes (second 0 for 1-byte prefixes), +1 */
+		unsigned start, end;      /* range in trig */
+	} map[4096];
 	pcre2_code *re[3];            /* rules without triggers, by scope bit: 1 body, 2 subject */
 	pcre2_match_data *md;
 	pcre2_match_context *mc;
@@ -368,13 +372,49 @@ alternatives(const char *s, size_t n, struct crm_buf *out, int depth)
 	return k;
 }
 
+static unsigned
+key2(const char *s, size_t n)
+{
+	return ((unsigned)(unsigned char)s[0] << 8) | (n > 1 ? (unsigned char)s[1] : 0);
+}
+
 static int
 cmp_trigger(const void *a, const void *b)
 {
 	const struct trigger *x = a, *y = b;
-	if ((unsigned char)x->lit[0] != (unsigned char)y->lit[0])
-		return (unsigned char)x->lit[0] - (unsigned char)y->lit[0];
+	unsigned kx = key2(x->lit, x->len), ky = key2(y->lit, y->len);
+	if (kx != ky)
+		return kx < ky ? -1 : 1;
 	return x->rule - y->rule;
+}
+
+static const struct bucket *
+bucket(const struct crm_wrules *w, unsigned key)
+{
+	unsigned i = (key * 2654435761u >> 20) & 4095;
+
+	while (w->map[i].key) {
+		if (w->map[i].key == key + 1)
+			return &w->map[i];
+		i = (i + 1) & 4095;
+	}
+	return NULL;
+}
+
+static void
+build_map(struct crm_wrules *w)
+{
+	for (size_t t = 0; t < w->ntrig;) {
+		unsigned key = key2(w->trig[t].lit, w->trig[t].len);
+		size_t e = t;
+		while (e < w->ntrig && key2(w->trig[e].lit, w->trig[e].len) == key)
+			e++;
+		unsigned i = (key * 2654435761u >> 20) & 4095;
+		while (w->map[i].key)
+			i = (i + 1) & 4095;
+		w->map[i] = (struct bucket){ key + 1, (unsigned)t, (unsigned)e };
+		t = e;
+	}
 }
 
 static void
@@ -416,12 +456,10 @@ crm_wrules_compile(struct crm_wrules *w)
 		w->r[i].pub.file = w->r[i].file;
 		triggers(w, i);
 	}
+	if (w->ntrig > 3000)
+		crm_die(CRM_EXIT_USAGE, "rules: too many literal prefixes (%zu, at most 3000)", w->ntrig);
 	qsort(w->trig, w->ntrig, sizeof *w->trig, cmp_trigger);
-	for (size_t c = 0, t = 0; c <= 256; c++) {
-		while (t < w->ntrig && (unsigned char)w->trig[t].lit[0] < c)
-			t++;
-		w->first[c] = t;
-	}
+	build_map(w);
 	w->re[CRM_WR_BODY] = combine(w, CRM_WR_BODY);
 	w->re[CRM_WR_SUBJECT] = combine(w, CRM_WR_SUBJECT);
 	w->md = pcre2_match_data_create(4, NULL);
@@ -534,19 +572,37 @@ crm_wrules_scan(const struct crm_wrules *w, unsigned scope, const char *text,
 			p++;
 			continue;
 		}
+		/* candidates: rules with a prefix here, tried in file order */
+		int cand[64], nc = 0;
+		unsigned char c1 = p + 1 < n ? (unsigned char)text[p + 1] : 0;
+		const struct bucket *bk[2] = { bucket(w, ((unsigned)c << 8) | c1),
+			c1 ? bucket(w, (unsigned)c << 8) : NULL };
+		for (int b = 0; b < 2; b++)
+			for (unsigned t = bk[b] ? bk[b]->start : 0; bk[b] && t < bk[b]->end; t++) {
+				const struct trigger *tr = &w->trig[t];
+				size_t q = 2;
+				if (tr->len > n - p)
+					continue;
+				while (q < tr->len && text[p + q] == tr->lit[q])
+					q++;
+				if (q < tr->len || !(w->r[tr->rule].pub.scope & scope))
+					continue;
+				int j = nc < 64 ? nc++ : 63;
+				while (j > 0 && cand[j - 1] > tr->rule) {
+					cand[j] = cand[j - 1];
+					j--;
+				}
+				cand[j] = tr->rule;
+			}
 		size_t end = 0;
-		int last = -1;
-		for (size_t t = w->first[c]; t < w->first[c + 1]; t++) {
-			const struct trigger *tr = &w->trig[t];
-			const struct rule *r = &w->r[tr->rule];
-			if (tr->rule == last || !(r->pub.scope & scope) || tr->len > n - p ||
-			    memcmp(text + p, tr->lit, tr->len))
+		for (int j = 0; j < nc; j++) {
+			const struct rule *r = &w->r[cand[j]];
+			if (j > 0 && cand[j] == cand[j - 1])
 				continue;
-			last = tr->rule;
 			if (pcre2_match(r->re, (PCRE2_SPTR)text, n, p, PCRE2_NO_UTF_CHECK, w->md, w->mc) < 0)
 				continue;
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(w->md);
-			m[k].rule = tr->rule;
+			m[k].rule = cand[j];
 			m[k].start = ov[0];
 			m[k].end = ov[1];
 			m[k].negated = negated(text, floor, ov[0]);
