@@ -117,7 +117,7 @@ main(int argc, char **argv)
 		    "      --rules FILE      more rules after the shipped ones (add, replace, reweight);\n"
 		    "                        repeatable (config: intent.rules)\n"
 		    "      --threshold SCORE best score below which the label is 'other' (default 1.5)\n"
-		    "      --max-text BYTES  bytes of the reply examined (default 4096)\n"
+		    "      --max-text BYTES  bytes of the reply examined (default 2048)\n"
 		    "      --no-entities     do not extract entities\n",
 		.longopts = longopts,
 		.handle = handle,
@@ -136,7 +136,7 @@ main(int argc, char **argv)
 	if (!c.threshold_set)
 		c.o.threshold = crm_config_double("intent.threshold", 1.5);
 	if (!c.maxtext_set)
-		c.o.max_text = (size_t)crm_config_long("intent.max_text", 4096);
+		c.o.max_text = (size_t)crm_config_long("intent.max_text", 2048);
 	c.ie = crm_intent_new(&c.o);
 	int rc = crm_stage_run(argv + i, one, &c, "messages");
 	crm_intent_free(c.ie);

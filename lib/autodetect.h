@@ -19,6 +19,10 @@ struct crm_auto_phrases {
 	double ooo, bounce, reply, list;
 };
 
+/* What the headers alone settle: CRM_AUTO_BOUNCE (a delivery report,
+ * X-Failed-Recipients), CRM_AUTO_LIST (list headers, no automatic-reply
+ * mark, no daemon sender), else -1: read the text and call crm_autodetect(). */
+int crm_autodetect_headers(json_object *rec, const char **why);
 /* The kind of the record; *why (static) says which evidence decided. */
 int crm_autodetect(json_object *rec, const struct crm_auto_phrases *ph, const char **why);
 const char *crm_auto_name(int kind);

@@ -57,19 +57,20 @@ static const char phone_pattern[] =
     "(?:[ .\\-]?\\d{2,4}){2,5}(?!\\w)";
 
 struct crm_entities {
-	pcre2_code *date, *email, *phone;
+	pcre2_code *date, *date_at, *email, *phone;
+	struct crm_lexicon *datewords;
 	pcre2_match_data *md;
 	struct crm_lexicon *first, *forms, *titles, *cities, *countries, *stop, *senti;
 	struct crm_buf tmp;
 };
 
 static pcre2_code *
-compile(const char *pat)
+compile(const char *pat, uint32_t extra)
 {
 	int err;
 	PCRE2_SIZE off;
 	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
-	    PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS, &err, &off, NULL);
+	    PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | extra, &err, &off, NULL);
 	if (!re) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(err, msg, sizeof msg);
@@ -90,9 +91,22 @@ crm_entities_new(void)
 {
 	struct crm_entities *e = crm_xcalloc(1, sizeof *e);
 
-	e->date = compile(date_pattern);
-	e->email = compile(email_pattern);
-	e->phone = compile(phone_pattern);
+	static const char *const datewords[] = { "janvier", "janv", "fevrier", "fevr", "fev",
+		"mars", "avril", "avr", "mai", "juin", "juillet", "juil", "aout", "septembre",
+		"sept", "octobre", "oct", "novembre", "nov", "decembre", "dec", "january", "jan",
+		"february", "feb", "march", "mar", "april", "apr", "may", "june", "jun", "july",
+		"jul", "august", "aug", "september", "sep", "october", "november", "december",
+		"lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "monday",
+		"tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "aujourd'hui",
+		"today", "apres-demain", "apres", "demain", "tomorrow", "hier", "yesterday", "la",
+		"next", "dans", "in", NULL };
+	e->date = compile(date_pattern, 0);
+	e->date_at = compile(date_pattern, PCRE2_ANCHORED);
+	e->email = compile(email_pattern, PCRE2_ANCHORED);
+	e->phone = compile(phone_pattern, PCRE2_ANCHORED);
+	e->datewords = crm_lexicon_new();
+	for (const char *const *w = datewords; *w; w++)
+		crm_lexicon_add(e->datewords, *w, 1);
 	e->md = pcre2_match_data_create(64, NULL);
 	e->first = lex("entities/firstnames.txt");
 	e->forms = lex("entities/organisation-words.txt");
@@ -110,6 +124,8 @@ crm_entities_free(struct crm_entities *e)
 	if (!e)
 		return;
 	pcre2_code_free(e->date);
+	pcre2_code_free(e->date_at);
+	crm_lexicon_free(e->datewords);
 	pcre2_code_free(e->email);
 	pcre2_code_free(e->phone);
 	pcre2_match_data_free(e->md);
@@ -311,10 +327,9 @@ crm_entities_date_at(struct crm_entities *e, const char *folded, size_t fn,
 
 	while (at < fn && folded[at] == ' ')
 		at++;
-	if (pcre2_match(e->date, (PCRE2_SPTR)folded, fn, at, PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK,
-	    e->md, NULL) < 0)
+	if (pcre2_match(e->date_at, (PCRE2_SPTR)folded, fn, at, PCRE2_NO_UTF_CHECK, e->md, NULL) < 0)
 		return 0;
-	struct groups g = { folded, e->date, pcre2_get_ovector_pointer(e->md) };
+	struct groups g = { folded, e->date_at, pcre2_get_ovector_pointer(e->md) };
 	if (!resolve(&g, ref, full))
 		return 0;
 	memcpy(iso, full, 10);
@@ -324,17 +339,37 @@ crm_entities_date_at(struct crm_entities *e, const char *folded, size_t fn,
 	return 1;
 }
 
+static int
+is_word_byte(unsigned char c);
+
+/* Dates start at a word that is a number or a date word: the anchored
+ * pattern is tried only there. */
 static void
 dates(struct crm_entities *e, const char *f, size_t fn, time_t ref, json_object *arr)
 {
-	size_t off = 0;
+	size_t p = 0;
 	char iso[24];
 
-	while (off < fn && pcre2_match(e->date, (PCRE2_SPTR)f, fn, off, PCRE2_NO_UTF_CHECK,
-	    e->md, NULL) >= 0) {
-		struct groups g = { f, e->date, pcre2_get_ovector_pointer(e->md) };
+	while (p < fn && json_object_array_length(arr) < 32) {
+		unsigned char c = (unsigned char)f[p];
+		if (!is_word_byte(c) || (p > 0 && is_word_byte((unsigned char)f[p - 1]))) {
+			p++;
+			continue;
+		}
+		size_t q = p;
+		while (q < fn && (is_word_byte((unsigned char)f[q]) || f[q] == '\'' || f[q] == '-'))
+			q++;
+		if (!isdigit(c) && !crm_lexicon_get(e->datewords, f + p, q - p, NULL)) {
+			p = q;
+			continue;
+		}
+		if (pcre2_match(e->date_at, (PCRE2_SPTR)f, fn, p, PCRE2_NO_UTF_CHECK, e->md, NULL) < 0) {
+			p = q;
+			continue;
+		}
+		struct groups g = { f, e->date_at, pcre2_get_ovector_pointer(e->md) };
 		size_t s = g.ov[0], t = g.ov[1];
-		if (resolve(&g, ref, iso) && json_object_array_length(arr) < 32) {
+		if (resolve(&g, ref, iso)) {
 			json_object *o = json_object_new_object();
 			while (t > s && f[t - 1] == ' ')
 				t--;
@@ -342,9 +377,7 @@ dates(struct crm_entities *e, const char *f, size_t fn, time_t ref, json_object 
 			json_object_object_add(o, "value", json_object_new_string(iso));
 			json_object_array_add(arr, o);
 		}
-		off = g.ov[1] > g.ov[0] ? g.ov[1] : g.ov[0] + 1;
-		while (off < fn && ((unsigned char)f[off] & 0xC0) == 0x80)
-			off++;
+		p = g.ov[1] > p ? g.ov[1] : q;
 	}
 }
 
@@ -363,14 +396,26 @@ has_str(json_object *arr, const char *s, size_t n)
 	return 0;
 }
 
+static int
+email_byte(unsigned char c)
+{
+	return isalnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+}
+
 void
 crm_entities_contacts(struct crm_entities *e, const char *text, size_t n,
     json_object *emails, json_object *phones)
 {
-	size_t off = 0;
+	const char *at = text, *end = text + n;
+	size_t digits = 0;
 
-	while (emails && off < n && pcre2_match(e->email, (PCRE2_SPTR)text, n, off,
-	    PCRE2_NO_UTF_CHECK, e->md, NULL) >= 0) {
+	while (emails && (at = memchr(at, '@', (size_t)(end - at))) != NULL) {
+		size_t p = (size_t)(at - text);
+		while (p > 0 && email_byte((unsigned char)text[p - 1]))
+			p--;
+		at++;
+		if (pcre2_match(e->email, (PCRE2_SPTR)text, n, p, PCRE2_NO_UTF_CHECK, e->md, NULL) < 0)
+			continue;
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md);
 		char buf[256];
 		size_t len = ov[1] - ov[0];
@@ -382,20 +427,31 @@ crm_entities_contacts(struct crm_entities *e, const char *text, size_t n,
 			if (!has_str(emails, buf, len) && json_object_array_length(emails) < 32)
 				json_object_array_add(emails, json_object_new_string_len(buf, (int)len));
 		}
-		off = ov[1];
+		at = text + ov[1];
 	}
-	off = 0;
-	while (phones && off < n && pcre2_match(e->phone, (PCRE2_SPTR)text, n, off,
-	    PCRE2_NO_UTF_CHECK, e->md, NULL) >= 0) {
+	for (size_t i = 0; phones && i < n && digits < 8; i++)
+		digits += isdigit((unsigned char)text[i]) != 0;
+	for (size_t p = 0; phones && digits >= 8 && p < n;) {
+		unsigned char c = (unsigned char)text[p];
+		/* numbers are written with a country code or a trunk 0 ("06 12...",
+		 * "(0)1..."); other digit runs are amounts, dates, references */
+		if (!(c == '0' || c == '+' || c == '(') || (p > 0 &&
+		    (isalnum((unsigned char)text[p - 1]) || text[p - 1] == '+'))) {
+			p++;
+			continue;
+		}
+		if (pcre2_match(e->phone, (PCRE2_SPTR)text, n, p, PCRE2_NO_UTF_CHECK, e->md, NULL) < 0) {
+			p++;
+			continue;
+		}
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md);
 		char e164[CRM_PHONE_MAX];
-		int digits = 0;
+		int nd = 0;
 		for (size_t i = ov[0]; i < ov[1]; i++)
-			digits += isdigit((unsigned char)text[i]) != 0;
-		off = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
-		if (digits < 8 || digits > 15)
+			nd += isdigit((unsigned char)text[i]) != 0;
+		p = ov[1] > p ? ov[1] : p + 1;
+		if (nd < 8 || nd > 15)
 			continue;
-		/* a year-month-day or d/m/y date is not a phone */
 		if (crm_phone_parse(text + ov[0], ov[1] - ov[0], "FR", e164) != CRM_PHONE_INVALID &&
 		    !has_str(phones, e164, strlen(e164)) && json_object_array_length(phones) < 16)
 			json_object_array_add(phones, json_object_new_string(e164));
@@ -462,6 +518,13 @@ tokenize(const char *s, size_t n, struct tok *t, size_t max)
 static int
 lookup(struct crm_entities *e, const struct crm_lexicon *lx, const char *s, size_t n)
 {
+	char w[64];
+	size_t i;
+
+	for (i = 0; i < n && i < sizeof w && !((unsigned char)s[i] & 0x80); i++)
+		w[i] = (char)tolower((unsigned char)s[i]);
+	if (i == n)   /* ASCII: folding is lower-casing */
+		return crm_lexicon_get(lx, w, n, NULL);
 	crm_buf_reset(&e->tmp);
 	crm_fold(&e->tmp, s, n, 0);
 	return e->tmp.len && crm_lexicon_get(lx, e->tmp.s, e->tmp.len, NULL);

@@ -69,7 +69,7 @@ crm_intent_new(const struct crm_intent_opts *o)
 	crm_wrules_compile(ie->rules);
 	ie->seen = crm_xcalloc(crm_wrules_count(ie->rules) + 1, 1);
 	ie->ent = crm_entities_new();
-	ie->max_text = o->max_text ? o->max_text : 4096;
+	ie->max_text = o->max_text ? o->max_text : 2048;
 	ie->threshold = o->threshold > 0 ? o->threshold : 1.5;
 	ie->no_entities = o->no_entities;
 	return ie;
@@ -148,7 +148,7 @@ round2(double x)
 
 /* The reply: body.reply, else the quote split of text. */
 static char *
-reply_of(json_object *rec, const char *subject, size_t *n)
+reply_of(json_object *rec, const char *subject, size_t max, size_t *n)
 {
 	json_object *body = crm_get(rec, "body");
 	const char *r = body ? crm_get_str(body, "reply") : NULL;
@@ -163,12 +163,47 @@ reply_of(json_object *rec, const char *subject, size_t *n)
 		*n = 0;
 		return crm_xstrdup("");
 	}
-	crm_quote_split_subject(text, strlen(text), subject, &b);
+	/* the reply comes first: splitting more than we read is wasted */
+	size_t len = strlen(text);
+	if (len > max) {
+		len = max;
+		while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
+			len--;
+	}
+	crm_quote_split_subject(text, len, subject, &b);
 	char *out = b.reply;
 	*n = b.reply_len;
 	b.reply = NULL;
 	crm_body_free(&b);
 	return out ? out : crm_xstrdup("");
+}
+
+/* Bounces and list traffic settled by their headers: no person wrote
+ * them, so their text is not read (no scores, no entities). */
+static int
+machine_mail(struct crm_intent *ie, json_object *rec, struct crm_intent_result *out,
+    struct crm_buf *ex)
+{
+	const char *why;
+	int kind = crm_autodetect_headers(rec, &why);
+	json_object *intent;
+
+	if (kind < 0)
+		return 0;
+	intent = json_object_new_object();
+	json_object_object_add(intent, "label", json_object_new_string("other"));
+	json_object_object_add(intent, "confidence", json_object_new_double(0.95));
+	json_object_object_add(intent, "scores", json_object_new_object());
+	json_object_object_add(intent, "method", json_object_new_string("rules"));
+	out->intent = intent;
+	out->auto_kind = json_object_new_string(crm_auto_name(kind));
+	out->auto_detail = kind == CRM_AUTO_BOUNCE ?
+	    crm_auto_detail(ie->ent, kind, rec, NULL, 0, NULL, 0, 0) : NULL;
+	out->entities = NULL;
+	if (ex)
+		crm_buf_printf(ex, "  auto: %s (%s, from the headers alone; text not read)\n"
+		    "  intent: other, confidence 0.95\n", crm_auto_name(kind), why);
+	return 1;
 }
 
 void
@@ -179,7 +214,9 @@ crm_intent_classify(struct crm_intent *ie, json_object *rec,
 	const char *subject = crm_get_str(rec, "subject");
 	const char *why;
 	size_t n, cut;
-	char *reply = reply_of(rec, subject, &n);
+	if (machine_mail(ie, rec, out, ex))
+		return;
+	char *reply = reply_of(rec, subject, ie->max_text, &n);
 	time_t ref = crm_parse_iso8601(crm_get_str(rec, "date"));
 
 	/* cap the reply on a character boundary */
