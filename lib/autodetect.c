@@ -162,7 +162,7 @@ crm_autodetect(json_object *rec, const struct crm_auto_phrases *ph, const char *
 	const char *ct = hdr(h, "content-type");
 	int auto_hdr = auto_header(h);
 	int weak_auto = auto_hdr || hdr(h, "x-auto-response-suppress") ||
-	    (prec && (!strcasecmp(prec, "auto_reply") || !strcasecmp(prec, "bulk")));
+	    (prec && !strcasecmp(prec, "auto_reply"));
 
 	if (crm_get_str(rec, "delivery_status") || contains_ci(ct, "report-type=delivery-status")) {
 		*why = "delivery-status report";
@@ -297,7 +297,8 @@ bounce_detail(json_object *rec)
 		/* the notice's own text ends where the returned copy begins */
 		size_t end = tn;
 		if (find(re_get(&re_copy, "^(?:-+ ?(?:This is a copy|Below this line|Original message)|"
-		    "Message d'origine|Original subject|Return-Path:|From: .*<|-+ Message)"), text, tn, 0, 0, &a, &b))
+		    "Message d'origine|Original subject|(?:Return-Path|Received|Message-I[Dd]|"
+		    "Date|To|From|Subject|Content-Type):|-+ Message)"), text, tn, 0, 0, &a, &b))
 			end = a;
 		if (!json_object_array_length(rcpt)) {
 			pcre2_code *re = re_get(&re_angle, "<([^\\s<>@]+@[^\\s<>]+)>\\s*:");
@@ -309,7 +310,7 @@ bounce_detail(json_object *rec)
 			    crm_get_str(json_object_array_get_idx(fr, 0), "email") : NULL;
 			while (from < end && find(re, text, end, from, 1, &a, &b)) {
 				if (!(self && strlen(self) == b - a && !strncasecmp(self, text + a, b - a)) &&
-				    json_object_array_length(rcpt) < 8) {
+				    json_object_array_length(rcpt) < 4) {
 					int dup = 0;
 					for (size_t i = 0; i < json_object_array_length(rcpt); i++)
 						if (!strncasecmp(json_object_get_string(json_object_array_get_idx(rcpt, i)),
