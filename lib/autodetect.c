@@ -19,8 +19,9 @@
  *                 Mailjet, HubSpot, Salesforce MC, Marketo, campaigns);
  *   auto_reply    again, on weaker evidence: a no-reply sender or
  *                 "ne pas répondre" / "do not reply" phrases.
- * Precedence: bulk alone is not a list: vacation responders set it too,
- * which is why absences are decided before lists.  crm_autodetect_headers()
+ * Precedence: bulk is set by vacation responders too, which is why
+ * absences are decided before lists and why bulk alone does not settle a
+ * list from the headers.  crm_autodetect_headers()
  * decides what headers alone settle (reports, and list headers on a mail
  * with no automatic-reply mark and no daemon sender), so that the caller
  * can skip reading the text of list traffic. */

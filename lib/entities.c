@@ -272,7 +272,7 @@ resolve(const struct groups *g, time_t ref, char iso[24])
 	} else if (grp(g, "nextweek", &p, &n)) {
 		add = ((8 - r.tm_wday) % 7) ? (8 - r.tm_wday) % 7 : 7;   /* next Monday */
 	} else if (grp(g, "wdn", &p, &n) || grp(g, "wdb", &p, &n)) {
-		int wd = -1;
+		int wd = -1, next = grp(g, "wdn", &p, &n);
 		if (grp(g, "wd3", &p, &n) || grp(g, "wd4", &p, &n) || grp(g, "wd5", &p, &n))
 			wd = weekday_of(p, n);
 		if (wd < 0)
@@ -280,6 +280,10 @@ resolve(const struct groups *g, time_t ref, char iso[24])
 		add = (wd - r.tm_wday + 7) % 7;
 		if (add == 0)
 			add = 7;
+		/* "jeudi prochain", "next Thursday": not this week's */
+		int mon_ref = (r.tm_wday + 6) % 7, mon_d = (wd + 6) % 7;
+		if (next && mon_d > mon_ref && add < 7)
+			add += 7;
 	} else if (grp(g, "inn", &p, &n)) {
 		const char *u;
 		size_t un;
