@@ -718,6 +718,9 @@ optional_field(struct hdrs *h, const char *name, const char *value)
 
 	if (n >= sizeof lname)
 		return;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 33 || (unsigned char)name[i] > 126)
+			return;         /* not a field name (RFC 5322 §2.2) */
 	for (size_t i = 0; i <= n; i++)
 		lname[i] = (char)tolower((unsigned char)name[i]);
 	/* structured fields libetpan refused land here: read them leniently */
