@@ -106,10 +106,14 @@ $(FZ)/obj:
 	mkdir -p $@
 fuzz: $(FUZZERS)
 	@scripts/install-deps --fuzz
-	@for f in $(FUZZERS); do n=$${f##*/fuzz-}; c=$(FZ)/corpus-$$n; mkdir -p $$c; \
+	@rm -rf $(FZ)/artifacts; mkdir -p $(FZ)/artifacts; \
+	for f in $(FUZZERS); do n=$${f##*/fuzz-}; c=$(FZ)/corpus-$$n; mkdir -p $$c; \
 		seeds=tests/fuzz/seeds-$$n; [ -d $$seeds ] || seeds=tests/fixtures/sync/Maildir/cur; \
 		echo "== $$f ($(FUZZ_SECONDS) s)"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 $$c $$seeds 2>&1 | tail -n 12 || exit 1; done
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
+			-artifact_prefix=$(FZ)/artifacts/$$n- $$c $$seeds tests/fuzz/regress 2>&1 | \
+			grep -E 'stat::number_of_executed_units|ERROR|SUMMARY'; done; \
+	if ls $(FZ)/artifacts/* >/dev/null 2>&1; then echo "fuzz: inputs that fail:"; ls $(FZ)/artifacts; exit 1; fi
 
 clean:
 	rm -rf build build-asan build-fuzz
