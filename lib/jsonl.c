@@ -395,27 +395,18 @@ emit_key(const char *k)
 	json_object_put(ks);
 }
 
-void
-crm_emit_keys(const struct crm_rec *r, size_t n, const char *const *keys,
-    json_object *const *vals)
+int
+crm_emit_splice(const char *line, size_t len, int empty, size_t n,
+    const char *const *keys, json_object *const *vals)
 {
-	size_t i, len = r->len;
-	int splice = 1;
+	size_t i;
 
 	out_init();
-	for (i = 0; i < n; i++)
-		if (json_object_object_get_ex(r->obj, keys[i], NULL))
-			splice = 0;
-	while (len && strchr(" \t\r", r->line[len - 1]))
+	while (len && strchr(" \t\r", line[len - 1]))
 		len--;
-	if (!splice || len == 0 || r->line[len - 1] != '}') {
-		for (i = 0; i < n; i++)
-			json_object_object_add(r->obj, keys[i], json_object_get(vals[i]));
-		crm_emit_json(r->obj);
-		return;
-	}
-	int empty = json_object_object_length(r->obj) == 0;
-	fwrite(r->line, 1, len - 1, stdout);
+	if (len == 0 || line[len - 1] != '}')
+		return -1;
+	fwrite(line, 1, len - 1, stdout);
 	for (i = 0; i < n; i++) {
 		size_t vn;
 		const char *vs;
@@ -427,6 +418,26 @@ crm_emit_keys(const struct crm_rec *r, size_t n, const char *const *keys,
 		fwrite(vs, 1, vn, stdout);
 	}
 	fputs("}\n", stdout);
+	return 0;
+}
+
+void
+crm_emit_keys(const struct crm_rec *r, size_t n, const char *const *keys,
+    json_object *const *vals)
+{
+	size_t i;
+	int splice = 1;
+
+	out_init();
+	for (i = 0; i < n; i++)
+		if (json_object_object_get_ex(r->obj, keys[i], NULL))
+			splice = 0;
+	if (splice && crm_emit_splice(r->line, r->len,
+	    json_object_object_length(r->obj) == 0, n, keys, vals) == 0)
+		return;
+	for (i = 0; i < n; i++)
+		json_object_object_add(r->obj, keys[i], json_object_get(vals[i]));
+	crm_emit_json(r->obj);
 }
 
 int

@@ -57,6 +57,12 @@ void crm_emit_json(json_object *obj);
 void crm_emit_line(const char *line, size_t len);
 void crm_emit_keys(const struct crm_rec *r, size_t n, const char *const *keys,
     json_object *const *vals);
+/* The splicing half of crm_emit_keys(), for a stage that parsed the line
+ * earlier and knows it is a JSON object holding none of keys (empty: it
+ * has no members): copies the line and adds the keys before its closing
+ * brace.  Returns -1, writing nothing, if the line does not end with '}'. */
+int crm_emit_splice(const char *line, size_t len, int empty, size_t n,
+    const char *const *keys, json_object *const *vals);
 /* Flush and check stdout; returns 0 or CRM_EXIT_ENV (after a message). */
 int crm_output_close(void);
 /* The exit status of a stage: 0, or 1 when anything was rejected. */
