@@ -8,7 +8,11 @@
  *   records are never kept: a message costs a container, a few offsets and
  *   its normalised subject.
  * - Step 1 runs as each message is added, so the References lists need not
- *   be stored.  The loop check before a link walks up from the would-be
+ *   be stored.  A link is either declared by the message itself (its last
+ *   reference) or presumed from another message's References; when a
+ *   message's own parent would close a loop through presumed links, the
+ *   presumed link gives way (JWZ drops the declared one instead, which
+ *   splits threads whose References some client wrote out of order).  The loop check before a link walks up from the would-be
  *   parent (a forest has one path to the root), which is what JWZ's "search
  *   down the children" amounts to, and is O(1) when the child has no
  *   children — the common case when mail arrives in order.
@@ -36,7 +40,12 @@
 #define NIL UINT32_MAX
 #define NOSTR ((size_t)-1)
 
-enum { C_REMOVED = 1, C_SUBJECT = 2 };
+enum {
+	C_REMOVED = 1,          /* pruned or merged away */
+	C_SUBJECT = 2,          /* a dummy made by subject grouping */
+	C_OWN = 4,              /* the parent link was declared by the message
+	                         * itself (step C), not presumed (step B) */
+};
 
 struct cont {
 	uint32_t parent, child, last, next, prev;
@@ -228,6 +237,26 @@ would_loop(const struct crm_thread *t, uint32_t p, uint32_t x)
 	return 0;
 }
 
+/* x is an ancestor of p, which x's own message names as its parent: the
+ * path between them holds links that other messages' References merely
+ * presumed (some clients write References out of order).  Cut the presumed
+ * link nearest to x so that the message's own word wins; 0 when every link
+ * on the path was declared by its own message (a true loop: JWZ then
+ * leaves x without parent). */
+static int
+cut_presumed(struct crm_thread *t, uint32_t p, uint32_t x)
+{
+	uint32_t cut = NIL;
+
+	for (uint32_t y = p; y != x && y != NIL; y = t->c[y].parent)
+		if (!(t->c[y].flags & C_OWN))
+			cut = y;
+	if (cut == NIL)
+		return 0;
+	unlink_cont(t, cut);
+	return 1;
+}
+
 /* ---- step 1 ---- */
 
 struct crm_thread *
@@ -280,18 +309,21 @@ crm_thread_add(struct crm_thread *t, const struct crm_thread_msg *m)
 		uint32_t r = lookup(t, m->parents[i], 1);
 		if (r == x)
 			continue;           /* a self-reference */
-		if (prev != NIL && t->c[r].parent == NIL && !would_loop(t, prev, r))
+		if (prev != NIL && t->c[r].parent == NIL && !would_loop(t, prev, r)) {
 			link_cont(t, prev, r);
+			t->c[r].flags &= ~C_OWN;
+		}
 		prev = r;
 	}
 	/* C: the last reference is the parent, overriding presumed links */
-	if (prev != NIL && would_loop(t, prev, x))
+	if (prev != NIL && would_loop(t, prev, x) && !cut_presumed(t, prev, x))
 		prev = NIL;
 	if (t->c[x].parent != prev) {
 		unlink_cont(t, x);
 		if (prev != NIL)
 			link_cont(t, prev, x);
 	}
+	t->c[x].flags |= C_OWN;
 	mm = &t->m[t->nm++];
 	mm->cont = x;
 	mm->reply = m->reply;
@@ -378,6 +410,7 @@ struct sroot {
 	int reply;
 	uint64_t key;
 	size_t subj;
+	int64_t date;           /* the root's, or its earliest child's */
 };
 
 /* Subject of a root: its message's, or for a dummy its earliest child's. */
@@ -405,9 +438,28 @@ root_subject(const struct crm_thread *t, uint32_t x, struct sroot *r)
 		r->subj = NOSTR;
 		return;
 	}
+	r->date = t->m[best].date;
 	r->subj = t->m[best].subj;
 	r->reply = t->m[best].reply;
 	r->key = crm_subject_key(t->str + r->subj);
+}
+
+/* Should root a hold the subject table entry rather than b?  JWZ: a dummy
+ * before a message, then a subject without "Re:"; and, so that the result
+ * does not depend on the order of the input, then the earlier date, then
+ * the smaller key. */
+static int
+better(const struct crm_thread *t, const struct sroot *a, const struct sroot *b)
+{
+	int adum = t->c[a->c].msg == NIL, bdum = t->c[b->c].msg == NIL;
+
+	if (adum != bdum)
+		return adum;
+	if (!adum && a->reply != b->reply)
+		return !a->reply;
+	if (a->date != b->date)
+		return a->date < b->date;
+	return strcmp(t->str + t->c[a->c].key, t->str + t->c[b->c].key) < 0;
 }
 
 /* Merge root b into the group held by table entry *o (JWZ step 5B). */
@@ -469,7 +521,7 @@ group_subjects(struct crm_thread *t, enum crm_thread_subject mode)
 		;
 	tab = crm_xmalloc(cap * sizeof *tab);
 	memset(tab, 0xff, cap * sizeof *tab);
-	/* fill: prefer a dummy, then a subject without "Re:" */
+	/* fill: one entry per subject, the best root by better() */
 	for (i = 0; i < n0; i++) {
 		size_t j;
 		if (!rs[i].key)
@@ -481,9 +533,7 @@ group_subjects(struct crm_thread *t, enum crm_thread_subject mode)
 			tab[j] = i;
 			continue;
 		}
-		struct sroot *o = &rs[tab[j]];
-		int odum = t->c[o->c].msg == NIL, idum = t->c[rs[i].c].msg == NIL;
-		if ((idum && !odum) || (!odum && !idum && o->reply && !rs[i].reply))
+		if (better(t, &rs[i], &rs[tab[j]]))
 			tab[j] = i;
 	}
 	/* merge every other root into its table entry */
@@ -646,6 +696,8 @@ crm_thread_json(const struct crm_thread *t, size_t msg)
 
 /* ---- the indented view ---- */
 
+#define MAXINDENT 32    /* deeper lines are marked "[depth] " instead */
+
 /* Write s with control characters (C0, DEL, C1) shown as spaces. */
 static void
 put_clean(FILE *f, const char *s)
@@ -686,8 +738,10 @@ crm_thread_print(const struct crm_thread *t, FILE *f)
 	uint32_t *order = preorder(t, roots, t->nth, &n);
 	for (size_t i = 0; i < n; i++) {
 		const struct cont *c = &t->c[order[i]];
-		for (uint32_t d = 0; d < c->depth; d++)
+		for (uint32_t d = 0; d < c->depth && d < MAXINDENT; d++)
 			fputs("  ", f);
+		if (c->depth > MAXINDENT)
+			fprintf(f, "[%lu] ", (unsigned long)c->depth);
 		if (c->msg != NIL) {
 			const struct msg *m = &t->m[c->msg];
 			const char *s = S(t, m->show_subj), *fr = S(t, m->show_from);

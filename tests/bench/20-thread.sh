@@ -1,0 +1,93 @@
+# crm-thread over the SpamAssassin corpus (1x, 10x): messages/s (median of
+# 5 runs) and peak RSS, next to mblaze's mthread (mlist DIR | mthread, the
+# tool a Maildir user would pick), and how far the two agree on which
+# messages share a thread.  Target (issue 2): crm-thread at least as fast as
+# mthread, although it parses JSON records while mthread reads headers.
+#
+# Agreement: over the messages both tools print, the share whose set of
+# thread-mates is identical, and pairwise precision/recall of "same thread"
+# taking mthread as the reference.  mthread does no subject grouping, so
+# crm-thread is also run with --subject none; what remains then comes from
+# the two tools' reading of the headers (see the report printed below).
+. "$(dirname "$0")/lib.sh"
+
+md=$(corpus_maildir) || exit 0
+md10=$(corpus_maildir10) || exit 0
+r1=$(corpus_records) || exit 0
+r10="$BENCH_CACHE/records-10x.jsonl"
+if [ ! -s "$r10" ]; then
+	crm-sync --maildir "$md10" >"$r10.tmp" 2>/dev/null && mv "$r10.tmp" "$r10"
+fi
+n1=$(wc -l <"$r1")
+n10=$(wc -l <"$r10")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# warm the page cache
+cat "$r1" "$r10" >/dev/null
+find "$md" "$md10" -type f -exec cat {} + >/dev/null
+
+line() {        # label msgs seconds rss
+	printf '%-36s %8s msg/s  %6s s  %7s KB peak RSS  (%s msgs)\n' \
+	    "$1" "$(rate "$2" "$3")" "$3" "$4" "$2"
+}
+
+t=$(median_time "crm-thread '$r1'")
+line "crm-thread (1x)" "$n1" "$t" "$(peak_rss "crm-thread '$r1'")"
+c1=$(rate "$n1" "$t")
+t=$(median_time "crm-thread -j 1 '$r1'")
+line "crm-thread -j 1 (1x, one core)" "$n1" "$t" "$(peak_rss "crm-thread -j 1 '$r1'")"
+t=$(median_time "crm-thread '$r10'")
+line "crm-thread (10x)" "$n10" "$t" "$(peak_rss "crm-thread '$r10'")"
+c10=$(rate "$n10" "$t")
+t=$(median_time "crm-thread -j 1 '$r10'")
+line "crm-thread -j 1 (10x, one core)" "$n10" "$t" "$(peak_rss "crm-thread -j 1 '$r10'")"
+t=$(median_time "crm-thread --tree '$r1'")
+line "crm-thread --tree (1x)" "$n1" "$t" "$(peak_rss "crm-thread --tree '$r1'")"
+
+if ! command -v mthread >/dev/null; then
+	echo "mthread: not installed (scripts/install-deps --bench installs mblaze)"
+	exit 0
+fi
+t=$(median_time "mlist '$md' | mthread")
+line "mblaze mlist | mthread (1x)" "$n1" "$t" "$(peak_rss "mlist '$md' | mthread")"
+m1=$(rate "$n1" "$t")
+t=$(median_time "mlist '$md10' | mthread")
+line "mblaze mlist | mthread (10x)" "$n10" "$t" "$(peak_rss "mlist '$md10' | mthread")"
+m10=$(rate "$n10" "$t")
+awk -v a="$c1" -v b="$m1" -v c="$c10" -v d="$m10" 'BEGIN {
+	printf "crm-thread / mthread: %.2fx (1x), %.2fx (10x)\n", b ? a / b : 0, d ? c / d : 0 }'
+
+# ---- agreement ----
+# mthread: one line per message (its path) or missing parent (<id>),
+# indented by depth; a line at depth 0 starts a thread.
+mlist "$md" | mthread | awk '
+	{ match($0, /^ */); d = RLENGTH; s = substr($0, d + 1) }
+	d == 0 { g++ }
+	s !~ /^</ { n = split(s, p, "/"); print p[n] "\t" g }' | sort >"$tmp/m"
+crm_groups() {
+	crm-thread "$@" "$r1" 2>/dev/null | jq -r '[(.source.path | split("/") | last), .thread.id] | @tsv' | sort
+}
+agree() {       # label crm-groups-file
+	join -t '	' "$2" "$tmp/m" | awk -F '\t' -v label="$1" -v nc="$(wc -l <"$2")" -v nm="$(wc -l <"$tmp/m")" '
+	{ a[NR] = $2; b[NR] = $3; na[$2]++; nb[$3]++; nab[$2 SUBSEP $3]++ }
+	END {
+		for (i = 1; i <= NR; i++)
+			same += (nab[a[i] SUBSEP b[i]] == na[a[i]] && na[a[i]] == nb[b[i]])
+		for (k in na) { pa += na[k] * (na[k] - 1) / 2; ta++ }
+		for (k in nb) { pb += nb[k] * (nb[k] - 1) / 2; tb++ }
+		for (k in nab) tp += nab[k] * (nab[k] - 1) / 2
+		printf "%-26s %5d messages in both (crm %d, mthread %d); threads %d vs %d\n", label, NR, nc, nm, ta, tb
+		printf "%-26s identical thread-mates %.2f%%; pairs: precision %.4f recall %.4f (%d vs %d pairs)\n", "",
+		    NR ? 100 * same / NR : 0, pa ? tp / pa : 1, pb ? tp / pb : 1, pa, pb
+	}'
+}
+crm_groups >"$tmp/c"
+crm_groups --subject none >"$tmp/cn"
+crm_groups --subject all >"$tmp/ca"
+echo "agreement with mthread (1x):"
+agree "  default (--subject reply)" "$tmp/c"
+agree "  --subject none" "$tmp/cn"
+agree "  --subject all" "$tmp/ca"
+# messages mthread does not print: it keeps one file per Message-ID
+dups=$(jq -r 'select(.message_id != null) | .message_id' "$r1" | sort | uniq -d | wc -l)
+echo "  Message-IDs carried by more than one file: $dups (mthread prints one file for each)"
