@@ -87,6 +87,17 @@ tid_of() {
 	[ "$(printf '%s\n' "$output" | wc -l)" -eq 5 ]
 }
 
+@test "a message's own parent wins over References another client wrote out of order" {
+	# p1 lists b before a, presuming a is b's child; b itself says its
+	# parent is a: b's word cuts the presumed link instead of being dropped
+	run crm-thread --subject none "$T/presumed.jsonl"
+	[ "$status" -eq 0 ]
+	[ "$(thread_of p3)" = "0 a@ex.fr Projet" ]
+	[ "$(thread_of p2)" = "1 a@ex.fr Projet" ]
+	[ "$(thread_of p1)" = "1 a@ex.fr Projet" ]
+	[ "$(tid_of p1)" = "$(sha a@ex.fr)" ]
+}
+
 @test "self-references are ignored" {
 	run crm-thread "$T/self.jsonl"
 	[ "$status" -eq 0 ]
