@@ -92,7 +92,7 @@ install: all
 # libFuzzer targets (tests/fuzz/fuzz-*.c) over the parsers of untrusted
 # input; each runs FUZZ_SECONDS (default 60) from its seed corpus.
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS = -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(WARN)
+FUZZ_CFLAGS = -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined $(WARN)
 FZ = build-fuzz
 FUZZERS := $(patsubst tests/fuzz/%.c,$(FZ)/%,$(wildcard tests/fuzz/fuzz-*.c))
 $(FZ)/obj/%.o: lib/%.c $(wildcard lib/*.h) | $(FZ)/obj

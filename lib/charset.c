@@ -107,6 +107,8 @@ skip_ascii(const unsigned char *p, const unsigned char *e)
 int
 crm_utf8_valid(const char *s, size_t n)
 {
+	if (n == 0)
+		return 1;
 	const unsigned char *p = (const unsigned char *)s, *e = p + n;
 
 	while (p < e) {
@@ -128,6 +130,8 @@ crm_utf8_valid(const char *s, size_t n)
 void
 crm_utf8_repair(struct crm_buf *out, const char *s, size_t n)
 {
+	if (n == 0)
+		return;
 	const unsigned char *p = (const unsigned char *)s, *e = p + n, *run = p;
 
 	crm_buf_grow(out, n);

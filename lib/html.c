@@ -481,7 +481,7 @@ crm_html_to_text(struct crm_buf *out, const char *s, size_t n)
 		out->len--;
 	/* attribute values are copied into bounded buffers, which may cut a
 	 * UTF-8 sequence: repair rather than trust */
-	if (!crm_utf8_valid(out->s + base, out->len - base)) {
+	if (out->len > base && !crm_utf8_valid(out->s + base, out->len - base)) {
 		struct crm_buf fix = CRM_BUF_INIT;
 		crm_utf8_repair(&fix, out->s + base, out->len - base);
 		out->len = base;
