@@ -7,9 +7,10 @@
  *   out_of_office Auto-Submitted naming a vacation, or any automatic-reply
  *                 header (Auto-Submitted, X-Autoreply, X-Autorespond,
  *                 X-MS-Exchange-Inbox-Rules-Loop, X-Auto-Response-Suppress)
+ *                 or a textual mark ("ceci est une réponse automatique")
  *                 together with absence phrases, or strong absence phrases
- *                 alone (a subject "Réponse automatique" plus "je suis
- *                 absent jusqu'au...");
+ *                 alone (several of them: a person may well write "je
+ *                 suis en congés" in a reply);
  *   auto_reply    Auto-Submitted other than "no", X-Autoreply/Autorespond,
  *                 the Exchange rules-loop header, ticket-system headers
  *                 (Zendesk, Freshdesk, RT, OTRS, Jira, GitHub);
@@ -178,7 +179,7 @@ crm_autodetect(json_object *rec, const struct crm_auto_phrases *ph, const char *
 		return CRM_AUTO_BOUNCE;
 	}
 	if (contains_ci(as, "vacation") || contains_ci(as, "out-of-office") ||
-	    (weak_auto && ph->ooo >= 1) || ph->ooo >= 3) {
+	    ((weak_auto || ph->reply >= 1.5) && ph->ooo >= 1) || ph->ooo >= 4) {
 		*why = "absence";
 		return CRM_AUTO_OOO;
 	}
