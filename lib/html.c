@@ -439,13 +439,19 @@ crm_html_to_text(struct crm_buf *out, const char *s, size_t n)
 		}
 		size_t j = i + 1;
 		char q = 0;
-		while (j < n && (q || s[j] != '>')) {
-			if (q && s[j] == q)
-				q = 0;
-			else if (!q && (s[j] == '"' || s[j] == '\'') && j > i + 1 && s[j - 1] == '=')
-				q = s[j];
-			j++;
-		}
+		const char *gt = memchr(s + j, '>', n - j);
+		size_t end = gt ? (size_t)(gt - s) : n;
+		if (memchr(s + j, '"', end - j) || memchr(s + j, '\'', end - j)) {
+			/* quoted attribute values may hide a '>' */
+			while (j < n && (q || s[j] != '>')) {
+				if (q && s[j] == q)
+					q = 0;
+				else if (!q && (s[j] == '"' || s[j] == '\'') && j > i + 1 && s[j - 1] == '=')
+					q = s[j];
+				j++;
+			}
+		} else
+			j = end;
 		const char *t = s + i + 1;
 		size_t tl = j - i - 1;
 		size_t next = j < n ? j + 1 : n;
@@ -469,13 +475,15 @@ crm_html_to_text(struct crm_buf *out, const char *s, size_t n)
 	}
 	text(&c, s + run, n - run);
 	/* at most one blank line in a row */
-	size_t w = base, nls = 0;
-	for (size_t r = base; r < out->len; r++) {
-		nls = out->s[r] == '\n' ? nls + 1 : 0;
-		if (nls <= 2)
-			out->s[w++] = out->s[r];
+	if (out->len > base && memmem(out->s + base, out->len - base, "\n\n\n", 3)) {
+		size_t w = base, nls = 0;
+		for (size_t r = base; r < out->len; r++) {
+			nls = out->s[r] == '\n' ? nls + 1 : 0;
+			if (nls <= 2)
+				out->s[w++] = out->s[r];
+		}
+		out->len = w;
 	}
-	out->len = w;
 	/* trim trailing blank space */
 	while (out->len > base && (out->s[out->len - 1] == ' ' || out->s[out->len - 1] == '\n'))
 		out->len--;

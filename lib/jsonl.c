@@ -138,7 +138,8 @@ crm_reader_new(char **paths, size_t max_line)
 	rd->tok = json_tokener_new_ex(64);
 	if (!rd->tok)
 		crm_die(CRM_EXIT_ENV, "out of memory");
-	json_tokener_set_flags(rd->tok, JSON_TOKENER_VALIDATE_UTF8);
+	/* UTF-8 is checked by crm_utf8_valid() (eight ASCII bytes at a step)
+	 * before json-c sees a line: cheaper than its per-byte check */
 	return rd;
 }
 
@@ -321,6 +322,10 @@ crm_reader_next(struct crm_reader *rd, struct crm_rec *r)
 		}
 		if (blank(line, len))
 			continue;
+		if (!crm_utf8_valid(line, len)) {
+			crm_reject_raw(rd->input, rd->lineno, line, len, "invalid UTF-8");
+			continue;
+		}
 		json_tokener_reset(rd->tok);
 		json_object *o = json_tokener_parse_ex(rd->tok, line, (int)len);
 		enum json_tokener_error e = json_tokener_get_error(rd->tok);

@@ -160,6 +160,21 @@ crm_header_decode(struct crm_buf *out, const char *raw, size_t n)
 	char *dec = NULL;
 	size_t idx = 0;
 
+	/* most values are plain ASCII on one line: nothing to decode */
+	size_t i = 0;
+	while (i < n && raw[i] == ' ')
+		i++;
+	size_t e = n;
+	while (e > i && raw[e - 1] == ' ')
+		e--;
+	size_t k = i;
+	while (k < e && (unsigned char)raw[k] >= 0x20 && (unsigned char)raw[k] < 0x7f &&
+	    !(raw[k] == '=' && k + 1 < e && raw[k + 1] == '?'))
+		k++;
+	if (k == e) {
+		crm_buf_add(out, raw + i, e - i);
+		return;
+	}
 	unfold(&u, raw, n);
 	if (u.len && memmem(u.s, u.len, "=?", 2)) {
 		const char *from = crm_utf8_valid(u.s, u.len) ? "utf-8" : "windows-1252";
