@@ -4,7 +4,8 @@
 -- Every migration is idempotent: it can be re-run on a database that
 -- already has it (CREATE ... IF NOT EXISTS, CREATE OR REPLACE), and the
 -- runner (crm-db migrate, lib/db.c) records it in schema_migrations.
--- E-mail addresses and domains are stored lower-case (CHECK constraints),
+-- E-mail addresses and domains are stored with ASCII letters in lower case
+-- (CHECK constraints, collation "C": other letters are left as written),
 -- so equality is plain equality and uses the unique indexes.
 
 create table if not exists schema_migrations (
@@ -34,7 +35,7 @@ create table if not exists users (
 	id bigint generated always as identity primary key,
 	login text not null unique,
 	name text,
-	email text unique check (email = lower(email)),
+	email text unique check (email = lower(email collate "C")),
 	team_id bigint references teams (id) on delete set null,
 	active boolean not null default true,
 	created_at timestamptz not null default now(),
@@ -46,7 +47,7 @@ create index if not exists users_team on users (team_id);
 create table if not exists organisations (
 	id bigint generated always as identity primary key,
 	name text not null,
-	domain text unique check (domain = lower(domain)),
+	domain text unique check (domain = lower(domain collate "C")),
 	website text,
 	main_phone text,
 	email text,
@@ -68,7 +69,7 @@ create table if not exists people (
 	full_name text,
 	first_name text,
 	last_name text,
-	email text unique check (email = lower(email)),
+	email text unique check (email = lower(email collate "C")),
 	other_emails text[] not null default '{}',
 	title text,
 	phone text,
@@ -86,7 +87,7 @@ create table if not exists people (
 comment on table people is 'Contacts.  email is the main address (lower-case, unique); other_emails the other addresses of the same person.  title is the role or job title.  last_contact_at is the date of the latest stored message the person sent or received.';
 create index if not exists people_organisation on people (organisation_id);
 create index if not exists people_owner on people (owner_id);
-create index if not exists people_other_emails on people using gin (other_emails);
+create index if not exists people_aliases on people using gin (other_emails) where other_emails <> '{}';
 create index if not exists people_last_contact on people (last_contact_at desc);
 
 do $$

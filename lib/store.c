@@ -1,0 +1,1226 @@
+/* store.c — loading records into PostgreSQL (see store.h, crm-store(1)).
+ *
+ * Why it is built this way: row-by-row INSERTs cost a round trip each, so
+ * records are checked and flattened here, in C, into two COPY streams (one
+ * row per message, one per external address), sent into session temporary
+ * tables, and merged into the real tables by a handful of set-based
+ * INSERT ... ON CONFLICT statements — one transaction per batch.  Every
+ * statement takes its row locks in key order, so concurrent loaders over
+ * overlapping input do not deadlock in the common case, and a deadlock or
+ * serialization failure that still happens is retried with the whole
+ * batch.  A batch the database refuses for a data reason is replayed one
+ * record at a time so that only the guilty record is rejected.
+ *
+ * The cursor rule (DESIGN.md §4): a record whose "source" has "cursor" and
+ * "cursor_seq" moves sync_state forward in the transaction that stores it,
+ * and only forward.  A record whose source has "uniq" (crm-sync --state)
+ * is recorded in sync_seen the same way.
+ *
+ * Everything written is derived from the record, and updates only happen
+ * when a value differs (IS DISTINCT FROM), so a second run over the same
+ * input changes nothing, not even updated_at. */
+#include "store.h"
+#include "config.h"
+#include "exitcode.h"
+#include "log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH_BYTES (32UL << 20)   /* also flush when the batch holds this much */
+#define MAX_RETRIES 10
+
+struct brec {
+	const char *input;       /* interned */
+	long lineno;
+	size_t line_off, line_len;
+	size_t row_off, row_len;
+	size_t addr_off, addr_len;
+};
+
+struct wild {
+	char **v;
+	size_t n;
+};
+
+struct crm_store {
+	PGconn *c;
+	struct crm_store_opts o;
+	json_object *webmail, *roles, *int_dom, *int_addr;   /* sets */
+	struct wild webmail_wild, role_wild;
+	struct crm_buf rows, addrs, lines;
+	struct brec *recs;
+	size_t n, cap;
+	char **inputs;
+	size_t ninputs;
+	struct crm_store_stats st;
+};
+
+/* ---- sets and lists ---- */
+
+static int
+in_set(json_object *set, const char *k)
+{
+	return json_object_object_get_ex(set, k, NULL);
+}
+
+static void
+set_add(json_object *set, const char *k)
+{
+	if (!in_set(set, k))
+		json_object_object_add(set, k, NULL);
+}
+
+static void
+lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/* One entry per line, '#' comments; "name*" (roles) or "name.*"
+ * (webmail) are prefixes.  A line with inner spaces is an error. */
+static void
+load_list(const char *file, json_object *set, struct wild *w)
+{
+	FILE *f = fopen(file, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	long no = 0;
+
+	if (!f)
+		crm_die(CRM_EXIT_USAGE, "cannot open %s:", file);
+	while (getline(&line, &cap, f) > 0) {
+		char *s = line, *e;
+		no++;
+		if ((e = strchr(s, '#')))
+			*e = 0;
+		while (isspace((unsigned char)*s))
+			s++;
+		e = s + strlen(s);
+		while (e > s && isspace((unsigned char)e[-1]))
+			*--e = 0;
+		if (!*s)
+			continue;
+		for (char *p = s; *p; p++)
+			if (isspace((unsigned char)*p) || *p == '@')
+				crm_die(CRM_EXIT_USAGE, "%s:%ld: expected one name per line, got '%s'",
+				    file, no, s);
+		lower(s);
+		if (e[-1] == '*') {
+			e[-1] = 0;
+			w->v = crm_xrealloc(w->v, (w->n + 1) * sizeof *w->v);
+			w->v[w->n++] = crm_xstrdup(s);
+		} else
+			set_add(set, s);
+	}
+	free(line);
+	fclose(f);
+}
+
+static int
+in_wild(const struct wild *w, const char *s)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (!strncmp(s, w->v[i], strlen(w->v[i])))
+			return 1;
+	return 0;
+}
+
+static void
+add_words(json_object *set, const char *list)
+{
+	char *copy = crm_xstrdup(list), *save = NULL;
+
+	for (char *t = strtok_r(copy, " ,\t", &save); t; t = strtok_r(NULL, " ,\t", &save)) {
+		lower(t);
+		set_add(set, t);
+	}
+	free(copy);
+}
+
+static int
+is_webmail(const struct crm_store *s, const char *domain)
+{
+	return in_set(s->webmail, domain) || in_wild(&s->webmail_wild, domain);
+}
+
+/* Our own mailboxes and staff, and their domains (webmail domains aside). */
+static void
+load_internal(struct crm_store *s)
+{
+	PGresult *r = crm_db_must(s->c,
+	    "select lower(address) from mail_accounts "
+	    "union select email from users where email is not null", 0, NULL);
+
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *a = PQgetvalue(r, i, 0), *at = strrchr(a, '@');
+		set_add(s->int_addr, a);
+		if (at && at[1] && !is_webmail(s, at + 1))
+			set_add(s->int_dom, at + 1);
+	}
+	PQclear(r);
+}
+
+/* ---- record checks ---- */
+
+static int
+digits(const char *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+static int
+num(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+/* YYYY-MM-DD[THH:MM[:SS[.frac]]][Z|+HH[:MM]|-HH[:MM]], a real calendar day. */
+static int
+iso_date_ok(const char *s)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	size_t n = strlen(s);
+
+	if (n < 10 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' ||
+	    !digits(s + 8, 2))
+		return 0;
+	int y = num(s, 4), m = num(s + 5, 2), d = num(s + 8, 2);
+	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || y < 1)
+		return 0;
+	if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		return 0;
+	s += 10;
+	if (!*s)
+		return 1;
+	if ((*s != 'T' && *s != ' ') || !digits(s + 1, 2) || s[3] != ':' || !digits(s + 4, 2))
+		return 0;
+	if (num(s + 1, 2) > 23 || num(s + 4, 2) > 59)
+		return 0;
+	s += 6;
+	if (*s == ':') {
+		if (!digits(s + 1, 2) || num(s + 1, 2) > 60)
+			return 0;
+		s += 3;
+		if (*s == '.') {
+			s++;
+			if (!isdigit((unsigned char)*s))
+				return 0;
+			while (isdigit((unsigned char)*s))
+				s++;
+		}
+	}
+	if (!*s)
+		return 1;
+	if (*s == 'Z')
+		return s[1] == 0;
+	if (*s != '+' && *s != '-')
+		return 0;
+	if (!digits(s + 1, 2) || num(s + 1, 2) > 15)
+		return 0;
+	s += 3;
+	if (*s == ':')
+		s++;
+	if (!*s)
+		return 1;
+	return digits(s, 2) && num(s, 2) < 60 && s[2] == 0;
+}
+
+/* A plausible address, lower-cased into out; 0 if not. */
+static int
+norm_email(const char *in, char *out, size_t size)
+{
+	size_t n = 0;
+	const char *at = NULL;
+
+	if (!in)
+		return 0;
+	while (isspace((unsigned char)*in))
+		in++;
+	for (; *in && n + 1 < size; in++) {
+		unsigned char ch = (unsigned char)*in;
+		if (ch <= ' ' || ch == '<' || ch == '>' || ch == ',' || ch == ';')
+			break;
+		if (ch == '@') {
+			if (at)
+				return 0;
+			at = out + n;
+		}
+		out[n++] = (char)tolower(ch);
+	}
+	while (isspace((unsigned char)*in))
+		in++;
+	if (*in)
+		return 0;
+	out[n] = 0;
+	while (n > 0 && out[n - 1] == '.')
+		out[--n] = 0;
+	return at && at > out && at[1] && strchr(at + 1, '.') && at[1] != '.';
+}
+
+static const char *
+jstr(json_object *o, const char *k)
+{
+	json_object *v;
+	if (!o || !json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* A key that must be an object (or null/absent). */
+static int
+get_obj(json_object *rec, const char *k, json_object **out, const char **why)
+{
+	json_object *v = NULL;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(rec, k, &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_object)) {
+		*why = k;
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+get_arr(json_object *rec, const char *k, json_object **out, const char **why)
+{
+	json_object *v = NULL;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(rec, k, &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_array)) {
+		*why = k;
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* A key that must be a string (or null/absent). */
+static int
+get_str(json_object *rec, const char *k, const char **out, size_t *len, const char **why)
+{
+	json_object *v = NULL;
+
+	*out = NULL;
+	if (len)
+		*len = 0;
+	if (!json_object_object_get_ex(rec, k, &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_string)) {
+		*why = k;
+		return -1;
+	}
+	*out = json_object_get_string(v);
+	if (len)
+		*len = (size_t)json_object_get_string_len(v);
+	return 0;
+}
+
+/* ---- COPY rows ---- */
+
+static void
+put(struct crm_buf *b, const char *s)
+{
+	crm_copy_str(b, s);
+	crm_copy_sep(b);
+}
+
+static void
+put_n(struct crm_buf *b, const char *s, size_t n)
+{
+	crm_copy_field(b, s, n);
+	crm_copy_sep(b);
+}
+
+/* JSON for a jsonb column.  PostgreSQL's jsonb cannot hold \u0000: it
+ * becomes \ufffd, as NUL becomes U+FFFD in text columns. */
+static void
+put_json(struct crm_buf *b, json_object *o)
+{
+	size_t n;
+	const char *s;
+
+	if (!o) {
+		put(b, NULL);
+		return;
+	}
+	s = crm_json_str(o, &n);
+	if (!memmem(s, n, "\\u0000", 6)) {
+		put_n(b, s, n);
+		return;
+	}
+	struct crm_buf t = CRM_BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\' && i + 1 < n) {
+			if (i + 5 < n && !memcmp(s + i + 1, "u0000", 5)) {
+				crm_buf_adds(&t, "\\ufffd");
+				i += 5;
+			} else {
+				crm_buf_add(&t, s + i, 2);
+				i++;
+			}
+		} else
+			crm_buf_addc(&t, s[i]);
+	}
+	put_n(b, t.s, t.len);
+	crm_buf_free(&t);
+}
+
+static void
+put_bool(struct crm_buf *b, int v)
+{
+	put(b, v < 0 ? NULL : v ? "t" : "f");
+}
+
+struct addr {
+	char email[320];
+	const char *name;
+};
+
+static int
+read_addr(json_object *o, struct addr *a)
+{
+	if (!o || !json_object_is_type(o, json_type_object))
+		return 0;
+	a->name = jstr(o, "name");
+	return norm_email(jstr(o, "email"), a->email, sizeof a->email);
+}
+
+static const char *
+domain_of(const char *email)
+{
+	const char *at = strrchr(email, '@');
+	return at ? at + 1 : "";
+}
+
+struct ctx {
+	char acct[320];          /* the account, when it is an address */
+	int has_acct;
+};
+
+static int
+internal(const struct crm_store *s, const struct ctx *x, const char *email)
+{
+	const char *d = domain_of(email);
+
+	if (in_set(s->int_addr, email) || in_set(s->int_dom, d))
+		return 1;
+	if (x->has_acct && (!strcmp(email, x->acct) ||
+	    (!strcmp(d, domain_of(x->acct)) && !is_webmail(s, d))))
+		return 1;
+	return 0;
+}
+
+static int
+role_address(const struct crm_store *s, const char *email)
+{
+	char local[320];
+	size_t n = (size_t)(domain_of(email) - 1 - email);
+
+	if (n >= sizeof local)
+		return 0;
+	memcpy(local, email, n);
+	local[n] = 0;
+	return in_set(s->roles, local) || in_wild(&s->role_wild, local);
+}
+
+/* A display name worth keeping as a person's name. */
+static const char *
+person_name(const char *name)
+{
+	if (!name)
+		return NULL;
+	while (isspace((unsigned char)*name) || *name == '"' || *name == '\'')
+		name++;
+	if (!*name || strchr(name, '@'))
+		return NULL;
+	return name;
+}
+
+static void
+addr_row(struct crm_store *s, size_t seq, const struct addr *a, const char *company,
+    const char *date)
+{
+	struct crm_buf *b = &s->addrs;
+	const char *d = domain_of(a->email);
+
+	crm_buf_printf(b, "%zu\t", seq);
+	put(b, a->email);
+	put(b, person_name(a->name));
+	put(b, is_webmail(s, d) ? NULL : d);
+	put(b, company);
+	crm_copy_str(b, date);
+	crm_copy_end(b);
+}
+
+/* The row of one record, and its address rows.  On error returns -1 with
+ * a static reason in *why and the buffers as they were. */
+static int
+stage(struct crm_store *s, json_object *rec, const char **why)
+{
+	size_t seq = s->n;
+	struct crm_buf *b = &s->rows;
+	json_object *thread, *body, *intent, *sig, *ent, *enr, *route, *src, *refs, *to, *cc,
+	    *att, *from, *v;
+	const char *id, *account, *mid, *irt, *date, *subject, *text, *autov, *bad = NULL;
+	size_t subject_len, text_len;
+	static char msg[128];
+	struct ctx x = { .has_acct = 0 };
+
+	if (get_str(rec, "account", &account, NULL, &bad) < 0 || !account || !*account) {
+		*why = "record has no \"account\"";
+		return -1;
+	}
+	if (get_str(rec, "id", &id, NULL, &bad) < 0 || !id || !*id) {
+		*why = "record has no \"id\"";
+		return -1;
+	}
+	if (get_str(rec, "message_id", &mid, NULL, &bad) < 0 ||
+	    get_str(rec, "in_reply_to", &irt, NULL, &bad) < 0 ||
+	    get_str(rec, "date", &date, NULL, &bad) < 0 ||
+	    get_str(rec, "subject", &subject, &subject_len, &bad) < 0 ||
+	    get_str(rec, "text", &text, &text_len, &bad) < 0 ||
+	    get_str(rec, "auto", &autov, NULL, &bad) < 0) {
+		snprintf(msg, sizeof msg, "\"%s\" is not a string", bad);
+		*why = msg;
+		return -1;
+	}
+	if (get_obj(rec, "thread", &thread, &bad) < 0 || get_obj(rec, "body", &body, &bad) < 0 ||
+	    get_obj(rec, "intent", &intent, &bad) < 0 || get_obj(rec, "signature", &sig, &bad) < 0 ||
+	    get_obj(rec, "entities", &ent, &bad) < 0 || get_obj(rec, "enrichment", &enr, &bad) < 0 ||
+	    get_obj(rec, "route", &route, &bad) < 0 || get_obj(rec, "source", &src, &bad) < 0 ||
+	    get_obj(rec, "from", &from, &bad) < 0) {
+		snprintf(msg, sizeof msg, "\"%s\" is not an object", bad);
+		*why = msg;
+		return -1;
+	}
+	if (get_arr(rec, "references", &refs, &bad) < 0 || get_arr(rec, "to", &to, &bad) < 0 ||
+	    get_arr(rec, "cc", &cc, &bad) < 0 || get_arr(rec, "attachments", &att, &bad) < 0) {
+		snprintf(msg, sizeof msg, "\"%s\" is not an array", bad);
+		*why = msg;
+		return -1;
+	}
+	if (date && !iso_date_ok(date)) {
+		*why = "\"date\" is not an ISO-8601 date";
+		return -1;
+	}
+	if (mid && !*mid)
+		mid = NULL;
+
+	/* the source and its cursor */
+	const char *kind = jstr(src, "kind"), *folder = jstr(src, "folder"), *uniq = jstr(src, "uniq");
+	json_object *cursor = NULL, *seq_o = NULL;
+	char seqbuf[64] = "";
+	int has_cursor = src && json_object_object_get_ex(src, "cursor", &cursor);
+	int has_seq = src && json_object_object_get_ex(src, "cursor_seq", &seq_o);
+	if (has_cursor != has_seq) {
+		*why = "\"source\" has a cursor without cursor_seq, or the reverse";
+		return -1;
+	}
+	if (has_seq) {
+		if (json_object_is_type(seq_o, json_type_int)) {
+			snprintf(seqbuf, sizeof seqbuf, "%s", json_object_to_json_string(seq_o));
+		} else if (json_object_is_type(seq_o, json_type_double) &&
+		    isfinite(json_object_get_double(seq_o))) {
+			snprintf(seqbuf, sizeof seqbuf, "%.17g", json_object_get_double(seq_o));
+		} else if (json_object_is_type(seq_o, json_type_string) &&
+		    json_object_get_string_len(seq_o) > 0 && json_object_get_string_len(seq_o) < 40 &&
+		    strspn(json_object_get_string(seq_o), "0123456789") ==
+		    (size_t)json_object_get_string_len(seq_o)) {
+			snprintf(seqbuf, sizeof seqbuf, "%s", json_object_get_string(seq_o));
+		} else {
+			*why = "\"source.cursor_seq\" is not a number";
+			return -1;
+		}
+		if (!kind) {
+			*why = "\"source\" has a cursor but no \"kind\"";
+			return -1;
+		}
+	}
+
+	/* the stages' keys */
+	const char *label = NULL;
+	char confbuf[32] = "";
+	if (intent) {
+		label = jstr(intent, "label");
+		if (json_object_object_get_ex(intent, "confidence", &v) && v) {
+			if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int)) {
+				*why = "\"intent.confidence\" is not a number";
+				return -1;
+			}
+			double c = json_object_get_double(v);
+			if (!(c >= 0 && c <= 1)) {
+				*why = "\"intent.confidence\" is not between 0 and 1";
+				return -1;
+			}
+			snprintf(confbuf, sizeof confbuf, "%.6g", c);
+		}
+	}
+	const char *reply = text;
+	size_t reply_len = text_len;
+	int forwarded = -1;
+	if (body) {
+		json_object *rv;
+		if (json_object_object_get_ex(body, "reply", &rv) &&
+		    json_object_is_type(rv, json_type_string)) {
+			reply = json_object_get_string(rv);
+			reply_len = (size_t)json_object_get_string_len(rv);
+		}
+		if (json_object_object_get_ex(body, "forwarded", &rv) &&
+		    json_object_is_type(rv, json_type_boolean))
+			forwarded = json_object_get_boolean(rv);
+	}
+	char sizebuf[24] = "";
+	if (json_object_object_get_ex(rec, "size", &v) && v) {
+		int64_t z = json_object_get_int64(v);
+		if (!json_object_is_type(v, json_type_int) || z < 0 || z > INT32_MAX) {
+			*why = "\"size\" is not a size in bytes";
+			return -1;
+		}
+		snprintf(sizebuf, sizeof sizebuf, "%lld", (long long)z);
+	}
+
+	/* who: our side or theirs */
+	x.has_acct = norm_email(account, x.acct, sizeof x.acct);
+	struct addr fa = { .email = "" };
+	int from_ok = read_addr(from, &fa);
+	int outbound = from_ok && internal(s, &x, fa.email);
+	json_object *fields = NULL;
+	if (sig)
+		json_object_object_get_ex(sig, "fields", &fields);
+	const char *company = fields && json_object_is_type(fields, json_type_object) ?
+	    jstr(fields, "company") : NULL;
+	int skip_sender = autov && (!strcmp(autov, "bounce") || !strcmp(autov, "mailing_list"));
+	const char *counterpart = NULL;
+	struct addr cp = { .email = "" };
+
+	if (from_ok && !outbound && !skip_sender && !role_address(s, fa.email)) {
+		addr_row(s, seq, &fa, company && *company ? company : NULL, date);
+		cp = fa;
+		counterpart = cp.email;
+	}
+	json_object *lists[2] = { to, cc };
+	for (int l = 0; l < 2; l++) {
+		size_t nl = lists[l] ? json_object_array_length(lists[l]) : 0;
+		for (size_t i = 0; i < nl; i++) {
+			struct addr a;
+			if (!read_addr(json_object_array_get_idx(lists[l], i), &a))
+				continue;
+			if (internal(s, &x, a.email) || role_address(s, a.email))
+				continue;
+			if (from_ok && !strcmp(a.email, fa.email))
+				continue;
+			addr_row(s, seq, &a, NULL, date);
+			if (!counterpart && outbound) {
+				cp = a;
+				counterpart = cp.email;
+			}
+		}
+	}
+
+	/* the message row, in the column order of COPY_STAGE */
+	crm_buf_printf(b, "%zu\t", seq);
+	put(b, id);
+	put(b, account);
+	put(b, mid);
+	put(b, irt && *irt ? irt : NULL);
+	put_json(b, refs);
+	put(b, jstr(thread, "id"));
+	put(b, jstr(thread, "root_message_id"));
+	put(b, jstr(thread, "subject"));
+	put(b, date);
+	put_n(b, subject, subject_len);
+	put(b, from_ok ? jstr(from, "name") : NULL);
+	put(b, from_ok ? fa.email : jstr(from, "email"));
+	put_json(b, to);
+	put_json(b, cc);
+	put_bool(b, outbound);
+	put_n(b, reply, reply_len);
+	put_bool(b, forwarded);
+	put(b, label);
+	put(b, confbuf[0] ? confbuf : NULL);
+	put_json(b, intent);
+	put(b, autov);
+	put_json(b, sig);
+	put_json(b, ent);
+	put_json(b, enr);
+	put_json(b, route);
+	put(b, jstr(route, "assignee"));
+	put_json(b, src);
+	put_json(b, att);
+	put(b, sizebuf[0] ? sizebuf : NULL);
+	put(b, counterpart);
+	put(b, kind);
+	put(b, folder ? folder : "");
+	if (has_cursor && !cursor)
+		put(b, "null");   /* a JSON null cursor is still a cursor */
+	else
+		put_json(b, has_cursor ? cursor : NULL);
+	put(b, seqbuf[0] ? seqbuf : NULL);
+	crm_copy_str(b, kind && uniq && *uniq ? uniq : NULL);
+	crm_copy_end(b);
+	return 0;
+}
+
+#define STAGE_COLS \
+	"seq, record_id, account, message_id, in_reply_to, refs, thread_id, thread_root, " \
+	"thread_subject, date, subject, from_name, from_email, to_addrs, cc_addrs, outbound, " \
+	"reply_text, forwarded, intent, intent_confidence, intent_detail, auto, signature, " \
+	"entities, enrichment, route, assignee, source, attachments, size, counterpart, " \
+	"src_kind, src_folder, cursor, cursor_seq, seen_item"
+
+static const char SQL_TEMP[] =
+    "create temp table if not exists crm_stage ("
+    " seq integer not null, record_id text not null, account text not null,"
+    " message_id text, in_reply_to text, refs jsonb, thread_id text, thread_root text,"
+    " thread_subject text, date timestamptz, subject text, from_name text, from_email text,"
+    " to_addrs jsonb, cc_addrs jsonb, outbound boolean, reply_text text, forwarded boolean,"
+    " intent text, intent_confidence real, intent_detail jsonb, auto text, signature jsonb,"
+    " entities jsonb, enrichment jsonb, route jsonb, assignee text, source jsonb,"
+    " attachments jsonb, size integer, counterpart text, src_kind text, src_folder text,"
+    " cursor jsonb, cursor_seq numeric, seen_item text)";
+
+static const char SQL_TEMP_ADDR[] =
+    "create temp table if not exists crm_stage_addr ("
+    " seq integer not null, email text not null, name text, domain text, company text,"
+    " date timestamptz)";
+
+static const char SQL_THREADS[] =
+    "with t as ("
+    " insert into email_threads as t (id, root_message_id, subject)"
+    " select distinct on (thread_id) thread_id, thread_root, thread_subject"
+    " from crm_stage where thread_id is not null order by thread_id, seq desc"
+    " on conflict (id) do update set"
+    "  root_message_id = coalesce(excluded.root_message_id, t.root_message_id),"
+    "  subject = coalesce(t.subject, excluded.subject), updated_at = now()"
+    " where t.root_message_id is distinct from coalesce(excluded.root_message_id, t.root_message_id)"
+    "  or (t.subject is null and excluded.subject is not null)"
+    " returning (xmax = 0) as ins)"
+    "select count(*) filter (where ins) from t";
+
+static const char SQL_ORGS[] =
+    "with o as ("
+    " insert into organisations (name, domain, source)"
+    " select distinct on (domain) coalesce(company, domain), domain, 'mail'"
+    " from crm_stage_addr where domain is not null"
+    " order by domain, (company is null), seq"
+    " on conflict (domain) do nothing returning 1)"
+    "select count(*) from o";
+
+static const char SQL_PEOPLE[] =
+    "with c as ("
+    " select email, (array_agg(name order by date desc nulls last, seq desc)"
+    "   filter (where name is not null))[1] as name,"
+    "  min(domain) as domain, max(date) as last_date"
+    " from crm_stage_addr group by email),"
+    "p as ("
+    " insert into people as p (email, full_name, organisation_id, last_contact_at, source)"
+    " select c.email, c.name, o.id, c.last_date, 'mail'"
+    " from c left join organisations o on o.domain = c.domain"
+    " where not exists (select 1 from people q"
+    "  where q.other_emails <> '{}' and q.other_emails @> array[c.email])"
+    " order by c.email"
+    " on conflict (email) do update set"
+    "  last_contact_at = greatest(p.last_contact_at, excluded.last_contact_at),"
+    "  full_name = coalesce(p.full_name, excluded.full_name),"
+    "  organisation_id = coalesce(p.organisation_id, excluded.organisation_id)"
+    " where p.last_contact_at is distinct from greatest(p.last_contact_at, excluded.last_contact_at)"
+    "  or (p.full_name is null and excluded.full_name is not null)"
+    "  or (p.organisation_id is null and excluded.organisation_id is not null)"
+    " returning (xmax = 0) as ins),"
+    "a as ("
+    " update people p set last_contact_at = c.last_date"
+    " from c where p.other_emails <> '{}' and p.other_emails @> array[c.email]"
+    "  and c.last_date > coalesce(p.last_contact_at, '-infinity')"
+    " returning 1)"
+    "select (select count(*) filter (where ins) from p),"
+    " (select count(*) filter (where not ins) from p) + (select count(*) from a)";
+
+#define KEY(t) "coalesce('m:' || " t ".message_id, 'r:' || " t ".record_id)"
+
+static const char SQL_INTERACTIONS[] =
+    "with old as ("
+    " select distinct i.thread_id from crm_stage s join interactions i"
+    "  on i.account = s.account and i.natural_key = " KEY("s")
+    " where s.thread_id is not null and i.thread_id is not null and i.thread_id <> s.thread_id),"
+    "up as ("
+    " insert into interactions as i (record_id, account, message_id, in_reply_to, refs,"
+    "  thread_id, date, subject, from_name, from_email, to_addrs, cc_addrs, outbound,"
+    "  reply_text, forwarded, intent, intent_confidence, intent_detail, auto, signature,"
+    "  entities, enrichment, route, assignee, source, attachments, size, person_id,"
+    "  organisation_id)"
+    " select distinct on (s.account, " KEY("s") ")"
+    "  s.record_id, s.account, s.message_id, s.in_reply_to, s.refs, s.thread_id, s.date,"
+    "  s.subject, s.from_name, s.from_email, s.to_addrs, s.cc_addrs, s.outbound,"
+    "  s.reply_text, s.forwarded, s.intent, s.intent_confidence, s.intent_detail, s.auto,"
+    "  s.signature, s.entities, s.enrichment, s.route, s.assignee, s.source,"
+    "  s.attachments, s.size, coalesce(p.id, pa.id),"
+    "  coalesce(p.organisation_id, pa.organisation_id, o.id)"
+    " from crm_stage s"
+    " left join people p on p.email = s.counterpart"
+    " left join lateral (select id, organisation_id from people q"
+    "  where p.id is null and s.counterpart is not null"
+    "  and q.other_emails <> '{}' and q.other_emails @> array[s.counterpart]"
+    "  order by id limit 1) pa on true"
+    " left join organisations o"
+    "  on o.domain = split_part(s.counterpart, '@', 2)"
+    " order by s.account, " KEY("s") ", s.seq desc"
+    " on conflict (account, natural_key) do update set"
+    "  record_id = excluded.record_id,"
+    "  in_reply_to = coalesce(excluded.in_reply_to, i.in_reply_to),"
+    "  refs = coalesce(excluded.refs, i.refs),"
+    "  thread_id = coalesce(excluded.thread_id, i.thread_id),"
+    "  date = coalesce(excluded.date, i.date),"
+    "  subject = coalesce(excluded.subject, i.subject),"
+    "  from_name = coalesce(excluded.from_name, i.from_name),"
+    "  from_email = coalesce(excluded.from_email, i.from_email),"
+    "  to_addrs = coalesce(excluded.to_addrs, i.to_addrs),"
+    "  cc_addrs = coalesce(excluded.cc_addrs, i.cc_addrs),"
+    "  outbound = excluded.outbound,"
+    "  reply_text = coalesce(excluded.reply_text, i.reply_text),"
+    "  forwarded = coalesce(excluded.forwarded, i.forwarded),"
+    "  intent = coalesce(excluded.intent, i.intent),"
+    "  intent_confidence = coalesce(excluded.intent_confidence, i.intent_confidence),"
+    "  intent_detail = coalesce(excluded.intent_detail, i.intent_detail),"
+    "  auto = coalesce(excluded.auto, i.auto),"
+    "  signature = coalesce(excluded.signature, i.signature),"
+    "  entities = coalesce(excluded.entities, i.entities),"
+    "  enrichment = coalesce(excluded.enrichment, i.enrichment),"
+    "  route = coalesce(excluded.route, i.route),"
+    "  assignee = coalesce(excluded.assignee, i.assignee),"
+    "  source = coalesce(excluded.source, i.source),"
+    "  attachments = coalesce(excluded.attachments, i.attachments),"
+    "  size = coalesce(excluded.size, i.size),"
+    "  person_id = coalesce(i.person_id, excluded.person_id),"
+    "  organisation_id = coalesce(i.organisation_id, excluded.organisation_id),"
+    "  updated_at = now()"
+    " where (i.record_id, i.in_reply_to, i.refs, i.thread_id, i.date, i.subject, i.from_name,"
+    "  i.from_email, i.to_addrs, i.cc_addrs, i.outbound, i.reply_text, i.forwarded, i.intent,"
+    "  i.intent_confidence, i.intent_detail, i.auto, i.signature, i.entities, i.enrichment,"
+    "  i.route, i.assignee, i.source, i.attachments, i.size, i.person_id, i.organisation_id)"
+    "  is distinct from (excluded.record_id, coalesce(excluded.in_reply_to, i.in_reply_to),"
+    "  coalesce(excluded.refs, i.refs), coalesce(excluded.thread_id, i.thread_id),"
+    "  coalesce(excluded.date, i.date), coalesce(excluded.subject, i.subject),"
+    "  coalesce(excluded.from_name, i.from_name), coalesce(excluded.from_email, i.from_email),"
+    "  coalesce(excluded.to_addrs, i.to_addrs), coalesce(excluded.cc_addrs, i.cc_addrs),"
+    "  excluded.outbound, coalesce(excluded.reply_text, i.reply_text),"
+    "  coalesce(excluded.forwarded, i.forwarded), coalesce(excluded.intent, i.intent),"
+    "  coalesce(excluded.intent_confidence, i.intent_confidence),"
+    "  coalesce(excluded.intent_detail, i.intent_detail), coalesce(excluded.auto, i.auto),"
+    "  coalesce(excluded.signature, i.signature), coalesce(excluded.entities, i.entities),"
+    "  coalesce(excluded.enrichment, i.enrichment), coalesce(excluded.route, i.route),"
+    "  coalesce(excluded.assignee, i.assignee), coalesce(excluded.source, i.source),"
+    "  coalesce(excluded.attachments, i.attachments), coalesce(excluded.size, i.size),"
+    "  coalesce(i.person_id, excluded.person_id),"
+    "  coalesce(i.organisation_id, excluded.organisation_id))"
+    " returning (xmax = 0) as ins)"
+    "select (select count(*) filter (where ins) from up),"
+    " (select count(*) filter (where not ins) from up),"
+    " (select coalesce(array_agg(thread_id), '{}') from old)";
+
+/* Lock the batch's threads in key order, then recount them from a fresh
+ * snapshot: a concurrent loader's messages are then counted too. */
+static const char SQL_THREAD_LOCK[] =
+    "select 1 from email_threads where id in (select thread_id from crm_stage)"
+    " or id = any($1::text[]) order by id for update";
+
+static const char SQL_THREAD_STATS[] =
+    "update email_threads t set message_count = c.n, first_message_at = c.f,"
+    " last_message_at = c.l, updated_at = now()"
+    " from (select thread_id, count(*) as n, min(date) as f, max(date) as l"
+    "  from interactions where thread_id in (select thread_id from crm_stage)"
+    "  or thread_id = any($1::text[]) group by thread_id) c"
+    " where t.id = c.thread_id"
+    " and (t.message_count, t.first_message_at, t.last_message_at) is distinct from (c.n, c.f, c.l)";
+
+static const char SQL_CURSOR[] =
+    "with c as ("
+    " insert into sync_state as st (account, kind, folder, cursor, cursor_seq)"
+    " select distinct on (account, src_kind, src_folder) account, src_kind, src_folder,"
+    "  cursor, cursor_seq"
+    " from crm_stage where cursor_seq is not null"
+    " order by account, src_kind, src_folder, cursor_seq desc"
+    " on conflict (account, kind, folder) do update set cursor = excluded.cursor,"
+    "  cursor_seq = excluded.cursor_seq, updated_at = now()"
+    " where excluded.cursor_seq > st.cursor_seq returning 1)"
+    "select count(*) from c";
+
+static const char SQL_SEEN[] =
+    "insert into sync_seen (account, kind, folder, item)"
+    " select distinct account, src_kind, src_folder, seen_item from crm_stage"
+    " where seen_item is not null and src_kind is not null order by 1, 2, 3, 4"
+    " on conflict do nothing";
+
+/* ---- batches ---- */
+
+struct counts {
+	unsigned long inserted, updated, people_new, people_updated, orgs_new, threads, cursors;
+};
+
+enum { B_OK, B_RETRY, B_DATA };
+
+static unsigned long
+ul(PGresult *r, int col)
+{
+	return strtoul(PQgetvalue(r, 0, col), NULL, 10);
+}
+
+/* Run one step; on failure classify it and keep the result in *err. */
+static int
+step(struct crm_store *s, const char *sql, int n, const char *const *p, PGresult **res,
+    PGresult **err)
+{
+	PGresult *r = crm_db_exec(s->c, sql, n, p);
+
+	if (crm_db_ok(r)) {
+		if (res)
+			*res = r;
+		else
+			PQclear(r);
+		return B_OK;
+	}
+	if (crm_db_lost(s->c))
+		crm_db_die(s->c, r, "storing a batch");
+	*err = r;
+	return crm_db_retryable(r) ? B_RETRY : B_DATA;
+}
+
+static int
+exec_batch(struct crm_store *s, size_t from, size_t to, struct counts *k, PGresult **err)
+{
+	const struct brec *a = &s->recs[from], *z = &s->recs[to - 1];
+	PGresult *r;
+	int rc;
+
+	memset(k, 0, sizeof *k);
+	if ((rc = step(s, "truncate crm_stage, crm_stage_addr", 0, NULL, NULL, err)))
+		return rc;
+	r = crm_db_copy_in(s->c, "copy crm_stage (" STAGE_COLS ") from stdin",
+	    s->rows.s + a->row_off, z->row_off + z->row_len - a->row_off);
+	if (!r && z->addr_off + z->addr_len > a->addr_off)
+		r = crm_db_copy_in(s->c, "copy crm_stage_addr (seq, email, name, domain, company, date)"
+		    " from stdin", s->addrs.s + a->addr_off, z->addr_off + z->addr_len - a->addr_off);
+	if (r) {
+		if (crm_db_lost(s->c))
+			crm_db_die(s->c, r, "storing a batch");
+		*err = r;
+		return crm_db_retryable(r) ? B_RETRY : B_DATA;
+	}
+	/* temporary tables have no statistics unless asked: without them the
+	 * planner guesses badly about the joins below */
+	if ((rc = step(s, "analyze crm_stage (account, message_id, record_id, thread_id, counterpart, from_email),"
+	    " crm_stage_addr (email, domain)", 0, NULL, NULL, err)))
+		return rc;
+	if ((rc = step(s, SQL_THREADS, 0, NULL, &r, err)))
+		return rc;
+	k->threads = ul(r, 0);
+	PQclear(r);
+	if ((rc = step(s, SQL_ORGS, 0, NULL, &r, err)))
+		return rc;
+	k->orgs_new = ul(r, 0);
+	PQclear(r);
+	if ((rc = step(s, SQL_PEOPLE, 0, NULL, &r, err)))
+		return rc;
+	k->people_new = ul(r, 0);
+	k->people_updated = ul(r, 1);
+	PQclear(r);
+	if ((rc = step(s, SQL_INTERACTIONS, 0, NULL, &r, err)))
+		return rc;
+	k->inserted = ul(r, 0);
+	k->updated = ul(r, 1);
+	char *old = crm_xstrdup(PQgetvalue(r, 0, 2));
+	PQclear(r);
+	const char *p[1] = { old };
+	if ((rc = step(s, SQL_THREAD_LOCK, 1, p, NULL, err)) ||
+	    (rc = step(s, SQL_THREAD_STATS, 1, p, NULL, err))) {
+		free(old);
+		return rc;
+	}
+	free(old);
+	if ((rc = step(s, SQL_CURSOR, 0, NULL, &r, err)))
+		return rc;
+	k->cursors = ul(r, 0);
+	PQclear(r);
+	return step(s, SQL_SEEN, 0, NULL, NULL, err);
+}
+
+static void
+backoff(int attempt)
+{
+	struct timespec ts;
+	long ms = (10L << (attempt < 6 ? attempt : 6)) + rand() % 50;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
+static int
+begin(struct crm_store *s)
+{
+	PGresult *r = crm_db_exec(s->c, s->o.dry_run ? "savepoint crm_batch" : "begin", 0, NULL);
+	int ok = crm_db_ok(r);
+	if (!ok)
+		crm_db_die(s->c, r, "starting a transaction");
+	PQclear(r);
+	return 0;
+}
+
+static void
+undo(struct crm_store *s)
+{
+	if (crm_db_lost(s->c))
+		crm_db_die(s->c, NULL, "storing a batch");
+	PGresult *r = crm_db_exec(s->c, s->o.dry_run ? "rollback to savepoint crm_batch" : "rollback",
+	    0, NULL);
+	if (!crm_db_ok(r))
+		crm_db_die(s->c, r, "rolling back");
+	PQclear(r);
+}
+
+static int
+end(struct crm_store *s, PGresult **err)
+{
+	if (s->o.dry_run) {
+		PGresult *r = crm_db_exec(s->c, "release savepoint crm_batch", 0, NULL);
+		if (crm_db_ok(r)) {
+			PQclear(r);
+			return B_OK;
+		}
+		*err = r;
+		return B_DATA;
+	}
+	if (crm_db_commit(s->c, err) == 0)
+		return B_OK;
+	if (crm_db_lost(s->c))
+		crm_db_die(s->c, *err, "committing a batch");
+	return crm_db_retryable(*err) ? B_RETRY : B_DATA;
+}
+
+/* Store records [from, to) in one transaction, retrying deadlocks.
+ * Returns 0, or -1 with the database's reason in *why (static). */
+static int
+write_range(struct crm_store *s, size_t from, size_t to, const char **why)
+{
+	static char msg[512];
+	struct counts k;
+
+	for (int attempt = 0;; attempt++) {
+		PGresult *err = NULL;
+		begin(s);
+		int rc = exec_batch(s, from, to, &k, &err);
+		if (rc == B_OK)
+			rc = end(s, &err);
+		else
+			undo(s);
+		if (rc == B_OK) {
+			s->st.records += to - from;
+			s->st.inserted += k.inserted;
+			s->st.updated += k.updated;
+			s->st.unchanged += (to - from) - k.inserted - k.updated;
+			s->st.people_new += k.people_new;
+			s->st.people_updated += k.people_updated;
+			s->st.orgs_new += k.orgs_new;
+			s->st.threads += k.threads;
+			s->st.cursors += k.cursors;
+			return 0;
+		}
+		if (rc == B_RETRY && attempt < MAX_RETRIES) {
+			crm_debug("batch: %s; retrying", crm_db_errmsg(s->c, err));
+			PQclear(err);
+			s->st.retries++;
+			backoff(attempt);
+			continue;
+		}
+		if (rc == B_RETRY)
+			crm_die(CRM_EXIT_ENV, "database: %s, still after %d attempts",
+			    crm_db_errmsg(s->c, err), MAX_RETRIES);
+		snprintf(msg, sizeof msg, "%s", crm_db_errmsg(s->c, err));
+		PQclear(err);
+		*why = msg;
+		return -1;
+	}
+}
+
+/* Store [from, to); when the database refuses it for a data reason, split
+ * it in halves until the guilty records are alone, and reject those. */
+static void
+store_range(struct crm_store *s, size_t from, size_t to)
+{
+	const char *why;
+
+	if (write_range(s, from, to, &why) == 0)
+		return;
+	if (to - from == 1) {
+		const struct brec *b = &s->recs[from];
+		crm_reject_raw(b->input, b->lineno, s->lines.s + b->line_off, b->line_len,
+		    "the database refused the record: %s", why);
+		return;
+	}
+	crm_debug("records %zu..%zu refused (%s); splitting", from, to - 1, why);
+	store_range(s, from, from + (to - from) / 2);
+	store_range(s, from + (to - from) / 2, to);
+}
+
+static void
+flush(struct crm_store *s)
+{
+	if (!s->n)
+		return;
+	store_range(s, 0, s->n);
+	s->n = 0;
+	crm_buf_reset(&s->rows);
+	crm_buf_reset(&s->addrs);
+	crm_buf_reset(&s->lines);
+}
+
+/* ---- public ---- */
+
+struct crm_store *
+crm_store_new(PGconn *c, const struct crm_store_opts *o)
+{
+	struct crm_store *s = crm_xcalloc(1, sizeof *s);
+	const char *extra;
+
+	s->c = c;
+	s->o = *o;
+	if (s->o.batch < 1)
+		s->o.batch = 1000;
+	s->webmail = json_object_new_object();
+	s->roles = json_object_new_object();
+	s->int_dom = json_object_new_object();
+	s->int_addr = json_object_new_object();
+	load_list(crm_rules_path("webmail-domains.txt"), s->webmail, &s->webmail_wild);
+	load_list(crm_rules_path("role-addresses.txt"), s->roles, &s->role_wild);
+	if ((extra = crm_config_get("webmail_domains")))
+		add_words(s->webmail, extra);
+	if ((extra = crm_config_get("internal_domains")))
+		add_words(s->int_dom, extra);
+	for (const char *const *d = o->internal; d && *d; d++)
+		add_words(s->int_dom, *d);
+	load_internal(s);
+	PQclear(crm_db_must(c, "set client_min_messages = warning", 0, NULL));
+	/* the staging tables live in local buffers: room for a whole batch */
+	PQclear(crm_db_must(c, "set temp_buffers = '64MB'", 0, NULL));
+	PQclear(crm_db_must(c, SQL_TEMP, 0, NULL));
+	PQclear(crm_db_must(c, SQL_TEMP_ADDR, 0, NULL));
+	if (s->o.dry_run)
+		PQclear(crm_db_must(c, "begin", 0, NULL));
+	srand((unsigned)getpid());
+	return s;
+}
+
+static const char *
+intern(struct crm_store *s, const char *input)
+{
+	if (s->ninputs && !strcmp(s->inputs[s->ninputs - 1], input))
+		return s->inputs[s->ninputs - 1];
+	s->inputs = crm_xrealloc(s->inputs, (s->ninputs + 1) * sizeof *s->inputs);
+	return s->inputs[s->ninputs++] = crm_xstrdup(input);
+}
+
+int
+crm_store_add(struct crm_store *s, const struct crm_rec *r)
+{
+	size_t row0 = s->rows.len, addr0 = s->addrs.len;
+	const char *why = NULL;
+
+	if (stage(s, r->obj, &why) < 0) {
+		s->rows.len = row0;
+		s->addrs.len = addr0;
+		if (s->rows.s)
+			s->rows.s[row0] = 0;
+		if (s->addrs.s)
+			s->addrs.s[addr0] = 0;
+		crm_reject(r, "%s", why);
+		return -1;
+	}
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 256;
+		s->recs = crm_xrealloc(s->recs, s->cap * sizeof *s->recs);
+	}
+	struct brec *b = &s->recs[s->n++];
+	b->input = intern(s, r->input);
+	b->lineno = r->lineno;
+	b->line_off = s->lines.len;
+	b->line_len = r->len;
+	crm_buf_add(&s->lines, r->line, r->len);
+	b->row_off = row0;
+	b->row_len = s->rows.len - row0;
+	b->addr_off = addr0;
+	b->addr_len = s->addrs.len - addr0;
+	if ((long)s->n >= s->o.batch || s->rows.len + s->lines.len > BATCH_BYTES)
+		flush(s);
+	return 0;
+}
+
+void
+crm_store_finish(struct crm_store *s)
+{
+	flush(s);
+	if (s->o.dry_run)
+		PQclear(crm_db_must(s->c, "rollback", 0, NULL));
+}
+
+const struct crm_store_stats *
+crm_store_stats(const struct crm_store *s)
+{
+	return &s->st;
+}
+
+void
+crm_store_free(struct crm_store *s)
+{
+	if (!s)
+		return;
+	json_object_put(s->webmail);
+	json_object_put(s->roles);
+	json_object_put(s->int_dom);
+	json_object_put(s->int_addr);
+	for (size_t i = 0; i < s->webmail_wild.n; i++)
+		free(s->webmail_wild.v[i]);
+	for (size_t i = 0; i < s->role_wild.n; i++)
+		free(s->role_wild.v[i]);
+	free(s->webmail_wild.v);
+	free(s->role_wild.v);
+	for (size_t i = 0; i < s->ninputs; i++)
+		free(s->inputs[i]);
+	free(s->inputs);
+	free(s->recs);
+	crm_buf_free(&s->rows);
+	crm_buf_free(&s->addrs);
+	crm_buf_free(&s->lines);
+	free(s);
+}
+
+json_object *
+crm_seen_load(PGconn *c, const char *account, const char *kind, const char *folder)
+{
+	const char *p[3] = { account, kind, folder };
+	PGresult *r = crm_db_must(c, "select item from sync_seen where account = $1 and kind = $2"
+	    " and folder = $3", 3, p);
+	json_object *set = json_object_new_object();
+
+	for (int i = 0; i < PQntuples(r); i++)
+		json_object_object_add(set, PQgetvalue(r, i, 0), NULL);
+	PQclear(r);
+	return set;
+}
