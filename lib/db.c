@@ -181,6 +181,14 @@ open_conn(const char *url, const char *socket)
 	return PQconnectdbParams(kw, val, url != NULL);
 }
 
+/* Server notices (warnings) in the one diagnostic shape. */
+static void
+notice(void *arg, const char *msg)
+{
+	(void)arg;
+	crm_warn("database: %s", oneline(msg));
+}
+
 static void
 conn_failed(PGconn *c, const char *where)
 {
@@ -235,6 +243,7 @@ crm_db_try_connect(void)
 		return NULL;
 	}
 ok:
+	PQsetNoticeProcessor(c, notice, NULL);
 	crm_debug("connected to %s", crm_db_describe(c));
 	return c;
 }
@@ -280,9 +289,16 @@ crm_db_retryable(const PGresult *r)
 }
 
 int
-crm_db_lost(PGconn *c)
+crm_db_lost(PGconn *c, const PGresult *r)
 {
-	return !c || PQstatus(c) != CONNECTION_OK;
+	const char *st = crm_db_sqlstate(r);
+
+	if (!c || PQstatus(c) != CONNECTION_OK)
+		return 1;
+	/* connection exceptions, shutdowns; or a failure libpq made up
+	 * itself (no SQLSTATE: the server closed the connection) */
+	return !strncmp(st, "08", 2) || !strncmp(st, "57P", 3) ||
+	    (r && PQresultStatus(r) == PGRES_FATAL_ERROR && !*st);
 }
 
 const char *
@@ -298,10 +314,10 @@ crm_db_errmsg(PGconn *c, const PGresult *r)
 void
 crm_db_die(PGconn *c, const PGresult *r, const char *what)
 {
-	if (crm_db_lost(c))
+	if (crm_db_lost(c, r))
 		crm_die(CRM_EXIT_ENV, "lost the connection to the database (%s)%s%s: %s",
 		    crm_db_describe(c), what ? " during " : "", what ? what : "",
-		    crm_db_errmsg(c, NULL));
+		    crm_db_errmsg(c, r));
 	crm_die(CRM_EXIT_ENV, "database%s%s: %s", what ? ": " : "", what ? what : "",
 	    crm_db_errmsg(c, r));
 }
@@ -359,7 +375,7 @@ crm_db_commit(PGconn *c, PGresult **err)
 void
 crm_db_rollback(PGconn *c)
 {
-	if (!crm_db_lost(c))
+	if (!crm_db_lost(c, NULL))
 		PQclear(crm_db_exec(c, "rollback", 0, NULL));
 }
 

@@ -56,8 +56,9 @@ const char *crm_db_sqlstate(const PGresult *r);
 const char *crm_db_errmsg(PGconn *c, const PGresult *r);
 /* A serialization failure or deadlock: the transaction may be retried. */
 int crm_db_retryable(const PGresult *r);
-/* The connection is gone (server stopped, network). */
-int crm_db_lost(PGconn *c);
+/* The connection is gone (server stopped, network), judging from the
+ * connection and, when given, the failed result. */
+int crm_db_lost(PGconn *c, const PGresult *r);
 _Noreturn void crm_db_die(PGconn *c, const PGresult *r, const char *what);
 
 /* Transactions: 0 or -1; on -1 *err (if given) holds the failed result. */

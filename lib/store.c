@@ -710,9 +710,9 @@ static const char SQL_THREADS[] =
     " select distinct on (thread_id) thread_id, thread_root, thread_subject"
     " from crm_stage where thread_id is not null order by thread_id, seq desc"
     " on conflict (id) do update set"
-    "  root_message_id = coalesce(excluded.root_message_id, t.root_message_id),"
+    "  root_message_id = coalesce(t.root_message_id, excluded.root_message_id),"
     "  subject = coalesce(t.subject, excluded.subject), updated_at = now()"
-    " where t.root_message_id is distinct from coalesce(excluded.root_message_id, t.root_message_id)"
+    " where (t.root_message_id is null and excluded.root_message_id is not null)"
     "  or (t.subject is null and excluded.subject is not null)"
     " returning (xmax = 0) as ins)"
     "select count(*) filter (where ins) from t";
@@ -898,7 +898,7 @@ step(struct crm_store *s, const char *sql, int n, const char *const *p, PGresult
 			PQclear(r);
 		return B_OK;
 	}
-	if (crm_db_lost(s->c))
+	if (crm_db_lost(s->c, r))
 		crm_db_die(s->c, r, "storing a batch");
 	*err = r;
 	return crm_db_retryable(r) ? B_RETRY : B_DATA;
@@ -920,7 +920,7 @@ exec_batch(struct crm_store *s, size_t from, size_t to, struct counts *k, PGresu
 		r = crm_db_copy_in(s->c, "copy crm_stage_addr (seq, email, name, domain, company, date)"
 		    " from stdin", s->addrs.s + a->addr_off, z->addr_off + z->addr_len - a->addr_off);
 	if (r) {
-		if (crm_db_lost(s->c))
+		if (crm_db_lost(s->c, r))
 			crm_db_die(s->c, r, "storing a batch");
 		*err = r;
 		return crm_db_retryable(r) ? B_RETRY : B_DATA;
@@ -987,7 +987,7 @@ begin(struct crm_store *s)
 static void
 undo(struct crm_store *s)
 {
-	if (crm_db_lost(s->c))
+	if (crm_db_lost(s->c, NULL))
 		crm_db_die(s->c, NULL, "storing a batch");
 	PGresult *r = crm_db_exec(s->c, s->o.dry_run ? "rollback to savepoint crm_batch" : "rollback",
 	    0, NULL);
@@ -1010,7 +1010,7 @@ end(struct crm_store *s, PGresult **err)
 	}
 	if (crm_db_commit(s->c, err) == 0)
 		return B_OK;
-	if (crm_db_lost(s->c))
+	if (crm_db_lost(s->c, *err))
 		crm_db_die(s->c, *err, "committing a batch");
 	return crm_db_retryable(*err) ? B_RETRY : B_DATA;
 }
