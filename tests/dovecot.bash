@@ -200,6 +200,18 @@ dc_stop() {
 	return 0
 }
 
+# dc_kill: the server dies at once: SIGKILL to the master and to each of
+# its children (the imap processes serving open connections included).
+dc_kill() {
+	local p kids
+	p=$(cat "$DC/run/master.pid" 2>/dev/null) || return 0
+	kids=$(ps -o pid= --ppid "$p" 2>/dev/null)
+	kill -9 "$p" $kids 2>/dev/null
+	while kill -0 "$p" 2>/dev/null; do sleep 0.02; done
+	rm -f "$DC/run/master.pid"
+	return 0
+}
+
 dc_restart() {
 	dc_stop && dc_up
 }
@@ -247,7 +259,11 @@ dc_seed() {
 # dc_deliver [-m FOLDER] FILE...: deliver through Dovecot while it runs.
 dc_deliver() {
 	local folder=INBOX f
-	if [ "$1" = -m ]; then folder=$2; shift 2; fi
+	if [ "$1" = -m ]; then
+		folder=$2
+		shift 2
+		doveadm -c "$DC/dovecot.conf" mailbox create -u "$DC_USER" "$folder" 2>/dev/null
+	fi
 	for f in "$@"; do
 		sed 's/\r*$/\r/' "$f" | doveadm -c "$DC/dovecot.conf" save -u "$DC_USER" -m "$folder" || return 1
 	done
