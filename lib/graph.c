@@ -231,6 +231,12 @@ sync_folder(struct run *r, const char *folder)
 	crm_buf_printf(&start, "%s/%s/mailFolders/", r->base, r->user);
 	crm_url_escape(&start, folder);
 	crm_buf_adds(&start, "/messages/delta?$select=id,internetMessageId,receivedDateTime,subject");
+	if (r->c->since && *r->c->since) {
+		char f[96];
+		snprintf(f, sizeof f, "receivedDateTime ge %.10sT00:00:00Z", r->c->since);
+		crm_buf_adds(&start, "&$filter=");
+		crm_url_escape(&start, f);
+	}
 	link = cur ? jstr(cur, "link") : NULL;
 	rc = walk(r, link ? link : start.s, &gone);
 	if (rc == CRM_SRC_OK && gone) {

@@ -15,6 +15,7 @@ struct crm_graph_conf {
 	unsigned long limit;      /* messages per run, 0: no limit */
 	size_t max_size;          /* larger messages are rejected (0: none) */
 	int resync;               /* ignore the stored deltaLinks */
+	const char *since;        /* YYYY-MM-DD: first sync only, receivedDateTime ge */
 	int page_size;            /* Prefer: odata.maxpagesize (default 50) */
 };
 
