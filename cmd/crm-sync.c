@@ -7,11 +7,13 @@
 #include "log.h"
 #include "mailsrc.h"
 #include "mime.h"
+#include "remote.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_MAILDIR = 1, O_MBOX, O_ACCOUNT, O_HTML, O_MAXSIZE, O_RECURSIVE };
+enum { O_MAILDIR = 1, O_MBOX, O_ACCOUNT, O_HTML, O_MAXSIZE, O_RECURSIVE,
+	O_IMAP, O_GMAIL, O_GRAPH, O_ALL, O_LIMIT, O_RESYNC, O_SINCE, O_CAFILE };
 
 static const struct option longopts[] = {
 	{ "maildir", required_argument, NULL, O_MAILDIR },
@@ -20,6 +22,15 @@ static const struct option longopts[] = {
 	{ "html", no_argument, NULL, O_HTML },
 	{ "max-size", required_argument, NULL, O_MAXSIZE },
 	{ "recursive", no_argument, NULL, 'r' },
+	/* remote sources: lib/remote.h */
+	{ "imap", required_argument, NULL, O_IMAP },
+	{ "gmail", required_argument, NULL, O_GMAIL },
+	{ "graph", required_argument, NULL, O_GRAPH },
+	{ "all", no_argument, NULL, O_ALL },
+	{ "limit", required_argument, NULL, O_LIMIT },
+	{ "resync", no_argument, NULL, O_RESYNC },
+	{ "since", required_argument, NULL, O_SINCE },
+	{ "cafile", required_argument, NULL, O_CAFILE },
 	{ 0 },
 };
 
@@ -28,6 +39,7 @@ struct sync {
 	struct crm_msgopts mo;
 	struct crm_mailsrc_opts so;
 	unsigned long n;
+	struct crm_remote_opts ro;
 };
 
 static int
@@ -45,8 +57,16 @@ handle(int opt, const char *arg, void *ctx)
 	case O_MAXSIZE:
 		if ((v = crm_parse_size(arg)) <= 0)
 			crm_die(CRM_EXIT_USAGE, "--max-size: invalid size '%s'", arg);
-		s->mo.max_size = s->so.max_size = (size_t)v;
+		s->mo.max_size = s->so.max_size = s->ro.max_size = (size_t)v;
 		return 0;
+	case O_IMAP: s->ro.imap = arg; return 0;
+	case O_GMAIL: s->ro.gmail = arg; return 0;
+	case O_GRAPH: s->ro.graph = arg; return 0;
+	case O_ALL: s->ro.all = 1; return 0;
+	case O_LIMIT: s->ro.limit = (unsigned long)crm_parse_long("--limit", arg, 1, 1L << 30); return 0;
+	case O_RESYNC: s->ro.resync = 1; return 0;
+	case O_SINCE: s->ro.since = arg; return 0;
+	case O_CAFILE: s->ro.cafile = arg; return 0;
 	}
 	return -1;
 }
@@ -99,7 +119,9 @@ main(int argc, char **argv)
 	struct sync s = { .mo = { .max_size = 64UL << 20 }, .so = { .max_size = 64UL << 20 } };
 	const struct crm_cli cli = {
 		.usage = "crm-sync [--account NAME] [--html] [--max-size BYTES]\n"
-		    "                [--maildir DIR [-r] | --mbox FILE | FILE...]",
+		    "                [--maildir DIR [-r] | --mbox FILE | FILE...]\n"
+		    "       crm-sync [--html] [--max-size BYTES] [--limit N] [--resync] [--since DATE]\n"
+		    "                [--cafile FILE] --imap ACCOUNT | --gmail ACCOUNT | --graph ACCOUNT | --all",
 		.summary = "Read mail from a Maildir, an mbox or message files and print one "
 		    "JSON message record per message.",
 		.help =
@@ -108,13 +130,35 @@ main(int argc, char **argv)
 		    "      --mbox FILE       read the mbox FILE (mboxo/mboxrd; - for stdin)\n"
 		    "      --account NAME    account name in records and ids (default $CRM_ACCOUNT or 'local')\n"
 		    "      --html            also emit the decoded HTML body as \"html\"\n"
-		    "      --max-size BYTES  largest message accepted (default 64M)\n",
+		    "      --max-size BYTES  largest message accepted (default 64M)\n"
+		    "      --imap ACCOUNT    sync the IMAP account ACCOUNT (see crm-account(1))\n"
+		    "      --gmail ACCOUNT   sync the Gmail account ACCOUNT over the Gmail API\n"
+		    "      --graph ACCOUNT   sync the Microsoft 365 account ACCOUNT over Graph\n"
+		    "      --all             sync every active account, each under a lease\n"
+		    "      --limit N         at most N messages per account in this run\n"
+		    "      --resync          accept a changed UIDVALIDITY / ignore stored cursors\n"
+		    "      --since DATE      first Gmail/Graph sync: mail since DATE (YYYY-MM-DD)\n"
+		    "      --cafile FILE     trust the CA certificates in FILE (TLS)\n",
 		.shortopts = "r",
 		.longopts = longopts,
 		.handle = handle,
 		.ctx = &s,
 	};
 	int i = crm_cli_parse(&cli, argc, argv);
+	int remote = (s.ro.imap != NULL) + (s.ro.gmail != NULL) + (s.ro.graph != NULL) + s.ro.all;
+
+	if (remote > 1 || (remote && (s.maildir || s.mbox || i < argc || s.mo.account))) {
+		crm_warn("give one source: --imap, --gmail, --graph or --all (the account names the records)");
+		crm_usage(&cli);
+	}
+	if (remote) {
+		s.ro.html = s.mo.html;
+		return crm_remote_run(&s.ro);
+	}
+	if (s.ro.limit || s.ro.resync || s.ro.since || s.ro.cafile) {
+		crm_warn("--limit, --resync, --since and --cafile go with a remote source");
+		crm_usage(&cli);
+	}
 
 	if (!s.mo.account)
 		s.mo.account = getenv("CRM_ACCOUNT");

@@ -25,6 +25,7 @@ connection without answering, as a dying server does).
 Control endpoints (not logged): POST /_mock/routes with a routes list
 replaces the routes and resets the sequences; POST /_mock/reset clears the
 sequences only.  Unmatched requests get 404 {"error":"no mock route"}.
+Paths are matched and logged percent-decoded, as servers see them.
 Every other request is appended to REQLOG as one JSON line:
   {"t": unix time, "method", "path", "query": {k: [v...]}, "headers", "body"}
 """
@@ -89,15 +90,16 @@ class H(BaseHTTPRequestHandler):
         if u.path.startswith("/_mock/"):
             return self.control(u.path, body)
         query = urllib.parse.parse_qs(u.query, keep_blank_values=True)
+        path = urllib.parse.unquote(u.path)     # servers match decoded paths
         with LOCK:
             with open(log_file, "a") as f:
                 f.write(json.dumps({"t": time.time(), "method": self.command,
-                                    "path": u.path, "query": query,
+                                    "path": path, "query": query,
                                     "headers": dict(self.headers.items()),
                                     "body": body}) + "\n")
             resp = {"status": 404, "json": {"error": "no mock route"}}
             for i, r in enumerate(ROUTES):
-                if match(r, self.command, u.path, query, self.headers, body):
+                if match(r, self.command, path, query, self.headers, body):
                     seq = r["responses"]
                     resp = seq[min(HITS[i], len(seq) - 1)]
                     HITS[i] += 1
