@@ -120,6 +120,8 @@ on_message(const char *raw, size_t len, json_object *src, time_t date, const cha
 	return 0;
 }
 
+static struct crm_http *http_for(struct ctx *x, const char *what);
+
 /* ---- IMAP ---- */
 
 static int
@@ -230,7 +232,8 @@ run_imap(struct ctx *x, char *err, size_t errsz, json_object *counts)
 			return CRM_EXIT_ENV;
 		}
 		c.password = json_object_get_string(v);
-	}
+	} else
+		x->tok.http = http_for(x, "oauth");
 	c.timeout = (int)crm_config_long("imap_timeout", 60);
 	c.retries = (int)crm_config_long("imap_retries", 5);
 	c.backoff = crm_config_double("imap_backoff", 1);

@@ -7,7 +7,7 @@
 # dc_start makes, under a fresh short temp dir $DC:
 #   - a test CA ($DC/ssl/ca.pem) and a server certificate it signs for
 #     DNS:localhost and IP:127.0.0.1 (not 127.0.0.2: the wrong-name test);
-#   - a passwd-file user test / secret ($DC_USER / $DC_PASS);
+#   - passwd-file users ($DC/users/NAME), first test / secret ($DC_USER / $DC_PASS);
 #   - an oauth2 passdb for XOAUTH2/OAUTHBEARER checking tokens at a local
 #     tokeninfo endpoint (tests/mockhttp.py): "valid-token" is user test;
 #   - Dovecot listening on 127.0.0.1 and 127.0.0.2: $DC_PORT (plain and
@@ -15,7 +15,8 @@
 #   - auth delays off (auth_failure_delay = 0, no anvil penalty socket).
 # Then: dc_seed FILE...   (messages into INBOX's Maildir, deterministic UIDs)
 #       dc_deliver [-m FOLDER] FILE...  (doveadm save while running)
-#       dc_uidvalidity N [FOLDER]   dc_stop   dc_restart   dc_log
+#       dc_uidvalidity N [FOLDER]   dc_stop   dc_kill   dc_restart   dc_log
+#       dc_user NAME PASS   (then DC_USER=NAME dc_seed ...)
 # Nothing is written outside $DC.  Runs as root (mail as nobody) or as the
 # invoking user.
 
@@ -92,8 +93,8 @@ dc_config() {
 	local mu mg
 	mu=$(dc_mu)
 	mg=$(dc_mg)
-	printf '%s:{PLAIN}%s::::\n' "$DC_USER" "$DC_PASS" >"$DC/passwd"
-	chmod 644 "$DC/passwd"
+	mkdir -p "$DC/users"
+	dc_user "$DC_USER" "$DC_PASS"
 	cat >"$DC/oauth2.conf.ext" <<-CONF
 	tokeninfo_url = http://127.0.0.1:$DC_OAUTH_PORT/tokeninfo?access_token=
 	username_attribute = email
@@ -125,7 +126,7 @@ dc_config() {
 	passdb {
 	  driver = passwd-file
 	  mechanisms = plain login
-	  args = scheme=PLAIN username_format=%u $DC/passwd
+	  args = scheme=PLAIN username_format=%u $DC/users/%u
 	}
 	userdb {
 	  driver = static
@@ -225,6 +226,15 @@ dc_stop_all() {
 
 dc_log() {
 	cat "$DC/dovecot.log"
+}
+
+# dc_user NAME PASSWORD: a mail user, in a passwd file of its own (one
+# shared file is re-read at most once a second: a user added just after a
+# login would be unknown for up to a second); use DC_USER=NAME with the
+# helpers below.
+dc_user() {
+	printf '%s:{PLAIN}%s::::\n' "$1" "$2" >"$DC/users/$1"
+	chmod 644 "$DC/users/$1"
 }
 
 # dc_maildir [FOLDER]: the Maildir directory of a folder of user test.
