@@ -26,7 +26,7 @@ new_user() {
 # many N DIR: N distinct small messages in DIR
 many() {
 	mkdir -p "$2"
-	python3 - "$1" "$2" <<'PY'
+	$PY - "$1" "$2" <<'PY'
 import sys
 n, d = int(sys.argv[1]), sys.argv[2]
 for i in range(1, n + 1):

@@ -21,9 +21,11 @@
 # invoking user.
 
 DC_HERE="${BASH_SOURCE[0]%/*}"
+# Debian's python3 (a version manager's shim can cost half a second a call)
+if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
 
 dc_free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 dc_wait_port() {
@@ -42,7 +44,7 @@ mock_start() {
 	shift 2
 	rm -f "$d/port"
 	: >"$d/req.log"
-	python3 "$DC_HERE/mockhttp.py" "$d/port" "$routes" "$d/req.log" "$@" </dev/null >/dev/null 2>"$d/mock.err" 3>&- &
+	$PY "$DC_HERE/mockhttp.py" "$d/port" "$routes" "$d/req.log" "$@" </dev/null >/dev/null 2>"$d/mock.err" 3>&- &
 	MOCK_PID=$!
 	local i
 	for i in $(seq 1 200); do

@@ -68,6 +68,7 @@ def match(r, method, path, query, headers, body):
 
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True      # no 40 ms delayed-ACK stalls per request
 
     def log_message(self, *a):
         pass
