@@ -540,7 +540,7 @@ crm_account_lease(PGconn *db, const char *address, int seconds, char **busy_by)
 }
 
 char *
-crm_account_claim_next(PGconn *db, int seconds)
+crm_account_claim_next(PGconn *db, int seconds, const char *not_since)
 {
 	static struct crm_buf done = CRM_BUF_INIT;     /* "{1,2,3}": claimed in this run */
 	char secs[32], *addr = NULL;
@@ -549,15 +549,16 @@ crm_account_claim_next(PGconn *db, int seconds)
 	if (!done.len)
 		crm_buf_adds(&done, "{}");
 	snprintf(secs, sizeof secs, "%d", seconds);
-	const char *p[3] = { crm_lease_owner(), secs, done.s };
+	const char *p[4] = { crm_lease_owner(), secs, done.s, not_since };
 	r = crm_db_exec(db, "with c as (select id from mail_accounts "
 	    "where active and not needs_reauth and kind in ('imap', 'gmail', 'graph') "
 	    "and not (id = any($3::bigint[])) "
+	    "and (last_sync_at is null or last_sync_at < $4::timestamptz) "
 	    "and (lease_owner is null or lease_expires_at is null or lease_expires_at < now()) "
 	    "order by last_sync_at nulls first, id for update skip locked limit 1) "
 	    "update mail_accounts m set lease_owner = $1, "
 	    "lease_expires_at = now() + make_interval(secs => $2::int) "
-	    "from c where m.id = c.id returning m.id, m.address", 3, p);
+	    "from c where m.id = c.id returning m.id, m.address", 4, p);
 	if (!crm_db_ok(r)) {
 		crm_warn("database: %s", crm_db_errmsg(db, r));
 		PQclear(r);
@@ -569,7 +570,8 @@ crm_account_claim_next(PGconn *db, int seconds)
 		r = crm_db_exec(db, "select id, address, lease_owner from mail_accounts "
 		    "where active and not needs_reauth and kind in ('imap', 'gmail', 'graph') "
 		    "and not (id = any($3::bigint[])) and lease_owner is not null "
-		    "and lease_owner <> $1 and $2::int > 0 order by id", 3, p);
+		    "and (last_sync_at is null or last_sync_at < $4::timestamptz) "
+		    "and lease_owner <> $1 and $2::int > 0 order by id", 4, p);
 		for (int i = 0; crm_db_ok(r) && i < PQntuples(r) && !addr; i++)
 			if (stale_local(PQgetvalue(r, i, 2)) &&
 			    steal(db, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), seconds)) {

@@ -94,11 +94,13 @@ void crm_account_tokens_free(struct crm_account_tokens *t);
  * crm_account_lease() claims one named account: 1 claimed, 0 busy (owner
  * in *busy_by, caller frees), -1 on error.  A lease held by a dead
  * process of this host is taken over.  crm_account_claim_next() claims
- * the next active account due for a sync with FOR UPDATE SKIP LOCKED:
- * a malloc'd address, or NULL when none is left. */
+ * the next active account due for a sync with FOR UPDATE SKIP LOCKED —
+ * one not synced since not_since (the run's start: another host that
+ * finished it meanwhile has done this run's work) — a malloc'd address,
+ * or NULL when none is left. */
 const char *crm_lease_owner(void);
 int crm_account_lease(PGconn *db, const char *address, int seconds, char **busy_by);
-char *crm_account_claim_next(PGconn *db, int seconds);
+char *crm_account_claim_next(PGconn *db, int seconds, const char *not_since);
 int crm_account_renew(PGconn *db, const char *address, int seconds);
 void crm_account_release(PGconn *db, const char *address, int synced);
 

@@ -509,10 +509,12 @@ crm_remote_run(const struct crm_remote_opts *o)
 
 	crm_db_ensure_schema(db, CRM_ACCOUNT_SCHEMA);
 	if (o->all) {
-		char *addr;
+		PGresult *t = crm_db_must(db, "select now()::text", 0, NULL);
+		char *start = crm_xstrdup(PQgetvalue(t, 0, 0)), *addr;
 		unsigned n = 0;
+		PQclear(t);
 		note_reauth(db);
-		while ((addr = crm_account_claim_next(db, lease))) {
+		while ((addr = crm_account_claim_next(db, lease, start))) {
 			rc = sync_account(db, o, addr, NULL, 1);
 			if (rc)
 				crm_status_fail(rc);
@@ -523,6 +525,7 @@ crm_remote_run(const struct crm_remote_opts *o)
 		}
 		if (!n)
 			crm_debug("no account to sync (none active and due, or all leased)");
+		free(start);
 	} else {
 		const char *addr = o->imap ? o->imap : o->gmail ? o->gmail : o->graph;
 		const char *kind = o->imap ? "imap" : o->gmail ? "gmail" : "graph";
