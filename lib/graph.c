@@ -200,6 +200,7 @@ walk(struct run *r, const char *start, int *gone)
 		json_object_put(o);
 		o = NULL;
 	}
+	json_object_put(o);          /* set when a page ended the walk */
 	free(link);
 	return rc;
 }
