@@ -106,7 +106,7 @@ fetch(struct run *r, json_object *item, json_object *cursor)
 	if (err)
 		r->st->rejected++;
 	if (r->hk->message(err ? NULL : rs.body.s ? rs.body.s : "", err ? 0 : rs.body.len, src,
-	    crm_parse_iso8601(jstr(item, "receivedDateTime")), err, r->hk->arg) < 0) {
+	    crm_api_time(jstr(item, "receivedDateTime")), err, r->hk->arg) < 0) {
 		r->stop = 1;
 		rc = CRM_SRC_STOP;
 	}

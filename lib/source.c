@@ -41,7 +41,7 @@ crm_api_get(struct crm_api *a, const char *url, const char *const *headers,
 }
 
 time_t
-crm_parse_iso8601(const char *s)
+crm_api_time(const char *s)
 {
 	struct tm tm = { 0 };
 	const char *p;

@@ -58,6 +58,6 @@ struct crm_api {
 int crm_api_get(struct crm_api *a, const char *url, const char *const *headers,
     struct crm_http_resp *rs);
 /* ISO-8601 "2024-01-02T03:04:05Z" (fraction and offset allowed) to time_t, 0 if bad. */
-time_t crm_parse_iso8601(const char *s);
+time_t crm_api_time(const char *s);
 
 #endif
