@@ -16,6 +16,7 @@
 #include "config.h"
 #include "exitcode.h"
 #include "fold.h"
+#include "hash.h"
 #include "lexicon.h"
 #include "log.h"
 #include "phone.h"
@@ -56,11 +57,13 @@ static const char phone_pattern[] =
     "(?<![\\w+])(?:\\+\\d{1,3}[ .\\-]?(?:\\(0\\)[ .\\-]?)?|00\\d{2}[ .\\-]?)?\\(?\\d{1,4}\\)?"
     "(?:[ .\\-]?\\d{2,4}){2,5}(?!\\w)";
 
+enum { G_TITLE = 1, G_FIRST = 2, G_FORM = 4, G_PLACE = 8, G_STOP = 16 };
+
 struct crm_entities {
 	pcre2_code *date, *date_at, *email, *phone;
 	struct crm_lexicon *datewords;
 	pcre2_match_data *md;
-	struct crm_lexicon *first, *forms, *titles, *cities, *countries, *stop, *senti;
+	struct crm_lexicon *gaz, *senti;   /* gaz: every gazetteer, values are G_ flags */
 	struct crm_buf tmp;
 };
 
@@ -108,12 +111,13 @@ crm_entities_new(void)
 	for (const char *const *w = datewords; *w; w++)
 		crm_lexicon_add(e->datewords, *w, 1);
 	e->md = pcre2_match_data_create(64, NULL);
-	e->first = lex("entities/firstnames.txt");
-	e->forms = lex("entities/organisation-words.txt");
-	e->titles = lex("entities/titles.txt");
-	e->cities = lex("entities/cities.txt");
-	e->countries = lex("entities/countries.txt");
-	e->stop = lex("entities/stopwords.txt");
+	e->gaz = crm_lexicon_new();
+	crm_lexicon_merge(e->gaz, crm_rules_path("entities/titles.txt"), G_TITLE);
+	crm_lexicon_merge(e->gaz, crm_rules_path("entities/firstnames.txt"), G_FIRST);
+	crm_lexicon_merge(e->gaz, crm_rules_path("entities/organisation-words.txt"), G_FORM);
+	crm_lexicon_merge(e->gaz, crm_rules_path("entities/cities.txt"), G_PLACE);
+	crm_lexicon_merge(e->gaz, crm_rules_path("entities/countries.txt"), G_PLACE);
+	crm_lexicon_merge(e->gaz, crm_rules_path("entities/stopwords.txt"), G_STOP);
 	e->senti = lex("intent/sentiment.txt");
 	return e;
 }
@@ -129,12 +133,7 @@ crm_entities_free(struct crm_entities *e)
 	pcre2_code_free(e->email);
 	pcre2_code_free(e->phone);
 	pcre2_match_data_free(e->md);
-	crm_lexicon_free(e->first);
-	crm_lexicon_free(e->forms);
-	crm_lexicon_free(e->titles);
-	crm_lexicon_free(e->cities);
-	crm_lexicon_free(e->countries);
-	crm_lexicon_free(e->stop);
+	crm_lexicon_free(e->gaz);
 	crm_lexicon_free(e->senti);
 	crm_buf_free(&e->tmp);
 	free(e);
@@ -519,28 +518,38 @@ tokenize(const char *s, size_t n, struct tok *t, size_t max)
 	return k;
 }
 
-static int
-lookup(struct crm_entities *e, const struct crm_lexicon *lx, const char *s, size_t n)
+/* The gazetteer flags of a word (0: in none). */
+static unsigned
+lookup(struct crm_entities *e, const char *s, size_t n)
 {
 	char w[64];
 	size_t i;
+	double v = 0;
 
 	for (i = 0; i < n && i < sizeof w && !((unsigned char)s[i] & 0x80); i++)
 		w[i] = (char)tolower((unsigned char)s[i]);
-	if (i == n)   /* ASCII: folding is lower-casing */
-		return crm_lexicon_get(lx, w, n, NULL);
+	if (i == n) {   /* ASCII: folding is lower-casing */
+		if (!crm_lexicon_get(e->gaz, w, n, &v))
+			return 0;
+		return (unsigned)v;
+	}
 	crm_buf_reset(&e->tmp);
 	crm_fold(&e->tmp, s, n, 0);
-	return e->tmp.len && crm_lexicon_get(lx, e->tmp.s, e->tmp.len, NULL);
+	if (!e->tmp.len || !crm_lexicon_get(e->gaz, e->tmp.s, e->tmp.len, &v))
+		return 0;
+	return (unsigned)v;
 }
 
-static int
-first_name(struct crm_entities *e, const char *s, size_t n)
+/* Flags of a token; a hyphenated first name ("Jean-Marc") by its first part too. */
+static unsigned
+token_flags(struct crm_entities *e, const char *s, size_t n)
 {
+	unsigned f = lookup(e, s, n);
 	const char *dash = memchr(s, '-', n);
-	if (lookup(e, e->first, s, n))
-		return 1;
-	return dash && lookup(e, e->first, s, (size_t)(dash - s));
+
+	if (dash && !(f & G_FIRST))
+		f |= lookup(e, s, (size_t)(dash - s)) & G_FIRST;
+	return f;
 }
 
 static int
@@ -567,13 +576,14 @@ names_line(struct crm_entities *e, const char *s, size_t n, json_object *persons
     json_object *orgs, json_object *locs)
 {
 	struct tok t[128];
+	unsigned fl[128];
 	size_t k = tokenize(s, n, t, 128), i = 0;
 
+	for (size_t m = 0; m < k; m++)
+		fl[m] = t[m].cap ? token_flags(e, s + t[m].s, t[m].e - t[m].s) : 0;
 	while (i < k) {
-		size_t len = t[i].e - t[i].s;
 		/* a title and the capitalised words after it: a person */
-		if (lookup(e, e->titles, s + t[i].s, len) && i + 1 < k && t[i + 1].cap &&
-		    !t[i].punct_after) {
+		if ((fl[i] & G_TITLE) && i + 1 < k && t[i + 1].cap && !t[i].punct_after) {
 			size_t j = i + 1;
 			while (j < k && j < i + 4 && t[j].cap) {
 				j++;
@@ -604,16 +614,14 @@ names_line(struct crm_entities *e, const char *s, size_t n, json_object *persons
 		}
 		int org = 0;
 		for (size_t m = i; m < j && !org; m++)
-			org = lookup(e, e->forms, s + t[m].s, t[m].e - t[m].s);
+			org = (fl[m] & G_FORM) != 0;
 		size_t a = i;
 		/* greetings and sentence words before a name: "Bonjour Sophie Marchand" */
-		while (a < j && !first_name(e, s + t[a].s, t[a].e - t[a].s) &&
-		    lookup(e, e->stop, s + t[a].s, t[a].e - t[a].s))
+		while (a < j && !(fl[a] & G_FIRST) && (fl[a] & G_STOP))
 			a++;
 		if (org && j - a >= 2) {
 			add_unique(orgs, s + t[a].s, t[j - 1].e - t[a].s);
-		} else if (j - a >= 2 && first_name(e, s + t[a].s, t[a].e - t[a].s) &&
-		    !lookup(e, e->forms, s + t[a + 1].s, t[a + 1].e - t[a + 1].s)) {
+		} else if (j - a >= 2 && (fl[a] & G_FIRST) && !(fl[a + 1] & G_FORM)) {
 			size_t b = a + 1;
 			while (b + 1 < j && b < a + 2 && t[b + 1].cap)
 				b++;
@@ -621,12 +629,10 @@ names_line(struct crm_entities *e, const char *s, size_t n, json_object *persons
 		} else if (locs) {
 			for (size_t m = a; m < j; m++) {
 				size_t l2 = m + 1 < j ? t[m + 1].e - t[m].s : 0;
-				if (l2 && (lookup(e, e->cities, s + t[m].s, l2) ||
-				    lookup(e, e->countries, s + t[m].s, l2))) {
+				if (l2 && (lookup(e, s + t[m].s, l2) & G_PLACE)) {
 					add_unique(locs, s + t[m].s, l2);
 					m++;
-				} else if (lookup(e, e->cities, s + t[m].s, t[m].e - t[m].s) ||
-				    lookup(e, e->countries, s + t[m].s, t[m].e - t[m].s))
+				} else if (fl[m] & G_PLACE)
 					add_unique(locs, s + t[m].s, t[m].e - t[m].s);
 			}
 		}
@@ -677,6 +683,7 @@ static void
 keywords(struct crm_entities *e, const char *f, size_t fn, json_object *arr)
 {
 	struct word w[256];
+	unsigned short slot[512] = { 0 };
 	size_t nw = 0, i = 0;
 	int pos = 0;
 
@@ -689,16 +696,18 @@ keywords(struct crm_entities *e, const char *f, size_t fn, json_object *arr)
 		    (f[i] == '-' && i + 1 < fn && is_word_byte((unsigned char)f[i + 1]))))
 			alpha &= !isdigit((unsigned char)f[i++]);
 		size_t n = i - b;
-		if (n < 4 || n > 40 || !alpha || crm_lexicon_get(e->stop, f + b, n, NULL))
-			continue;
-		size_t k;
-		for (k = 0; k < nw; k++)
-			if (w[k].n == n && !memcmp(w[k].s, f + b, n))
-				break;
-		if (k < nw)
-			w[k].count++;
-		else if (nw < 256)
-			w[nw++] = (struct word){ f + b, n, 1, pos++ };
+		if (n < 4 || n > 40 || !alpha || crm_lexicon_get(e->gaz, f + b, n, NULL))
+			continue;   /* stop words, and names: first names, titles, places are not topics */
+		/* open addressing over the 256 words kept: slot holds index + 1 */
+		size_t h = (size_t)crm_fnv1a(f + b, n) & 511;
+		while (slot[h] && !(w[slot[h] - 1].n == n && !memcmp(w[slot[h] - 1].s, f + b, n)))
+			h = (h + 1) & 511;
+		if (slot[h])
+			w[slot[h] - 1].count++;
+		else if (nw < 256) {
+			w[nw] = (struct word){ f + b, n, 1, pos++ };
+			slot[h] = (unsigned short)++nw;
+		}
 	}
 	qsort(w, nw, sizeof *w, cmp_word);
 	for (size_t k = 0; k < nw && k < 5; k++)

@@ -148,6 +148,22 @@ crm_lexicon_load(const char *path)
 	return lx;
 }
 
+void
+crm_lexicon_merge(struct crm_lexicon *lx, const char *path, unsigned flag)
+{
+	struct crm_lexicon *one = crm_lexicon_load(path);
+
+	for (size_t i = 0; i < one->cap; i++) {
+		struct slot *t = &one->t[i], *s;
+		if (!t->term)
+			continue;
+		s = find(lx, t->term, t->len, t->prefix);
+		put(lx, t->term, t->len, t->prefix,
+		    (double)((s->term ? (unsigned)s->value : 0) | flag));
+	}
+	crm_lexicon_free(one);
+}
+
 int
 crm_lexicon_get(const struct crm_lexicon *lx, const char *w, size_t n, double *value)
 {
