@@ -1,0 +1,67 @@
+/* fuzz-intent.c — libFuzzer target: arbitrary bytes as a message record
+ * for crm-intent's engine.  The first line is the subject, the second a
+ * header value (tried as Auto-Submitted, List-Id and X-Failed-Recipients
+ * in turn), the rest the text and, for odd sizes, the delivery_status:
+ * the rules scan, the automatic-mail details, dates, names and phones all
+ * see hostile text.  Rules come from $CRM_RULES_DIR (default lib/rules,
+ * as make fuzz runs from the top of the tree). */
+#define _GNU_SOURCE
+#include "charset.h"
+#include "intent.h"
+#include "jsonl.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_object *
+str(const uint8_t *p, size_t n)
+{
+	struct crm_buf b = CRM_BUF_INIT;
+	json_object *o;
+
+	crm_utf8_repair(&b, (const char *)p, n);   /* records are valid UTF-8 */
+	o = json_object_new_string_len(b.s ? b.s : "", (int)b.len);
+	crm_buf_free(&b);
+	return o;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct crm_intent *ie;
+	static const char *const hdrs[] = { "auto-submitted", "list-id", "x-failed-recipients" };
+	struct crm_intent_result res;
+	struct crm_buf ex = CRM_BUF_INIT;
+	const uint8_t *nl1, *nl2, *end = data + size;
+
+	if (!ie) {
+		struct crm_intent_opts o = { .max_text = 4096 };
+		setenv("CRM_RULES_DIR", "lib/rules", 0);
+		ie = crm_intent_new(&o);
+	}
+	nl1 = memchr(data, '\n', size);
+	if (!nl1)
+		nl1 = end;
+	nl2 = nl1 < end ? memchr(nl1 + 1, '\n', (size_t)(end - nl1 - 1)) : NULL;
+	if (!nl2)
+		nl2 = end;
+	json_object *rec = json_object_new_object(), *h = json_object_new_object();
+	json_object_object_add(rec, "date", json_object_new_string("2025-11-05T09:00:00Z"));
+	json_object_object_add(rec, "subject", str(data, (size_t)(nl1 - data)));
+	if (nl1 < end)
+		json_object_object_add(h, hdrs[size % 3], str(nl1 + 1, (size_t)(nl2 - nl1 - 1)));
+	json_object_object_add(rec, "headers", h);
+	const uint8_t *t = nl2 < end ? nl2 + 1 : end;
+	json_object_object_add(rec, "text", str(t, (size_t)(end - t)));
+	if (size & 1)
+		json_object_object_add(rec, "delivery_status", str(t, (size_t)(end - t)));
+	crm_intent_classify(ie, rec, &res, size & 2 ? &ex : NULL);
+	json_object_put(res.intent);
+	json_object_put(res.auto_kind);
+	json_object_put(res.auto_detail);
+	json_object_put(res.entities);
+	json_object_put(rec);
+	crm_buf_free(&ex);
+	return 0;
+}
