@@ -37,6 +37,7 @@
 #define CHUNK (1UL << 20)       /* bytes of input per parser task */
 #define READ_MIN (1UL << 20)    /* smallest read into a window */
 #define AHEAD 4                 /* chunks in flight per thread */
+#define MAXJOBS 64
 
 enum { K_REJECT = -1, K_LONG = -2 };
 
@@ -44,6 +45,8 @@ struct src {
 	int fd;
 	const char *name;
 	uint64_t base, size;    /* the input is [base, base + size) of fd */
+	struct stat st;         /* of a regular file read in place */
+	int inplace;
 };
 
 struct item {
@@ -192,6 +195,8 @@ add_source(struct crm_jidx *x, const char *path)
 	if (S_ISREG(st.st_mode))
 		at = lseek(fd, 0, SEEK_CUR);
 	if (at >= 0 && at <= st.st_size) {
+		s->inplace = 1;
+		s->st = st;
 		s->fd = fd;
 		s->base = (uint64_t)at;
 		s->size = (uint64_t)(st.st_size - at);
@@ -532,7 +537,7 @@ crm_jidx_scan(char **paths, const struct crm_jidx_opts *o)
 {
 	static char *dash[] = { "-", NULL };
 	struct crm_jidx *x = crm_xcalloc(1, sizeof *x);
-	pthread_t th[8];
+	pthread_t *th;
 	int jobs, started = 0;
 	size_t n = 0;
 
@@ -553,8 +558,8 @@ crm_jidx_scan(char **paths, const struct crm_jidx_opts *o)
 	win_init(&x->w);
 
 	jobs = o->jobs > 0 ? o->jobs : cpus();
-	if (jobs > 8)
-		jobs = 8;
+	if (jobs > MAXJOBS)
+		jobs = MAXJOBS;
 	if ((size_t)jobs > x->nch)
 		jobs = (int)x->nch;
 	uint64_t *linebase = crm_xcalloc(x->nsrc + 1, sizeof *linebase);
@@ -568,6 +573,7 @@ crm_jidx_scan(char **paths, const struct crm_jidx_opts *o)
 		pthread_cond_init(&x->done_cv, NULL);
 		pthread_cond_init(&x->room_cv, NULL);
 		x->ahead = (size_t)jobs * AHEAD;
+		th = crm_xcalloc((size_t)jobs, sizeof *th);
 		for (; started < jobs; started++)
 			if (pthread_create(&th[started], NULL, worker, x) != 0)
 				break;
@@ -586,6 +592,7 @@ crm_jidx_scan(char **paths, const struct crm_jidx_opts *o)
 		}
 		for (int i = 0; i < started; i++)
 			pthread_join(th[i], NULL);
+		free(th);
 		pthread_mutex_destroy(&x->mu);
 		pthread_cond_destroy(&x->done_cv);
 		pthread_cond_destroy(&x->room_cv);
@@ -603,12 +610,31 @@ crm_jidx_count(const struct crm_jidx *x)
 
 /* ---- pass 2 ---- */
 
+/* A file read in place must be the same for pass 2 as it was for pass 1. */
+static void
+check_unchanged(const struct src *s)
+{
+	struct stat st;
+
+	if (!s->inplace)
+		return;
+	if (fstat(s->fd, &st) < 0 || st.st_size < s->st.st_size ||
+	    st.st_ino != s->st.st_ino || st.st_dev != s->st.st_dev ||
+	    (st.st_size == s->st.st_size &&
+	    (st.st_mtim.tv_sec != s->st.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != s->st.st_mtim.tv_nsec)))
+		crm_die(CRM_EXIT_ENV, "%s: input changed while being read", s->name);
+}
+
 int
 crm_jidx_next(struct crm_jidx *x, struct crm_jidx_rec *r)
 {
 	const struct rec *e;
 	size_t a;
 
+	if (x->next2 == 0)
+		for (size_t i = 0; i < x->nsrc; i++)
+			check_unchanged(&x->src[i]);
 	if (x->next2 >= x->nrec)
 		return 0;
 	e = &x->rec[x->next2];

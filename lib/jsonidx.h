@@ -17,7 +17,7 @@
 
 struct crm_jidx_opts {
 	size_t max_line;        /* 0: CRM_MAX_LINE_DEFAULT */
-	int jobs;               /* parser threads; 0: one per CPU (at most 8) */
+	int jobs;               /* parser threads (at most 64); 0: one per CPU, at most 8 */
 	/* In a parser thread, for each record: append what the caller needs
 	 * to out and return flags (0..255) kept with the record, or -1 with
 	 * *why (a static string) set to reject the record. */

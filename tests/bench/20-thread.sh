@@ -26,34 +26,38 @@ trap 'rm -rf "$tmp"' EXIT
 cat "$r1" "$r10" >/dev/null
 find "$md" "$md10" -type f -exec cat {} + >/dev/null
 
-line() {        # label msgs seconds rss
-	printf '%-36s %8s msg/s  %6s s  %7s KB peak RSS  (%s msgs)\n' \
-	    "$1" "$(rate "$2" "$3")" "$3" "$4" "$2"
+# median CPU seconds (user + system, children included) of 5 runs
+cpu_time() {
+	for i in 1 2 3 4 5; do
+		/usr/bin/time -f '%U %S' sh -c "$* >/dev/null 2>/dev/null" 2>&1 | tail -n 1
+	done | awk '{ print $1 + $2 }' | sort -n | sed -n 3p
 }
 
-t=$(median_time "crm-thread '$r1'")
-line "crm-thread (1x)" "$n1" "$t" "$(peak_rss "crm-thread '$r1'")"
-c1=$(rate "$n1" "$t")
-t=$(median_time "crm-thread -j 1 '$r1'")
-line "crm-thread -j 1 (1x, one core)" "$n1" "$t" "$(peak_rss "crm-thread -j 1 '$r1'")"
-t=$(median_time "crm-thread '$r10'")
-line "crm-thread (10x)" "$n10" "$t" "$(peak_rss "crm-thread '$r10'")"
-c10=$(rate "$n10" "$t")
-t=$(median_time "crm-thread -j 1 '$r10'")
-line "crm-thread -j 1 (10x, one core)" "$n10" "$t" "$(peak_rss "crm-thread -j 1 '$r10'")"
-t=$(median_time "crm-thread --tree '$r1'")
-line "crm-thread --tree (1x)" "$n1" "$t" "$(peak_rss "crm-thread --tree '$r1'")"
+# measure LABEL MSGS CMD: msg/s (median wall time), CPU seconds, peak RSS;
+# sets $rate_ to the messages per second
+measure() {
+	t=$(median_time "$3")
+	rate_=$(rate "$2" "$t")
+	printf '%-34s %8s msg/s  %6s s  cpu %5s s  %7s KB peak RSS  (%s msgs)\n' \
+	    "$1" "$rate_" "$t" "$(cpu_time "$3")" "$(peak_rss "$3")" "$2"
+}
+
+measure "crm-thread (1x)" "$n1" "crm-thread '$r1'"
+c1=$rate_
+measure "crm-thread -j 1 (1x, one thread)" "$n1" "crm-thread -j 1 '$r1'"
+measure "crm-thread (10x)" "$n10" "crm-thread '$r10'"
+c10=$rate_
+measure "crm-thread -j 1 (10x, one thread)" "$n10" "crm-thread -j 1 '$r10'"
+measure "crm-thread --tree (1x)" "$n1" "crm-thread --tree '$r1'"
 
 if ! command -v mthread >/dev/null; then
 	echo "mthread: not installed (scripts/install-deps --bench installs mblaze)"
 	exit 0
 fi
-t=$(median_time "mlist '$md' | mthread")
-line "mblaze mlist | mthread (1x)" "$n1" "$t" "$(peak_rss "mlist '$md' | mthread")"
-m1=$(rate "$n1" "$t")
-t=$(median_time "mlist '$md10' | mthread")
-line "mblaze mlist | mthread (10x)" "$n10" "$t" "$(peak_rss "mlist '$md10' | mthread")"
-m10=$(rate "$n10" "$t")
+measure "mblaze mlist | mthread (1x)" "$n1" "mlist '$md' | mthread"
+m1=$rate_
+measure "mblaze mlist | mthread (10x)" "$n10" "mlist '$md10' | mthread"
+m10=$rate_
 awk -v a="$c1" -v b="$m1" -v c="$c10" -v d="$m10" 'BEGIN {
 	printf "crm-thread / mthread: %.2fx (1x), %.2fx (10x)\n", b ? a / b : 0, d ? c / d : 0 }'
 
