@@ -2,18 +2,20 @@
  * Options and the loop only; reading is in lib/mailsrc.h, parsing in
  * lib/mime.h. */
 #include "cli.h"
+#include "db.h"
 #include "exitcode.h"
 #include "jsonl.h"
 #include "log.h"
 #include "mailsrc.h"
 #include "mime.h"
 #include "remote.h"
+#include "store.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 enum { O_MAILDIR = 1, O_MBOX, O_ACCOUNT, O_HTML, O_MAXSIZE, O_RECURSIVE,
-	O_IMAP, O_GMAIL, O_GRAPH, O_ALL, O_LIMIT, O_RESYNC, O_SINCE, O_CAFILE };
+	O_IMAP, O_GMAIL, O_GRAPH, O_ALL, O_LIMIT, O_RESYNC, O_SINCE, O_CAFILE, O_STATE };
 
 static const struct option longopts[] = {
 	{ "maildir", required_argument, NULL, O_MAILDIR },
@@ -22,6 +24,7 @@ static const struct option longopts[] = {
 	{ "html", no_argument, NULL, O_HTML },
 	{ "max-size", required_argument, NULL, O_MAXSIZE },
 	{ "recursive", no_argument, NULL, 'r' },
+	{ "state", no_argument, NULL, O_STATE },
 	/* remote sources: lib/remote.h */
 	{ "imap", required_argument, NULL, O_IMAP },
 	{ "gmail", required_argument, NULL, O_GMAIL },
@@ -40,6 +43,8 @@ struct sync {
 	struct crm_mailsrc_opts so;
 	unsigned long n;
 	struct crm_remote_opts ro;
+	int state;                /* --state: skip what is stored, mark the rest */
+	struct crm_seen *seen;
 };
 
 static int
@@ -54,6 +59,7 @@ handle(int opt, const char *arg, void *ctx)
 	case O_ACCOUNT: s->mo.account = arg; return 0;
 	case O_HTML: s->mo.html = 1; return 0;
 	case 'r': s->so.recursive = 1; return 0;
+	case O_STATE: s->state = 1; return 0;
 	case O_MAXSIZE:
 		if ((v = crm_parse_size(arg)) <= 0)
 			crm_die(CRM_EXIT_USAGE, "--max-size: invalid size '%s'", arg);
@@ -108,9 +114,28 @@ one(const char *raw, size_t len, json_object *src, time_t fallback, const char *
 		return;
 	}
 	json_object_put(src);
+	if (s->state) {
+		/* crm-store records it as stored, in the same transaction */
+		json_object *rs = crm_get(rec, "source");
+		const char *path = crm_get_str(rs, "path");
+		char item[256];
+		crm_maildir_item(path ? path : "", item, sizeof item);
+		json_object_object_add(rs, "uniq", json_object_new_string(item));
+	}
 	crm_emit_json(rec);
 	json_object_put(rec);
 	crm_progress(++s->n, "messages");
+}
+
+/* --state: a Maildir file whose unique name is already stored is skipped */
+static int
+stored(const char *folder, const char *name, void *arg)
+{
+	struct sync *s = arg;
+	char item[256];
+
+	crm_maildir_item(name, item, sizeof item);
+	return crm_seen_has(s->seen, folder, item);
 }
 
 int
@@ -119,7 +144,7 @@ main(int argc, char **argv)
 	struct sync s = { .mo = { .max_size = 64UL << 20 }, .so = { .max_size = 64UL << 20 } };
 	const struct crm_cli cli = {
 		.usage = "crm-sync [--account NAME] [--html] [--max-size BYTES]\n"
-		    "                [--maildir DIR [-r] | --mbox FILE | FILE...]\n"
+		    "                [--maildir DIR [-r] [--state] | --mbox FILE | FILE...]\n"
 		    "       crm-sync [--html] [--max-size BYTES] [--limit N] [--resync] [--since DATE]\n"
 		    "                [--cafile FILE] --imap ACCOUNT | --gmail ACCOUNT | --graph ACCOUNT | --all",
 		.summary = "Read mail from a Maildir, an mbox or message files and print one "
@@ -127,6 +152,7 @@ main(int argc, char **argv)
 		.help =
 		    "      --maildir DIR     read the Maildir DIR (cur/ and new/)\n"
 		    "  -r, --recursive       with --maildir, also its Maildir++ subfolders\n"
+		    "      --state           with --maildir, only mail not yet stored by crm-store\n"
 		    "      --mbox FILE       read the mbox FILE (mboxo/mboxrd; - for stdin)\n"
 		    "      --account NAME    account name in records and ids (default $CRM_ACCOUNT or 'local')\n"
 		    "      --html            also emit the decoded HTML body as \"html\"\n"
@@ -147,7 +173,7 @@ main(int argc, char **argv)
 	int i = crm_cli_parse(&cli, argc, argv);
 	int remote = (s.ro.imap != NULL) + (s.ro.gmail != NULL) + (s.ro.graph != NULL) + s.ro.all;
 
-	if (remote > 1 || (remote && (s.maildir || s.mbox || i < argc || s.mo.account))) {
+	if (remote > 1 || (remote && (s.maildir || s.mbox || i < argc || s.mo.account || s.state))) {
 		crm_warn("give one source: --imap, --gmail, --graph or --all (the account names the records)");
 		crm_usage(&cli);
 	}
@@ -168,6 +194,17 @@ main(int argc, char **argv)
 		crm_warn("give one source: --maildir, --mbox or files");
 		crm_usage(&cli);
 	}
+	if (s.state && !s.maildir) {
+		crm_warn("--state needs --maildir");
+		crm_usage(&cli);
+	}
+	PGconn *db = NULL;
+	if (s.state) {
+		db = crm_db_connect();
+		crm_db_ensure_schema(db, CRM_STORE_SCHEMA);
+		s.seen = crm_seen_new(db, s.mo.account, "maildir");
+		s.so.skip = stored;
+	}
 	if (s.maildir) {
 		if (crm_maildir_scan(s.maildir, &s.so, one, &s) < 0)
 			crm_status_fail(CRM_EXIT_USAGE);
@@ -182,5 +219,7 @@ main(int argc, char **argv)
 	}
 	crm_progress_end();
 	crm_output_close();
+	crm_seen_free(s.seen);
+	crm_db_close(db);
 	return crm_status();
 }

@@ -1224,3 +1224,60 @@ crm_seen_load(PGconn *c, const char *account, const char *kind, const char *fold
 	PQclear(r);
 	return set;
 }
+
+struct crm_seen {
+	PGconn *c;
+	char *account, *kind;
+	json_object *folders;    /* folder -> set of items */
+};
+
+struct crm_seen *
+crm_seen_new(PGconn *c, const char *account, const char *kind)
+{
+	struct crm_seen *s = crm_xcalloc(1, sizeof *s);
+
+	s->c = c;
+	s->account = crm_xstrdup(account);
+	s->kind = crm_xstrdup(kind);
+	s->folders = json_object_new_object();
+	return s;
+}
+
+int
+crm_seen_has(struct crm_seen *s, const char *folder, const char *item)
+{
+	json_object *set;
+
+	if (!json_object_object_get_ex(s->folders, folder, &set)) {
+		set = crm_seen_load(s->c, s->account, s->kind, folder);
+		crm_debug("%s: %d messages already stored", folder, json_object_object_length(set));
+		json_object_object_add(s->folders, folder, set);
+	}
+	return json_object_object_get_ex(set, item, NULL);
+}
+
+void
+crm_seen_free(struct crm_seen *s)
+{
+	if (!s)
+		return;
+	json_object_put(s->folders);
+	free(s->account);
+	free(s->kind);
+	free(s);
+}
+
+void
+crm_maildir_item(const char *name, char *out, size_t size)
+{
+	const char *slash = strrchr(name, '/');
+	size_t n;
+
+	if (slash)
+		name = slash + 1;
+	n = strcspn(name, ":");
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, name, n);
+	out[n] = 0;
+}

@@ -46,4 +46,16 @@ void crm_store_free(struct crm_store *s);
 json_object *crm_seen_load(PGconn *c, const char *account, const char *kind,
     const char *folder);
 
+/* Incremental Maildir sync: which messages are already stored, per folder,
+ * loaded once per folder on first use.  The item of a Maildir file is its
+ * unique name, the file name without the ":2,FLAGS" info (stable when the
+ * mail moves from new/ to cur/ or changes flags).  crm_seen_free() frees
+ * everything. */
+struct crm_seen;
+struct crm_seen *crm_seen_new(PGconn *c, const char *account, const char *kind);
+int crm_seen_has(struct crm_seen *s, const char *folder, const char *item);
+void crm_seen_free(struct crm_seen *s);
+/* The item of a Maildir file name, into out (truncated to size). */
+void crm_maildir_item(const char *name, char *out, size_t size);
+
 #endif
