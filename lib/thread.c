@@ -679,6 +679,8 @@ crm_thread_info(const struct crm_thread *t, size_t msg, struct crm_thread_info *
 	out->subject = th->subj == NOSTR ? "" : t->str + th->subj;
 }
 
+#define NEWKEY (JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY)
+
 json_object *
 crm_thread_json(const struct crm_thread *t, size_t msg)
 {
@@ -686,11 +688,12 @@ crm_thread_json(const struct crm_thread *t, size_t msg)
 	json_object *o = json_object_new_object();
 
 	crm_thread_info(t, msg, &in);
-	json_object_object_add(o, "id", json_object_new_string(in.id));
-	json_object_object_add(o, "root_message_id",
-	    in.root_message_id ? json_object_new_string(in.root_message_id) : NULL);
-	json_object_object_add(o, "depth", json_object_new_int64((int64_t)in.depth));
-	json_object_object_add(o, "subject", json_object_new_string(in.subject));
+	/* called once per record: literal keys, known to be new */
+	json_object_object_add_ex(o, "id", json_object_new_string_len(in.id, 64), NEWKEY);
+	json_object_object_add_ex(o, "root_message_id",
+	    in.root_message_id ? json_object_new_string(in.root_message_id) : NULL, NEWKEY);
+	json_object_object_add_ex(o, "depth", json_object_new_int64((int64_t)in.depth), NEWKEY);
+	json_object_object_add_ex(o, "subject", json_object_new_string(in.subject), NEWKEY);
 	return o;
 }
 
