@@ -8,7 +8,7 @@
  * short word from the list below, an optional counter, optional white
  * space, a colon) rather than by one regular expression per client; it
  * stops at the first token of any other shape, so "Re-launch: plan" or
- * "Trade: x" keep their words.  Words are compared after Unicode case
+ * "Trade: x" keep their words, and so does a bracketed ticket number.  Words are compared after Unicode case
  * folding (utf8proc), so "RÉF" and "réf" match.  French typography puts a
  * (no-break) space before the colon; all Unicode spaces count as space.
  * Grouping keys fold case (NFKC + case folding) so "Re: QUOTE" and "quote"
@@ -177,7 +177,9 @@ prefix_at(const char *p, const char *end)
 	return p + n;
 }
 
-/* A list tag "[...]" at p: returns the position after it, or NULL. */
+/* A list tag "[...]" at p: returns the position after it, or NULL.  A tag
+ * holding a digit is not a list name but a ticket or bug number ("[#4521]",
+ * "[Bug 1234]", "[PATCH 2/3]") that tells conversations apart: it stays. */
 static const char *
 tag_at(const char *p, const char *end)
 {
@@ -186,7 +188,7 @@ tag_at(const char *p, const char *end)
 	if (p >= end || *p != '[')
 		return NULL;
 	for (q = p + 1; q < end && q - p <= MAXTAG; q++) {
-		if (*q == '[')
+		if (*q == '[' || (*q >= '0' && *q <= '9'))
 			return NULL;
 		if (*q == ']')
 			return skip_space(p + 1, q) < q ? q + 1 : NULL;

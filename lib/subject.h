@@ -1,6 +1,7 @@
 /* subject.h — the subject of a message reduced to what its thread is about:
  * reply and forward prefixes (English, French, German, Nordic, ...), counters
- * such as "Re[2]:" and bracketed list tags removed, white space collapsed.
+ * such as "Re[2]:" and bracketed list tags (not ticket numbers) removed,
+ * white space collapsed.
  * crm_subject_normalize() returns memory the caller frees; the key helpers
  * allocate nothing. */
 #ifndef CRM_SUBJECT_H
