@@ -899,7 +899,8 @@ method_name(int bits)
 #define MAX_PEOPLE 16
 
 struct cand {
-	const char *value;           /* in the evidence result */
+	const char *value;           /* in the evidence result: the newest spelling */
+	char *key;                   /* comparison form (owned) */
 	double sum, prod, conf, base, boost;
 	int n, methods, npeople;
 	long long people[MAX_PEOPLE];
@@ -939,12 +940,38 @@ cand_add(struct cand *c, PGresult *r, int row, double s, double date)
 		c->newest = date;
 		c->iid = iid;
 		c->source = PQgetvalue(r, row, E_SOURCE);
+		c->value = PQgetvalue(r, row, E_VALUE);
 	}
+}
+
+/* The comparison form of a value within a group: free text folded (case,
+ * accents, punctuation), so that "Directrice commerciale" and "Directrice
+ * Commerciale" agree; the other fields are already canonical. */
+static char *
+cand_key(int field, const char *v)
+{
+	struct crm_buf b = CRM_BUF_INIT;
+
+	if (field == CRM_AF_TITLE || field == CRM_AF_ADDRESS)
+		crm_af_norm(field, v, &b);
+	else
+		crm_buf_adds(&b, v);
+	if (!b.s)
+		crm_buf_adds(&b, "");
+	return crm_buf_steal(&b);
+}
+
+static void
+cands_free(struct cand *c, size_t n)
+{
+	for (size_t j = 0; j < n; j++)
+		free(c[j].key);
+	free(c);
 }
 
 /* Candidates of one (entity, field) group: rows [from, to) of r. */
 static size_t
-score_group(PGresult *r, int from, int to, struct cand **out)
+score_group(PGresult *r, int from, int to, int field, struct cand **out)
 {
 	double newest = NAN, total = 0;
 	size_t n = 0, cap = 4;
@@ -957,22 +984,23 @@ score_group(PGresult *r, int from, int to, struct cand **out)
 				newest = d;
 		}
 	for (int i = from; i < to; i++) {
-		const char *v = PQgetvalue(r, i, E_VALUE);
+		char *key = cand_key(field, PQgetvalue(r, i, E_VALUE));
 		double date = PQgetisnull(r, i, E_SEEN) ? NAN : strtod(PQgetvalue(r, i, E_SEEN), NULL);
 		double w = isnan(date) || isnan(newest) ? 1 : crm_af_recency((newest - date) / DAY);
 		double s = strtod(PQgetvalue(r, i, E_CONF), NULL) * w;
 		size_t j;
-		for (j = 0; j < n && strcmp(c[j].value, v); j++)
+		for (j = 0; j < n && strcmp(c[j].key, key); j++)
 			;
 		if (j == n) {
 			if (n == cap)
 				c = crm_xrealloc(c, (cap *= 2) * sizeof *c);
 			memset(&c[n], 0, sizeof *c);
-			c[n].value = v;
+			c[n].key = key;
 			c[n].prod = 1;
 			c[n].newest = NAN;
 			n++;
-		}
+		} else
+			free(key);
 		cand_add(&c[j], r, i, s, date);
 		total += s;
 	}
@@ -1034,9 +1062,11 @@ load_excluded(struct crm_af *a, struct batch *b, const char *pids, const char *o
 		return -1;
 	b->excluded = json_object_new_object();
 	for (int i = 0; i < PQntuples(r); i++) {
-		key4(k, sizeof k, PQgetvalue(r, i, 0), ll(PQgetvalue(r, i, 1)), PQgetvalue(r, i, 2),
-		    PQgetvalue(r, i, 3));
+		int f = crm_af_field_find(crm_af_entity_parse(PQgetvalue(r, i, 0)), PQgetvalue(r, i, 2));
+		char *key = cand_key(f, PQgetvalue(r, i, 3));
+		key4(k, sizeof k, PQgetvalue(r, i, 0), ll(PQgetvalue(r, i, 1)), PQgetvalue(r, i, 2), key);
 		json_object_object_add(b->excluded, k, NULL);
+		free(key);
 	}
 	PQclear(r);
 	return 0;
@@ -1248,9 +1278,9 @@ decide_group(struct crm_af *a, struct batch *b, PGresult *r, int from, int to)
 
 	if (field < 0 || !e)
 		return;
-	n = score_group(r, from, to, &c);
+	n = score_group(r, from, to, field, &c);
 	for (j = 0; j < n; j++) {
-		key4(k, sizeof k, crm_af_entity_name(entity), id, crm_af_field_name(field), c[j].value);
+		key4(k, sizeof k, crm_af_entity_name(entity), id, crm_af_field_name(field), c[j].key);
 		if (json_object_object_get_ex(b->excluded, k, NULL) ||
 		    /* a person's line is the switchboard only if several say so */
 		    (field == CRM_AF_MAIN_PHONE && !(c[j].methods & M_ENR) && c[j].npeople < 2)) {
@@ -1282,7 +1312,7 @@ decide_group(struct crm_af *a, struct batch *b, PGresult *r, int from, int to)
 		} else
 			decide_suggest(a, b, "suggest", entity, e, field, best, NULL);
 	}
-	free(c);
+	cands_free(c, n);
 }
 
 static const char SQL_EVIDENCE_IN[] =
@@ -1422,7 +1452,7 @@ write_suggestions(struct crm_af *a, struct batch *b, PGresult **err)
 		    " from jsonb_to_recordset($1::jsonb) as v(entity_type text, entity_id bigint,"
 		    "  field text, value text)"
 		    " where s.status = 'pending' and s.entity_type = v.entity_type"
-		    "  and s.entity_id = v.entity_id and s.field = v.field and s.value = v.value", 1, p,
+		    "  and s.entity_id = v.entity_id and s.field = v.field and lower(s.value) = lower(v.value)", 1, p,
 		    NULL, err);
 	}
 	json_object_put(done);
