@@ -83,31 +83,38 @@ crm_table_row(struct crm_table *t, const char *const *cells)
 }
 
 static void
-cell(FILE *f, const char *s, int width, int right, int last)
+cell(struct crm_buf *b, const char *s, int width, int right)
 {
 	int pad = width - chars(s);
 
 	if (right)
-		fprintf(f, "%*s%s", pad, "", s);
-	else if (last)
-		fputs(s, f);
+		crm_buf_printf(b, "%*s%s", pad, "", s);
 	else
-		fprintf(f, "%s%*s", s, pad, "");
+		crm_buf_printf(b, "%s%*s", s, pad, "");
+}
+
+/* One line: cells two spaces apart, no blanks at the end. */
+static void
+line(struct crm_table *t, char **cells, FILE *f)
+{
+	struct crm_buf b = CRM_BUF_INIT;
+
+	for (int i = 0; i < t->ncols; i++) {
+		if (i)
+			crm_buf_adds(&b, "  ");
+		cell(&b, cells[i], t->width[i], t->right[i]);
+	}
+	crm_buf_rtrim(&b);
+	fprintf(f, "%s\n", b.s ? b.s : "");
+	crm_buf_free(&b);
 }
 
 void
 crm_table_print(struct crm_table *t, FILE *f)
 {
-	for (int i = 0; i < t->ncols; i++) {
-		cell(f, t->names[i], t->width[i], t->right[i], i == t->ncols - 1);
-		fputs(i == t->ncols - 1 ? "\n" : "  ", f);
-	}
+	line(t, t->names, f);
 	for (size_t r = 0; r < t->nrows; r++)
-		for (int i = 0; i < t->ncols; i++) {
-			cell(f, t->cells[r * (size_t)t->ncols + (size_t)i], t->width[i], t->right[i],
-			    i == t->ncols - 1);
-			fputs(i == t->ncols - 1 ? "\n" : "  ", f);
-		}
+		line(t, t->cells + r * (size_t)t->ncols, f);
 }
 
 void
