@@ -789,7 +789,7 @@ q(struct crm_af *a, const char *sql, int n, const char *const *p, PGresult **res
 			PQclear(r);
 		return 0;
 	}
-	if (crm_db_lost(a->c))
+	if (crm_db_lost(a->c, r))
 		crm_db_die(a->c, r, "autofill");
 	*err = r;
 	return -1;
@@ -2013,7 +2013,7 @@ crm_af_finish(struct crm_af *a, const char *status)
 		crm_db_run(a->c, "rollback", 0, NULL);
 		return;
 	}
-	if (crm_db_lost(a->c))
+	if (crm_db_lost(a->c, NULL))
 		return;
 	PGresult *r = crm_db_exec(a->c, "update autofill_runs set status = $2, finished_at = now()"
 	    " where id = $1::bigint", 2, p);
