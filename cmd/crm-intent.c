@@ -116,7 +116,7 @@ main(int argc, char **argv)
 		    "      --explain         show the matched rules and weights of each message on stderr\n"
 		    "      --rules FILE      more rules after the shipped ones (add, replace, reweight);\n"
 		    "                        repeatable (config: intent.rules)\n"
-		    "      --threshold SCORE best score below which the label is 'other' (default 1.5)\n"
+		    "      --threshold SCORE best score below which the label is 'other' (default 1.2)\n"
 		    "      --max-text BYTES  bytes of the reply examined (default 2048)\n"
 		    "      --no-entities     do not extract entities\n",
 		.longopts = longopts,
@@ -134,7 +134,7 @@ main(int argc, char **argv)
 	c.rules[c.nrules] = NULL;
 	c.o.rules = c.rules;
 	if (!c.threshold_set)
-		c.o.threshold = crm_config_double("intent.threshold", 1.5);
+		c.o.threshold = crm_config_double("intent.threshold", 1.2);
 	if (!c.maxtext_set)
 		c.o.max_text = (size_t)crm_config_long("intent.max_text", 2048);
 	c.ie = crm_intent_new(&c.o);

@@ -3,10 +3,12 @@
  * One pass per message: the reply (body.reply when crm-parse-signature
  * ran, else quote.h's split of text), capped, is folded once; the rules
  * (wrules.h) scan it once and the subject once; each rule counts at most
- * once per message; a negated match counts for its neg= label.  The
+ * once per message (each=N: N times); a negated match counts for its
+ * neg= label.  The
  * automatic-mail decision (autodetect.h) then bends the result: a bounce
  * or list message is "other", an absence is "out_of_office", an
- * automatic reply needs twice the usual evidence.  Below the threshold
+ * automatic reply is "other" unless it names someone else to write to
+ * (a referral, with twice the usual evidence).  Below the threshold
  * the label is "other".
  *
  * Confidence is (1 - e^-best) * best / (best + second): one strong rule
@@ -33,7 +35,7 @@ const char *const crm_intent_labels[] = {
 	"not_interested", "referral", "follow_up", "complaint", "unsubscribe",
 	"out_of_office", "other", NULL
 };
-enum { L_OOO = 9, L_OTHER = 10, NINTENT = 11 };
+enum { L_REFERRAL = 5, L_OOO = 9, L_OTHER = 10, NINTENT = 11 };
 
 static const char *const all_labels[] = {
 	"meeting_request", "quote_request", "information_request", "interested",
@@ -70,7 +72,7 @@ crm_intent_new(const struct crm_intent_opts *o)
 	ie->seen = crm_xcalloc(crm_wrules_count(ie->rules) + 1, 1);
 	ie->ent = crm_entities_new();
 	ie->max_text = o->max_text ? o->max_text : 2048;
-	ie->threshold = o->threshold > 0 ? o->threshold : 1.5;
+	ie->threshold = o->threshold > 0 ? o->threshold : 1.2;
 	ie->no_entities = o->no_entities;
 	return ie;
 }
@@ -127,7 +129,7 @@ score(struct crm_intent *ie, unsigned scope, const char *t, size_t n, int intent
 	for (size_t i = 0; i < k; i++) {
 		const struct crm_wrule *r = crm_wrules_rule(ie->rules, ie->m[i].rule);
 		int label = ie->m[i].negated ? r->neg : r->label;
-		int counted = !ie->seen[ie->m[i].rule];
+		int counted = ie->seen[ie->m[i].rule] < r->each;
 		if (label >= 0 && label < NINTENT && !intent_too)
 			continue;
 		if (ex)
@@ -135,7 +137,7 @@ score(struct crm_intent *ie, unsigned scope, const char *t, size_t n, int intent
 			    label, counted && label >= 0);
 		if (label < 0 || !counted)
 			continue;
-		ie->seen[ie->m[i].rule] = 1;
+		ie->seen[ie->m[i].rule]++;
 		sc[label] += r->weight;
 	}
 }
@@ -249,8 +251,13 @@ crm_intent_classify(struct crm_intent *ie, json_object *rec,
 
 	if (kind == CRM_AUTO_OOO)
 		sc[L_OOO] += 5;
-	else if (kind == CRM_AUTO_REPLY)
+	else if (kind == CRM_AUTO_REPLY) {
+		/* a machine's answer wants nothing, unless it names someone else */
 		threshold *= 2;
+		for (int i = 0; i < NINTENT; i++)
+			if (i != L_REFERRAL)
+				sc[i] = 0;
+	}
 	else if (kind == CRM_AUTO_NONE && sc[L_OOO] > 0)
 		sc[L_OOO] = 0;   /* absence phrases without the mark of a machine: a person wrote */
 

@@ -13,7 +13,7 @@
 struct crm_intent_opts {
 	const char *const *rules;   /* extra rules files, loaded after the defaults (NULL-terminated) */
 	size_t max_text;            /* bytes of reply examined (0: 2048) */
-	double threshold;           /* best score below this: "other" (0: 1.5) */
+	double threshold;           /* best score below this: "other" (0: 1.2) */
 	int no_entities;            /* skip entity extraction */
 };
 

@@ -6,7 +6,8 @@
  * FLAGS is '-' or a comma list of: subject (match the subject only), both
  * (subject and body), neg=LABEL (a match preceded by a negation in the
  * same clause counts for LABEL instead), neg=- (a negated match counts
- * for nothing).  PATTERN is the rest of the line, a PCRE2 pattern applied
+ * for nothing), each=N (the rule counts up to N times in a message, 1..9:
+ * word fields whose every distinct hit is evidence).  PATTERN is the rest of the line, a PCRE2 pattern applied
  * caseless, UTF-8 and Unicode-aware to folded text (no accents, lower
  * case, straight quotes), so "interess" also matches "Intéressé".
  *
@@ -156,6 +157,7 @@ parse_flags(struct crm_wrules *w, const char *path, long line, char *flags, stru
 {
 	r->pub.scope = CRM_WR_BODY;
 	r->pub.neg = r->pub.label;
+	r->pub.each = 1;
 	if (!strcmp(flags, "-"))
 		return;
 	for (char *f = strtok(flags, ","); f; f = strtok(NULL, ",")) {
@@ -163,6 +165,8 @@ parse_flags(struct crm_wrules *w, const char *path, long line, char *flags, stru
 			r->pub.scope = CRM_WR_SUBJECT;
 		else if (!strcmp(f, "both"))
 			r->pub.scope = CRM_WR_BODY | CRM_WR_SUBJECT;
+		else if (!strncmp(f, "each=", 5) && f[5] >= '1' && f[5] <= '9' && !f[6])
+			r->pub.each = f[5] - '0';
 		else if (!strcmp(f, "neg=-"))
 			r->pub.neg = CRM_WR_DROP;
 		else if (!strncmp(f, "neg=", 4)) {
@@ -171,7 +175,7 @@ parse_flags(struct crm_wrules *w, const char *path, long line, char *flags, stru
 				crm_die(CRM_EXIT_USAGE, "%s:%ld: unknown label '%s' in flags", path, line, f + 4);
 			r->pub.neg = l;
 		} else
-			crm_die(CRM_EXIT_USAGE, "%s:%ld: unknown flag '%s' (subject, both, neg=LABEL, neg=-)",
+			crm_die(CRM_EXIT_USAGE, "%s:%ld: unknown flag '%s' (subject, both, neg=LABEL, neg=-, each=N)",
 			    path, line, f);
 	}
 }

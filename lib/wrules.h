@@ -19,6 +19,7 @@ struct crm_wrule {
 	int neg;          /* label credited when negated, CRM_WR_DROP, or the label itself */
 	double weight;
 	unsigned scope;
+	int each;         /* times the rule may count in one message (default 1) */
 };
 
 /* One match found by crm_wrules_scan(). */
