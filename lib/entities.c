@@ -714,26 +714,6 @@ keywords(struct crm_entities *e, const char *f, size_t fn, json_object *arr)
 		json_object_array_add(arr, json_object_new_string_len(w[k].s, (int)w[k].n));
 }
 
-static int
-neg_word(const char *s, size_t n)
-{
-	static const struct {
-		const char *w;
-		size_t n;
-	} w[] = {
-		{ "ne", 2 }, { "n", 1 }, { "pas", 3 }, { "non", 3 }, { "jamais", 6 }, { "aucun", 5 },
-		{ "aucune", 6 }, { "sans", 4 }, { "not", 3 }, { "no", 2 }, { "never", 5 },
-		{ "don't", 5 }, { "doesn't", 7 }, { "didn't", 6 }, { "isn't", 5 }, { "won't", 5 },
-		{ "can't", 5 }, { "cannot", 6 }, { "nor", 3 }, { "ni", 2 },
-	};
-	if (n > 7)
-		return 0;
-	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
-		if (w[i].n == n && !memcmp(w[i].w, s, n))
-			return 1;
-	return 0;
-}
-
 double
 crm_entities_sentiment(struct crm_entities *e, const char *f, size_t fn)
 {
@@ -758,7 +738,7 @@ crm_entities_sentiment(struct crm_entities *e, const char *f, size_t fn)
 		if (n > 1 && f[b + n - 1] == '\'')
 			n--;
 		double v;
-		if (neg_word(f + b, n)) {
+		if (crm_negation_word(f + b, n)) {
 			since_neg = 0;
 			continue;
 		}

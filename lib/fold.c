@@ -151,3 +151,25 @@ crm_lower(struct crm_buf *out, const char *s, size_t n)
 		crm_buf_add(out, enc, (size_t)k);
 	}
 }
+
+int
+crm_negation_word(const char *w, size_t n)
+{
+	static const struct {
+		const char *w;
+		size_t n;
+	} cues[] = {
+		{ "ne", 2 }, { "n", 1 }, { "pas", 3 }, { "non", 3 }, { "jamais", 6 },
+		{ "aucun", 5 }, { "aucune", 6 }, { "ni", 2 }, { "sans", 4 }, { "guere", 5 },
+		{ "nullement", 9 }, { "not", 3 }, { "no", 2 }, { "never", 5 }, { "nor", 3 },
+		{ "dont", 4 }, { "don't", 5 }, { "doesn't", 7 }, { "didn't", 6 }, { "isn't", 5 },
+		{ "aren't", 6 }, { "wasn't", 6 }, { "won't", 5 }, { "cannot", 6 }, { "can't", 5 },
+		{ "wouldn't", 8 }, { "haven't", 7 }, { "hasn't", 6 }, { "without", 7 },
+	};
+	if (n > 9)
+		return 0;
+	for (size_t i = 0; i < sizeof cues / sizeof cues[0]; i++)
+		if (cues[i].n == n && !memcmp(cues[i].w, w, n))
+			return 1;
+	return 0;
+}

@@ -13,6 +13,9 @@ void crm_fold(struct crm_buf *out, const char *s, size_t n, size_t max);
 /* Fold one word into out (size bytes, NUL-terminated); returns its length,
  * or 0 when it does not fit. */
 size_t crm_fold_word(char *out, size_t size, const char *s, size_t n);
+/* 1 when the folded word w (n bytes) is a negation cue, French or English
+ * ("ne", "n", "pas", "jamais", "not", "never", "don't", ...). */
+int crm_negation_word(const char *w, size_t n);
 /* Lower-case only (accents kept), appended to out. */
 void crm_lower(struct crm_buf *out, const char *s, size_t n);
 

@@ -29,6 +29,7 @@
 #include "wrules.h"
 #include "buf.h"
 #include "exitcode.h"
+#include "fold.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -484,22 +485,6 @@ crm_wrules_rule(const struct crm_wrules *w, int i)
 	return &w->r[i].pub;
 }
 
-/* Negation cues (folded words). */
-static int
-negation_word(const char *s, size_t n)
-{
-	static const char *const cues[] = {
-		"ne", "n", "pas", "non", "jamais", "aucun", "aucune", "ni", "sans", "guere",
-		"nullement", "not", "no", "never", "nor", "dont", "don't", "doesn't", "didn't",
-		"isn't", "aren't", "wasn't", "won't", "cannot", "can't", "wouldn't", "haven't",
-		"hasn't", "without", NULL
-	};
-	for (const char *const *c = cues; *c; c++)
-		if (strlen(*c) == n && !memcmp(*c, s, n))
-			return 1;
-	return 0;
-}
-
 static int
 clause_break(const char *s, size_t n)
 {
@@ -540,7 +525,7 @@ negated(const char *t, size_t floor, size_t start)
 			n--;
 		if (clause_break(t + i, n))
 			break;
-		if (negation_word(t + i, n))
+		if (crm_negation_word(t + i, n))
 			found = 1;
 		if (n > 2 && t[e - 1] == 't' && t[e - 2] == '\'' && t[e - 3] == 'n')
 			found = 1;

@@ -178,37 +178,41 @@ R
 	[ "$(rec "Très intéressant." | crm-intent --threshold 10 | jq -r .intent.label)" = other ]
 }
 
+# bad_rules CONTENT MESSAGE: a rules file CONTENT makes crm-intent exit 2
+# with MESSAGE in its diagnostics
+bad_rules() {
+	printf '%b' "$1" >"$BATS_TEST_TMPDIR/bad.rules"
+	run crm-intent --rules "$BATS_TEST_TMPDIR/bad.rules" </dev/null
+	[ "$status" -eq 2 ] || { echo "status $status for: $1"; return 1; }
+	[[ "$output" == *"$2"* ]] || { echo "expected '$2' in: $output"; return 1; }
+}
+
 @test "a bad rules file is an error naming the file and line, exit 2" {
-	f="$BATS_TEST_TMPDIR/bad.rules"
-	printf '# ok\nx.1 interested 1 - \\bok\\b\nx.2 no_such_label 1 - \\bx\\b\n' >"$f"
-	run crm-intent --rules "$f" </dev/null
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"bad.rules:3: unknown label 'no_such_label'"* ]]
-	printf 'x.1 interested 1 - (unclosed\n' >"$f"
-	run crm-intent --rules "$f" </dev/null
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"bad.rules:1: bad pattern"* ]]
-	printf 'x.1 interested abc - \\bx\\b\n' >"$f"
-	run crm-intent --rules "$f" </dev/null
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"bad.rules:1: weight must be a number"* ]]
-	printf 'x.1 interested 1 - a?\n' >"$f"
-	run crm-intent --rules "$f" </dev/null
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"bad.rules:1: pattern can match the empty string"* ]]
-	printf 'weight nope 2\n' >"$f"
-	run crm-intent --rules "$f" </dev/null
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"bad.rules:1: no rule 'nope' to reweight"* ]]
-	printf 'x.1 interested 1 neg=maybe \\bx\\b\n' >"$f"
-	run crm-intent --rules "$f" </dev/null
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"bad.rules:1: unknown label 'maybe' in flags"* ]]
+	bad_rules '# ok\nx.1 interested 1 - \\bok\\b\nx.2 no_such_label 1 - \\bx\\b\n' \
+	    "bad.rules:3: unknown label 'no_such_label'"
+	bad_rules 'x.1 interested 1 - (unclosed\n' "bad.rules:1: bad pattern"
+	bad_rules 'x.1 interested abc - \\bx\\b\n' "bad.rules:1: weight must be a number"
+	bad_rules 'x.1 interested 1 - a?\n' "bad.rules:1: pattern can match the empty string"
+	bad_rules 'weight nope 2\n' "bad.rules:1: no rule 'nope' to reweight"
+	bad_rules 'x.1 interested 1 neg=maybe \\bx\\b\n' "bad.rules:1: unknown label 'maybe' in flags"
+	bad_rules 'x.1 interested 1 each=0 \\bx\\b\n' "bad.rules:1: unknown flag 'each=0'"
+	bad_rules 'x.1 interested 1 -\n' "bad.rules:1: expected 'ID LABEL WEIGHT FLAGS PATTERN'"
 	run crm-intent --rules "$BATS_TEST_TMPDIR/missing.rules" </dev/null
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"missing.rules"* ]]
 	run env CRM_RULES_DIR="$BATS_TEST_TMPDIR/nowhere" crm-intent </dev/null
 	[ "$status" -eq 2 ]
+}
+
+@test "each=N lets a word field count several times" {
+	cat >"$BATS_TEST_TMPDIR/f.rules" <<'R'
+t.field  complaint  0.5  each=3  \b(?:zorg|blip|quux)\b
+R
+	out=$(rec "Zorg, blip et quux." | crm-intent --rules "$BATS_TEST_TMPDIR/f.rules" --no-entities)
+	jq_is .intent.scores.complaint 1.5 "$out"
+	sed -i 's/each=3/-/' "$BATS_TEST_TMPDIR/f.rules"
+	out=$(rec "Zorg, blip et quux." | crm-intent --rules "$BATS_TEST_TMPDIR/f.rules" --no-entities)
+	jq_is .intent.scores.complaint 0.5 "$out"
 }
 
 @test "bad input: malformed lines, non-objects, missing text, invalid UTF-8 are rejected, the rest goes on" {
