@@ -18,6 +18,9 @@
  *                 bulk/list/junk, Feedback-ID, newsletter platforms'
  *                 X- headers (Mailchimp, Mailgun, SendGrid, Brevo,
  *                 Mailjet, HubSpot, Salesforce MC, Marketo, campaigns);
+ *   mailing_list  again, without list headers: two footer phrases of bulk
+ *                 mail ("click here to unsubscribe", "vous recevez ce
+ *                 message car...");
  *   auto_reply    again, on weaker evidence: a no-reply sender or
  *                 "ne pas répondre" / "do not reply" phrases.
  * Precedence: bulk is set by vacation responders too, which is why
@@ -195,6 +198,10 @@ crm_autodetect(json_object *rec, const struct crm_auto_phrases *ph, const char *
 	    (prec && (!strcasecmp(prec, "bulk") || !strcasecmp(prec, "list") ||
 	    !strcasecmp(prec, "junk")))) {
 		*why = "list or newsletter header";
+		return CRM_AUTO_LIST;
+	}
+	if (ph->list >= 2) {
+		*why = "bulk-mail footer";
 		return CRM_AUTO_LIST;
 	}
 	if (noreply_sender(rec) || ph->reply >= 2) {
