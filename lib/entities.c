@@ -64,7 +64,7 @@ struct crm_entities {
 	struct crm_lexicon *datewords;
 	pcre2_match_data *md;
 	struct crm_lexicon *gaz, *senti;   /* gaz: every gazetteer, values are G_ flags */
-	struct crm_buf tmp;
+	struct crm_buf tmp, names;
 };
 
 static pcre2_code *
@@ -136,6 +136,7 @@ crm_entities_free(struct crm_entities *e)
 	crm_lexicon_free(e->gaz);
 	crm_lexicon_free(e->senti);
 	crm_buf_free(&e->tmp);
+	crm_buf_free(&e->names);
 	free(e);
 }
 
@@ -501,7 +502,8 @@ tokenize(const char *s, size_t n, struct tok *t, size_t max)
 		if (!is_word_byte((unsigned char)s[i])) {
 			if (k && (s[i] == ',' || s[i] == ':' || s[i] == '(' || s[i] == ')' ||
 			    s[i] == ';' || s[i] == '!' || s[i] == '?' || s[i] == '"' || s[i] == '/' ||
-			    s[i] == '<' || s[i] == '>' || s[i] == '|'))
+			    s[i] == '<' || s[i] == '>' || s[i] == '|' || s[i] == '-' ||
+			    (unsigned char)s[i] == 0xE2))   /* "-", and the dashes and bullets of U+20xx */
 				t[k - 1].punct_after = 1;
 			if (k && s[i] == '.')
 				t[k - 1].dot_after = 1;
@@ -563,6 +565,24 @@ connector(const char *s, size_t n)
 	return 0;
 }
 
+static int
+street(const char *s, size_t n)
+{
+	static const char *const w[] = { "rue", "avenue", "av", "boulevard", "bd", "place",
+		"allee", "quai", "impasse", "chemin", "cours", "square", "route", "street", "road",
+		"lane", NULL };
+	char low[16];
+
+	if (n >= sizeof low)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		low[i] = (char)tolower((unsigned char)s[i]);
+	for (const char *const *p = w; *p; p++)
+		if (strlen(*p) == n && !memcmp(*p, low, n))
+			return 1;
+	return n == 6 && !memcmp(low, "all\xc3\xa9e", 6);
+}
+
 static void
 add_unique(json_object *arr, const char *s, size_t n)
 {
@@ -587,7 +607,7 @@ names_line(struct crm_entities *e, const char *s, size_t n, json_object *persons
 			size_t j = i + 1;
 			while (j < k && j < i + 4 && t[j].cap) {
 				j++;
-				if (t[j - 1].punct_after || (t[j - 1].dot_after && j - 1 > i + 1))
+				if (t[j - 1].punct_after || t[j - 1].dot_after)
 					break;
 			}
 			add_unique(persons, s + t[i + 1].s, t[j - 1].e - t[i + 1].s);
@@ -611,6 +631,11 @@ names_line(struct crm_entities *e, const char *s, size_t n, json_object *persons
 				continue;
 			}
 			break;
+		}
+		/* "12 avenue Jean Jaurès": a street, not a person */
+		if (i > 0 && street(s + t[i - 1].s, t[i - 1].e - t[i - 1].s)) {
+			i = j;
+			continue;
 		}
 		int org = 0;
 		for (size_t m = i; m < j && !org; m++)
@@ -679,8 +704,25 @@ cmp_word(const void *a, const void *b)
 	return x->first - y->first;
 }
 
+/* Is the folded word w one of the words of names (folded, space-separated)? */
+static int
+in_names(const struct crm_buf *names, const char *w, size_t n)
+{
+	const char *p = names->s, *end = names->s + names->len;
+
+	while (p && p < end) {
+		const char *q = memchr(p, ' ', (size_t)(end - p));
+		size_t len = q ? (size_t)(q - p) : (size_t)(end - p);
+		if (len == n && !memcmp(p, w, n))
+			return 1;
+		p = q ? q + 1 : end;
+	}
+	return 0;
+}
+
 static void
-keywords(struct crm_entities *e, const char *f, size_t fn, json_object *arr)
+keywords(struct crm_entities *e, const char *f, size_t fn, const struct crm_buf *names,
+    json_object *arr)
 {
 	struct word w[256];
 	unsigned short slot[512] = { 0 };
@@ -696,8 +738,10 @@ keywords(struct crm_entities *e, const char *f, size_t fn, json_object *arr)
 		    (f[i] == '-' && i + 1 < fn && is_word_byte((unsigned char)f[i + 1]))))
 			alpha &= !isdigit((unsigned char)f[i++]);
 		size_t n = i - b;
-		if (n < 4 || n > 40 || !alpha || crm_lexicon_get(e->gaz, f + b, n, NULL))
-			continue;   /* stop words, and names: first names, titles, places are not topics */
+		if (n < 4 || n > 40 || !alpha || crm_lexicon_get(e->gaz, f + b, n, NULL) ||
+		    in_names(names, f + b, n))
+			continue;   /* stop words, names (the persons found, first names, titles,
+			             * places) are not topics */
 		/* open addressing over the 256 words kept: slot holds index + 1 */
 		size_t h = (size_t)crm_fnv1a(f + b, n) & 511;
 		while (slot[h] && !(w[slot[h] - 1].n == n && !memcmp(w[slot[h] - 1].s, f + b, n)))
@@ -763,7 +807,14 @@ crm_entities_extract(struct crm_entities *e, const char *text, size_t n,
 	names(e, text, n, persons, orgs, locs);
 	dates(e, folded, fn, ref, d);
 	crm_entities_contacts(e, text, n, emails, phones);
-	keywords(e, folded, fn, kw);
+	crm_buf_reset(&e->names);
+	for (size_t i = 0; i < json_object_array_length(persons); i++) {
+		json_object *p = json_object_array_get_idx(persons, i);
+		if (e->names.len)
+			crm_buf_addc(&e->names, ' ');
+		crm_fold(&e->names, json_object_get_string(p), (size_t)json_object_get_string_len(p), 0);
+	}
+	keywords(e, folded, fn, &e->names, kw);
 	json_object_object_add(o, "persons", persons);
 	json_object_object_add(o, "organisations", orgs);
 	json_object_object_add(o, "locations", locs);
