@@ -580,7 +580,7 @@ street(const char *s, size_t n)
 	for (const char *const *p = w; *p; p++)
 		if (strlen(*p) == n && !memcmp(*p, low, n))
 			return 1;
-	return n == 6 && !memcmp(low, "all\xc3\xa9e", 6);
+	return n == 6 && !memcmp(low, "all\xc3\xa9" "e", 6);
 }
 
 static void
