@@ -336,3 +336,34 @@ PY
 	[ "$status" -eq 3 ]
 	[[ "$stderr" == *"cannot connect"*"gave up after 2 reconnects"* ]]
 }
+
+@test "with crm-store: first sync, new mail, no change — each message stored once, the cursor where the last one is" {
+	new_user pipe
+	dc_seed "$REMOTE_FIX"/m1.eml "$REMOTE_FIX"/m2.eml "$REMOTE_FIX"/m3.eml
+	imap_account pipe@test
+	run bash -o pipefail -c 'crm-sync --imap pipe@test | crm-store -q'
+	[ "$status" -eq 0 ]
+	[ "$(pg_q "select count(*) from interactions where account = 'pipe@test'")" = 3 ]
+	[ "$(pg_q "select cursor->>'uid' || ' ' || cursor_seq from sync_state where account = 'pipe@test' and kind = 'imap' and folder = 'INBOX'")" = "3 3" ]
+	dc_deliver "$REMOTE_FIX"/new1.eml "$REMOTE_FIX"/new2.eml
+	run --separate-stderr bash -o pipefail -c 'crm-sync --imap pipe@test | tee "$BATS_TEST_TMPDIR/second.jsonl" | crm-store -q'
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .message_id "$BATS_TEST_TMPDIR/second.jsonl" | paste -sd' ')" = "new1.demo@rossi.example new2.no@obi.example" ]
+	[ "$(pg_q "select count(*) from interactions where account = 'pipe@test'")" = 5 ]
+	[ "$(pg_q "select cursor->>'uid' from sync_state where account = 'pipe@test'")" = 5 ]
+	start=$(date +%s%N)
+	run --separate-stderr crm-sync --imap pipe@test
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "$ms" -lt 3000 ]
+	# UIDVALIDITY changes: --resync fetches everything again, crm-store keeps no duplicate
+	uv=$(doveadm -c "$DC/dovecot.conf" mailbox status -u pipe uidvalidity INBOX | sed 's/.*=//')
+	dc_uidvalidity $((uv + 1))
+	run bash -o pipefail -c 'crm-sync --imap pipe@test | crm-store -q'
+	[ "$status" -eq 4 ]
+	run bash -o pipefail -c 'crm-sync --imap pipe@test --resync | crm-store -q'
+	[ "$status" -eq 0 ]
+	[ "$(pg_q "select count(*) from interactions where account = 'pipe@test'")" = 5 ]
+	[ "$(pg_q "select (cursor->>'uidvalidity')::bigint - $uv || ' ' || (cursor->>'uid') from sync_state where account = 'pipe@test'")" = "1 5" ]
+}

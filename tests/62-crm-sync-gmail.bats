@@ -302,3 +302,19 @@ json() {
 	[[ "$stderr" == *"Gmail: HTTP 400: Invalid query"* ]]
 	[ "$(log_count '.path == "/gmail/v1/users/me/profile"')" = 1 ]
 }
+
+@test "with crm-store: the first sync stores the historyId; an expired one lists again without a duplicate" {
+	serve at-1 "$(full "$REMOTE_FIX"/m1.eml "$REMOTE_FIX"/m2.eml "$REMOTE_FIX"/m3.eml)"
+	account store@example.org
+	run bash -o pipefail -c 'crm-sync --gmail store@example.org | crm-store -q'
+	[ "$status" -eq 0 ]
+	[ "$(pg_q "select count(*) from interactions where account = 'store@example.org'")" = 3 ]
+	[ "$(pg_q "select cursor::text from sync_state where account = 'store@example.org' and kind = 'gmail'")" = '{"history_id": "1000"}' ]
+	$PY "$REMOTE_FIX/routes.py" gmail-full --page 2 --history-id 3000 "$REMOTE_FIX"/m1.eml "$REMOTE_FIX"/m2.eml "$REMOTE_FIX"/m3.eml "$REMOTE_FIX"/new1.eml >"$BATS_TEST_TMPDIR/f2.json"
+	serve at-1 "$(json '[{"method": "GET", "path": "/gmail/v1/users/me/history", "query": {"startHistoryId": "1000"},
+	    "responses": [{"status": 404, "json": {"error": {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND"}}}]}]' e404)" "$BATS_TEST_TMPDIR/f2.json"
+	run bash -o pipefail -c 'crm-sync --gmail store@example.org | crm-store -q'
+	[ "$status" -eq 0 ]
+	[ "$(pg_q "select count(*) from interactions where account = 'store@example.org'")" = 4 ]
+	[ "$(pg_q "select cursor::text from sync_state where account = 'store@example.org' and kind = 'gmail'")" = '{"history_id": "3000"}' ]
+}
