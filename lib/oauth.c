@@ -403,6 +403,55 @@ same(const char *a, const char *b)
 }
 
 int
+crm_oauth_judge(const char *line, const char *state, char **code, char *err, size_t errsz)
+{
+	char *copy, *target, *sp, *q, *st, *cd, *e, *ed;
+	int rc = -1;
+
+	*code = NULL;
+	if (strncmp(line, "GET ", 4)) {
+		snprintf(err, errsz, "not an HTTP GET");
+		return 0;
+	}
+	copy = crm_xstrdup(line + 4);
+	target = copy;
+	if ((sp = strchr(target, ' ')))
+		*sp = 0;
+	if (!(q = strchr(target, '?'))) {
+		free(copy);
+		snprintf(err, errsz, "no query");
+		return 0;                    /* /favicon.ico and the like */
+	}
+	q++;
+	st = qparam(q, "state");
+	cd = qparam(q, "code");
+	e = qparam(q, "error");
+	ed = qparam(q, "error_description");
+	if (!st || !same(st, state))
+		snprintf(err, errsz, "redirect refused: its state does not match the one sent "
+		    "(a forged or stale redirect); nothing was stored");
+	else if (e)
+		snprintf(err, errsz, "authorization denied: %.100s%s%.200s", e, ed ? ": " : "",
+		    ed ? ed : "");
+	else if (!cd || !*cd)
+		snprintf(err, errsz, "the redirect carries no authorization code");
+	else {
+		*code = cd;
+		cd = NULL;
+		rc = 1;
+	}
+	free(copy);
+	free(st);
+	free(e);
+	free(ed);
+	if (cd) {
+		OPENSSL_cleanse(cd, strlen(cd));
+		free(cd);
+	}
+	return rc;
+}
+
+int
 crm_oauth_wait(int fd, int timeout, const char *state, char **code, char *err, size_t errsz)
 {
 	time_t deadline = time(NULL) + timeout;
@@ -411,58 +460,31 @@ crm_oauth_wait(int fd, int timeout, const char *state, char **code, char *err, s
 	*code = NULL;
 	for (;;) {
 		struct pollfd p = { fd, POLLIN, 0 };
-		int left = (int)(deadline - time(NULL)), c;
+		int left = (int)(deadline - time(NULL)), c, rc;
 		if (left <= 0 || poll(&p, 1, left * 1000) <= 0) {
 			snprintf(err, errsz, "no answer from the browser within %d s", timeout);
 			return -1;
 		}
 		if ((c = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) < 0)
 			continue;
-		if (request_line(c, line, sizeof line, time(NULL) + 10) < 0 ||
-		    strncmp(line, "GET ", 4)) {
+		if (request_line(c, line, sizeof line, time(NULL) + 10) < 0) {
 			answer(c, 400, "<p>Bad request.</p>");
 			close(c);
 			continue;
 		}
-		char *target = line + 4, *sp = strchr(target, ' ');
-		if (sp)
-			*sp = 0;
-		char *q = strchr(target, '?');
-		if (!q) {
-			answer(c, 404, "<p>Not found.</p>");   /* /favicon.ico and the like */
-			close(c);
-			continue;
-		}
-		q++;
-		char *st = qparam(q, "state"), *cd = qparam(q, "code"), *e = qparam(q, "error");
-		char *ed = qparam(q, "error_description");
-		int rc = -1;
-		if (!st || !same(st, state)) {
-			answer(c, 400, "<p>Refused: the state does not match this authorization "
-			    "request.</p>");
-			snprintf(err, errsz, "redirect refused: its state does not match the one sent "
-			    "(a forged or stale redirect); nothing was stored");
-		} else if (e) {
-			answer(c, 200, "<p>Authorization was not granted. You can close this window.</p>");
-			snprintf(err, errsz, "authorization denied: %.100s%s%.200s", e, ed ? ": " : "",
-			    ed ? ed : "");
-		} else if (!cd || !*cd) {
-			answer(c, 400, "<p>The redirect carries no code.</p>");
-			snprintf(err, errsz, "the redirect carries no authorization code");
-		} else {
+		rc = crm_oauth_judge(line, state, code, err, errsz);
+		if (rc == 0)
+			answer(c, 404, "<p>Not found.</p>");
+		else if (rc == 1)
 			answer(c, 200, "<p>crm is authorized. You can close this window.</p>");
-			*code = cd;
-			cd = NULL;
-			rc = 0;
-		}
+		else if (strstr(err, "denied"))
+			answer(c, 200, "<p>Authorization was not granted. You can close this window.</p>");
+		else if (strstr(err, "state"))
+			answer(c, 400, "<p>Refused: the state does not match this authorization request.</p>");
+		else
+			answer(c, 400, "<p>The redirect carries no code.</p>");
 		close(c);
-		free(st);
-		free(e);
-		free(ed);
-		if (cd) {
-			OPENSSL_cleanse(cd, strlen(cd));
-			free(cd);
-		}
-		return rc;
+		if (rc != 0)
+			return rc == 1 ? 0 : -1;
 	}
 }

@@ -65,6 +65,13 @@ int crm_oauth_listen(unsigned *port, char *err, size_t errsz);
 int crm_oauth_wait(int fd, int timeout, const char *state, char **code, char *err,
     size_t errsz);
 
+/* Judge one request line of the listener ("GET /?code=...&state=... HTTP/1.1"):
+ * 1 with a malloc'd *code for the awaited redirect, 0 when it is not a
+ * redirect at all (answer 404, keep waiting), -1 with err when it must be
+ * refused (state mismatch, denial, no code). */
+int crm_oauth_judge(const char *line, const char *state, char **code, char *err,
+    size_t errsz);
+
 /* base64url without padding; the decoder accepts either alphabet, with
  * or without padding, and ignores line breaks.  Decode returns 0 or -1. */
 void crm_b64url_encode(struct crm_buf *out, const unsigned char *p, size_t n);
