@@ -64,16 +64,6 @@ handle(int opt, const char *arg, void *ctx)
 	return -1;
 }
 
-static json_object *
-body_json(const struct crm_body *b)
-{
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "reply", json_object_new_string_len(b->reply, (int)b->reply_len));
-	json_object_object_add(o, "quoted", json_object_new_string_len(b->quoted, (int)b->quoted_len));
-	json_object_object_add(o, "forwarded", json_object_new_boolean(b->forwarded));
-	return o;
-}
-
 static void
 cache_key(struct crm_buf *k, const struct crm_signature *s, const struct crm_sig_input *in)
 {
@@ -148,7 +138,7 @@ one(struct crm_stage *st, const struct crm_rec *r, void *arg)
 	in.reply_len = b.reply_len;
 	sig = signature(ps, &in);
 	ps->found += sig != NULL;
-	crm_stage_set(st, "body", body_json(&b));
+	crm_stage_set(st, "body", crm_body_json(&b));
 	crm_stage_set(st, "signature", sig);
 	crm_body_free(&b);
 	return CRM_KEEP;

@@ -12,6 +12,7 @@
 #include <phonenumbers/phonenumbermatcher.h>
 #include <phonenumbers/phonenumberutil.h>
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -74,13 +75,64 @@ put_e164(const PhoneNumberUtil *u, const PhoneNumber &num, char *out)
 
 } // namespace
 
+/* Parsing costs some 150,000 instructions (ICU regular expressions) and
+ * the same numbers recur (a sender's signature, a firm's switchboard):
+ * results are kept in a small direct-mapped table per thread. */
+struct memo {
+	char key[80];            /* region '|' text */
+	char e164[CRM_PHONE_MAX];
+	int type;
+};
+
+static thread_local memo memos[512];
+
+static uint64_t
+memo_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static int
+parse_uncached(const char *text, size_t len, const char *region, char e164[CRM_PHONE_MAX]);
+
 extern "C" int
 crm_phone_parse(const char *text, size_t len, const char *region,
     char e164[CRM_PHONE_MAX])
 {
+	char key[80];
+	size_t rl;
+
 	e164[0] = 0;
 	if (!text || len == 0 || len > 64)
 		return CRM_PHONE_INVALID;
+	if (!region)
+		region = "FR";
+	rl = std::strlen(region);
+	if (rl + 1 + len + 1 > sizeof key)
+		return parse_uncached(text, len, region, e164);
+	std::memcpy(key, region, rl);
+	key[rl] = '|';
+	std::memcpy(key + rl + 1, text, len);
+	key[rl + 1 + len] = 0;
+	memo &m = memos[memo_hash(key, rl + 1 + len) % (sizeof memos / sizeof memos[0])];
+	if (!std::strcmp(m.key, key)) {
+		std::memcpy(e164, m.e164, CRM_PHONE_MAX);
+		return m.type;
+	}
+	int t = parse_uncached(text, len, region, e164);
+	std::memcpy(m.key, key, rl + 2 + len);
+	std::memcpy(m.e164, e164, CRM_PHONE_MAX);
+	m.type = t;
+	return t;
+}
+
+static int
+parse_uncached(const char *text, size_t len, const char *region, char e164[CRM_PHONE_MAX])
+{
+	e164[0] = 0;
 	try {
 		const PhoneNumberUtil *u = util();
 		PhoneNumber num;

@@ -20,6 +20,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,8 +29,8 @@ enum { R_ATTR, R_ATTR_LOOSE, R_SEP, R_FWD, R_HDR_FROM, R_HDR_OTHER, R_RULE,
 	R_MOBILE, R_NPAT };
 
 /* The words mail clients put in their reply markers, FR/EN/DE first. */
-#define WROTE "(?:\\ba\\s+[ée]crit|\\bwrote|\\bschrieb|\\bescribi[óo]|" \
-	"\\bha\\s+scritto|\\bschreef|\\bescreveu)"
+#define WROTE "(?:\\ba\\s+[ée]crit|\\b[ée]crit|\\bwrote|\\bwrites|\\bschrieb|" \
+	"\\bescribi[óo]|\\bha\\s+scritto|\\bschreef|\\bescreveu)"
 
 static const char *const patterns[R_NPAT] = {
 	/* R_ATTR: "Le ... a écrit :", "On ... wrote:", "Am ... schrieb X:",
@@ -56,16 +57,18 @@ static const char *const patterns[R_NPAT] = {
 	    "Asunto|Assunto|Reply-To|R[ée]pondre\\s+[àa]|Importance|Para|Enviado|"
 	    "Inviato|Verzonden|Priorit[ée]|Destinataires?)\\s*\\*?\\s*:",
 	[R_RULE] = "^\\s*(?:_{5,}|-{5,}|={5,}|\\*{5,}|—{3,})\\s*$",
-	[R_MOBILE] = "^\\s*(?=.{0,60}\\b(?:iPhone|iPad|Android|mobile|smartphone|"
-	    "t[ée]l[ée]phone|Samsung|Galaxy|Huawei|BlackBerry|Outlook|Mail|Xiaomi|"
-	    "Pixel|Proton|Spark|portable|tablette|Windows|Yahoo|Gmail|appareil|"
-	    "Handy|Blue|Nine|Edison|Superhuman|Fairphone)\\b)"
-	    "(?:Envoy[ée]\\s+(?:de|depuis|à\\s+partir\\s+de|avec|via)\\s|"
+	/* the client's phrase first (anchored, fails at once on most lines),
+	 * then a device or application word somewhere after it */
+	[R_MOBILE] = "^\\s*(?:Envoy[ée]\\s+(?:de|depuis|à\\s+partir\\s+de|avec|via)\\s|"
 	    "Sent\\s+(?:from|via|with|using)\\s|Get\\s+Outlook\\s+for\\s|"
 	    "(?:Obtenir|T[ée]l[ée]charger)\\s+Outlook\\s+pour\\s|"
 	    "Von\\s+meinem\\s|Gesendet\\s+(?:von|mit)\\s|Enviado\\s+desde\\s|"
 	    "Inviato\\s+da\\s|Verzonden\\s+(?:vanaf|met)\\s|"
-	    "R[ée]dig[ée]\\s+(?:sur|depuis)\\s).{0,60}$",
+	    "R[ée]dig[ée]\\s+(?:sur|depuis)\\s)"
+	    "(?=.{0,60}\\b(?:iPhone|iPad|Android|mobile|smartphone|"
+	    "t[ée]l[ée]phone|Samsung|Galaxy|Huawei|BlackBerry|Outlook|Mail|Xiaomi|"
+	    "Pixel|Proton|Spark|portable|tablette|Windows|Yahoo|Gmail|appareil|"
+	    "Handy|Blue|Nine|Edison|Superhuman|Fairphone)\\b).{0,60}$",
 };
 
 static pcre2_code *re[R_NPAT];
@@ -98,12 +101,16 @@ struct line {
 
 enum { M_REPLY = 0, M_QUOTED, M_DROP };
 
+#define STACK_LINES 256
+
 struct split {
 	const char *text;
 	struct line *ln;
 	unsigned char *mark;
 	size_t n;
 	pcre2_match_data *md;
+	struct line ln_stack[STACK_LINES];    /* most messages fit */
+	unsigned char mark_stack[STACK_LINES];
 };
 
 static int
@@ -163,9 +170,9 @@ trail_len(const char *p, size_t n)
 static void
 split_lines(struct split *s, const char *text, size_t len)
 {
-	size_t cap = 64, i = 0;
+	size_t cap = STACK_LINES, i = 0;
 
-	s->ln = crm_xmalloc(cap * sizeof *s->ln);
+	s->ln = s->ln_stack;
 	s->n = 0;
 	while (i < len) {
 		const char *nl = memchr(text + i, '\n', len - i);
@@ -173,7 +180,11 @@ split_lines(struct split *s, const char *text, size_t len)
 		struct line *l;
 		if (s->n == cap) {
 			cap *= 2;
-			s->ln = crm_xrealloc(s->ln, cap * sizeof *s->ln);
+			if (s->ln == s->ln_stack) {
+				s->ln = crm_xmalloc(cap * sizeof *s->ln);
+				memcpy(s->ln, s->ln_stack, sizeof s->ln_stack);
+			} else
+				s->ln = crm_xrealloc(s->ln, cap * sizeof *s->ln);
 		}
 		l = &s->ln[s->n++];
 		l->off = i;
@@ -184,7 +195,11 @@ split_lines(struct split *s, const char *text, size_t len)
 		l->lead = lead_blanks(text + i, l->tlen);
 		i = e + 1;
 	}
-	s->mark = crm_xcalloc(s->n ? s->n : 1, 1);
+	if (s->n <= STACK_LINES) {
+		s->mark = s->mark_stack;
+		memset(s->mark, 0, s->n);
+	} else
+		s->mark = crm_xcalloc(s->n, 1);
 }
 
 static size_t
@@ -217,6 +232,9 @@ attribution(struct split *s, size_t i, struct crm_buf *tmp)
 		if (k > 0 && (is_blank(f) || s->mark[first] != M_REPLY
 		    || is_quoted(s, first) || f->tlen > 300))
 			break;
+		/* Le, On, Am, El, Il, Op, Em */
+		if (!strchr("LlOoAaEeIi", s->text[f->off + f->lead]))
+			continue;
 		crm_buf_reset(tmp);
 		for (size_t j = first; j <= i; j++) {
 			const struct line *l = &s->ln[j];
@@ -243,7 +261,8 @@ header_block(struct split *s, size_t i)
 
 	if (n < 4 || !(colon = memchr(p, ':', n < 24 ? n : 24)))
 		return 0;
-	if (!match_line(s, R_HDR_FROM, i))
+	/* From, De, Von, Van, Da, Od, Från, Fra, Expéditeur, "*From" */
+	if (!strchr("FfDdVvOoEe*", p[0]) || !match_line(s, R_HDR_FROM, i))
 		return 0;
 	for (size_t j = i + 1; j < s->n && j <= i + 8; j++) {
 		const struct line *h = &s->ln[j];
@@ -272,7 +291,9 @@ could_be_footer(const struct split *s, size_t i)
 int
 crm_quote_is_mobile_footer(const char *line, size_t len)
 {
-	struct split s = { .text = line };
+	struct split s;
+
+	s.text = line;
 	int r;
 
 	pthread_once(&once, compile);
@@ -346,7 +367,7 @@ mark_lines(struct split *s, int subject_fwd, struct crm_body *out)
 		}
 		if (ends_colon(s, i)) {
 			size_t first;
-			if (match_line(s, R_FWD, i)) {
+			if (strchr("DdBbAaIi", c) && match_line(s, R_FWD, i)) {
 				out->forwarded = 1;
 				rest = i;
 				break;
@@ -417,9 +438,12 @@ static char *
 gather(const struct split *s, int m, size_t *len)
 {
 	struct crm_buf b = CRM_BUF_INIT;
-	size_t blanks = 0;
+	size_t blanks = 0, total = 0;
 
-	crm_buf_grow(&b, 0);
+	for (size_t i = 0; i < s->n; i++)
+		if (s->mark[i] == m)
+			total += s->ln[i].len + 1;
+	crm_buf_grow(&b, total);
 	for (size_t i = 0; i < s->n; i++) {
 		const struct line *l = &s->ln[i];
 		if (s->mark[i] != m)
@@ -443,15 +467,17 @@ int
 crm_quote_split_subject(const char *text, size_t len, const char *subject,
     struct crm_body *out)
 {
-	struct split s = { .text = text };
+	struct split s;         /* not zeroed: the stack arrays are large */
 
+	s.text = text;
 	pthread_once(&once, compile);
 	memset(out, 0, sizeof *out);
 	if (!text)
 		len = 0;
-	s.md = pcre2_match_data_create(4, NULL);
-	if (!s.md)
+	static __thread pcre2_match_data *md;
+	if (!md && !(md = pcre2_match_data_create(4, NULL)))
 		crm_die(CRM_EXIT_ENV, "out of memory");
+	s.md = md;
 	split_lines(&s, text, len);
 	mark_lines(&s, crm_subject_is_forward(subject), out);
 	mark_blanks(&s);
@@ -465,9 +491,10 @@ crm_quote_split_subject(const char *text, size_t len, const char *subject,
 	out->quoted = gather(&s, M_QUOTED, &out->quoted_len);
 	if (!out->quoted_len)
 		out->forwarded = 0;
-	pcre2_match_data_free(s.md);
-	free(s.ln);
-	free(s.mark);
+	if (s.ln != s.ln_stack)
+		free(s.ln);
+	if (s.mark != s.mark_stack)
+		free(s.mark);
 	return out->quoted_len > 0;
 }
 
@@ -486,4 +513,79 @@ crm_body_free(struct crm_body *b)
 	free(b->quoted);
 	b->reply = b->quoted = NULL;
 	b->reply_len = b->quoted_len = 0;
+}
+
+/* ------------------------------------------------------------ "body" */
+
+/* JSON string escaping: 0 = as is, 1 = short escape, 2 = \u00XX. */
+static const unsigned char esc_kind[256] = {
+	2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 2, 1, 1, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+};
+
+static void
+json_str(struct crm_buf *o, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t run = 0;
+
+	crm_buf_grow(o, n + 2);
+	crm_buf_addc(o, '"');
+	for (size_t i = 0; i < n; i++) {
+		/* eight bytes at a time while none is '"', '\\' or a control */
+		while (i + 8 <= n) {
+			uint64_t v;
+			memcpy(&v, s + i, 8);
+			const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+			uint64_t lt20 = (v - ones * 0x20) & ~v;
+			uint64_t q = v ^ (ones * '"'), bs = v ^ (ones * '\\');
+			uint64_t hit = (lt20 | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high;
+			if (hit)
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		unsigned char c = (unsigned char)s[i];
+		if (!esc_kind[c])
+			continue;
+		crm_buf_add(o, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': crm_buf_add(o, "\\\"", 2); break;
+		case '\\': crm_buf_add(o, "\\\\", 2); break;
+		case '\n': crm_buf_add(o, "\\n", 2); break;
+		case '\r': crm_buf_add(o, "\\r", 2); break;
+		case '\t': crm_buf_add(o, "\\t", 2); break;
+		case '\b': crm_buf_add(o, "\\b", 2); break;
+		case '\f': crm_buf_add(o, "\\f", 2); break;
+		default: {
+			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			crm_buf_add(o, u, 6);
+		}
+		}
+	}
+	crm_buf_add(o, s + run, n - run);
+	crm_buf_addc(o, '"');
+}
+
+json_object *
+crm_body_json(const struct crm_body *b)
+{
+	json_object *o = json_object_new_object();
+	struct crm_buf r = CRM_BUF_INIT;
+
+	crm_buf_grow(&r, b->reply_len + b->quoted_len + 64);
+	crm_buf_adds(&r, "{\"reply\":");
+	json_str(&r, b->reply, b->reply_len);
+	crm_buf_adds(&r, ",\"quoted\":");
+	json_str(&r, b->quoted, b->quoted_len);
+	crm_buf_adds(&r, b->forwarded ? ",\"forwarded\":true}" : ",\"forwarded\":false}");
+	json_object_set_serializer(o, json_object_userdata_to_json_string, crm_buf_steal(&r),
+	    json_object_free_userdata);
+	return o;
 }

@@ -30,6 +30,7 @@
 #ifndef CRM_QUOTE_H
 #define CRM_QUOTE_H
 
+#include <json.h>
 #include <stddef.h>
 
 struct crm_body {
@@ -60,5 +61,11 @@ int crm_subject_is_forward(const char *subject);
 int crm_quote_is_mobile_footer(const char *line, size_t len);
 
 void crm_body_free(struct crm_body *b);
+
+/* The "body" value {"reply", "quoted", "forwarded"} as a new json object
+ * (the caller owns it).  Its serialisation is rendered once here with a
+ * table-driven escaper: json-c's own string escaping costs as much as
+ * parsing the record, and body repeats the whole text. */
+json_object *crm_body_json(const struct crm_body *b);
 
 #endif

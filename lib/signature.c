@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "charset.h"
 #include "config.h"
+#include "hash.h"
 #include "log.h"
 #include "phone.h"
 #include "quote.h"
@@ -57,33 +58,85 @@ struct kv {
 	int kind;
 };
 
+/* Lexicons: folded token sequences in one hash table, each key with the
+ * lexicons it belongs to; keys that begin a longer entry are marked so
+ * that a scan extends only while a longer match is possible. */
+enum {
+	LX_TITLE = 1, LX_COMPANY = 2, LX_LEGAL = 4, LX_STREET = 8, LX_COUNTRY = 16,
+	LX_DISC_CUE = 32, LX_DISC_SHORT = 64, LX_PREFIX = 128,
+};
+
+struct lexent {
+	char *key;               /* folded tokens joined by ' ' */
+	unsigned flags;
+	char *legal;             /* legal forms match case-sensitively: the form */
+	char *country;           /* LX_COUNTRY: ISO code */
+};
+
 struct crm_sig_rules {
-	pcre2_code *closing_line, *closing_end, *title, *company, *legal,
-	    *disc_cue, *disc_short, *phone_label_before, *phone_label_after,
-	    *country, *street;
+	pcre2_code *closing_line, *closing_end, *phone_label_before, *phone_label_after;
+	struct lexent *lex;
+	size_t lexcap, lexn;
+	int lexmax;              /* longest entry, in tokens */
 	pcre2_code *p_phone, *p_ext, *p_email, *p_url, *p_linkedin, *p_fr_city,
 	    *p_uk_city, *p_us_city, *p_ca_city, *p_au_city, *p_sg_city, *p_ie_city;
-	struct kv *phone_labels, *affixes, *countries, *tlds;
-	size_t nphone_labels, naffixes, ncountries, ntlds;
+	struct kv *phone_labels, *affixes, *tlds;
+	size_t nphone_labels, naffixes, ntlds;
 	char **webmail, **social, **phone_regions;
 	size_t nwebmail, nsocial, nphone_regions;
 };
 
-/* Lowercase, accents stripped (utf8proc), for comparisons; malloc'd. */
+/* Lowercase, accents stripped, into out (cap bytes, NUL-terminated);
+ * returns the length.  ASCII goes byte by byte; other characters through
+ * utf8proc's decomposition, one at a time, without allocating. */
+static size_t
+fold_buf(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t o = 0, i = 0;
+
+	while (i < n && o + 16 < cap) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch < 0x80) {
+			out[o++] = (char)tolower(ch);
+			i++;
+			continue;
+		}
+		utf8proc_int32_t cp, dec[8];
+		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+		    (utf8proc_ssize_t)(n - i), &cp);
+		if (k <= 0) {
+			out[o++] = '?';
+			i++;
+			continue;
+		}
+		i += (size_t)k;
+		int last = 0;
+		utf8proc_ssize_t m = utf8proc_decompose_char(cp, dec, 8,
+		    UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK | UTF8PROC_CASEFOLD, &last);
+		for (utf8proc_ssize_t j = 0; j < m && j < 8 && o + 8 < cap; j++)
+			o += (size_t)utf8proc_encode_char(dec[j], (utf8proc_uint8_t *)out + o);
+	}
+	out[o] = 0;
+	return o;
+}
+
+/* The same, malloc'd. */
 static char *
 fold(const char *s, size_t n)
 {
-	utf8proc_uint8_t *out = NULL;
-	utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &out,
-	    UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK | UTF8PROC_CASEFOLD);
-	if (r < 0) {
-		char *c = crm_xmalloc(n + 1);
-		for (size_t i = 0; i < n; i++)
-			c[i] = (char)tolower((unsigned char)s[i]);
-		c[n] = 0;
-		return c;
-	}
-	return (char *)out;
+	size_t cap = n * 3 + 32;
+	char *out = crm_xmalloc(cap);
+	fold_buf(s, n, out, cap);
+	return out;
+}
+
+/* Copy a two-letter region code. */
+static void
+set_region(char dst[3], const char *src)
+{
+	dst[0] = src[0];
+	dst[1] = src[0] ? src[1] : 0;
+	dst[2] = 0;
 }
 
 struct entry {
@@ -223,6 +276,269 @@ compile(const char *pat, uint32_t flags, const char *path, long line, char *err,
 	return re;
 }
 
+
+/* ------------------------------------------------------------- lexicon */
+
+struct tok {
+	size_t b, e;             /* bytes of the token in the scanned text */
+	char f[64];              /* folded */
+	size_t fl;
+};
+
+#define MAXTOK 48
+
+/* Separators between words: blanks, punctuation, bullets, dashes, quotes,
+ * symbols and emoji.  '-', '.', '\'', '&' and '+' stay inside words
+ * ("Expert-comptable", "S.A.", "d'affaires", "A+"). */
+static unsigned char sep_ascii[256];
+
+static void
+sep_init(void)
+{
+	for (const char *p = " \t\r\n,;:|()/\"[]!?<>*=_"; *p; p++)
+		sep_ascii[(unsigned char)*p] = 1;
+}
+
+static inline size_t
+sep_len(const unsigned char *p, size_t n)
+{
+	if (p[0] < 0x80)
+		return sep_ascii[p[0]];
+	if (p[0] == 0xC2 && n >= 2 && (p[1] == 0xA0 || p[1] == 0xB7 || p[1] == 0xAB || p[1] == 0xBB
+	    || p[1] == 0xAE || p[1] == 0xA9))
+		return 2;
+	if (p[0] == 0xE2 && n >= 3 && !(p[1] == 0x80 && (p[2] == 0x99 || p[2] == 0x98)))
+		return 3;       /* bullets, dashes, ellipsis, ™, arrows; not ’ ‘ */
+	if (p[0] == 0xEF && n >= 3)
+		return 3;       /* fullwidth forms, variation selectors */
+	if (p[0] >= 0xF0 && n >= 4)
+		return 4;       /* emoji */
+	return 0;
+}
+
+static size_t
+tokenize(const char *s, size_t n, struct tok *t, size_t max)
+{
+	size_t i = 0, k = 0;
+	const unsigned char *u = (const unsigned char *)s;
+
+	while (i < n && k < max) {
+		size_t m;
+		while (i < n && (m = sep_len(u + i, n - i)))
+			i += m;
+		if (i >= n)
+			break;
+		size_t b = i;
+		int ascii = 1;
+		while (i < n) {
+			if (u[i] < 0x80) {
+				if (sep_ascii[u[i]])
+					break;
+				i++;
+				continue;
+			}
+			if (sep_len(u + i, n - i))
+				break;
+			ascii = 0;
+			i += crm_utf8_seqlen(u + i, n - i);
+		}
+		struct tok *x = &t[k];
+		x->b = b;
+		x->e = i;
+		if (ascii) {
+			size_t l = i - b < sizeof x->f - 1 ? i - b : sizeof x->f - 1;
+			for (size_t j = 0; j < l; j++)
+				x->f[j] = (char)tolower(u[b + j]);
+			x->f[l] = 0;
+			x->fl = l;
+		} else {
+			x->fl = fold_buf(s + b, i - b, x->f, sizeof x->f);
+			/* ’ -> ' */
+			for (char *q; (q = strstr(x->f, "\xE2\x80\x99"));) {
+				*q = '\'';
+				memmove(q + 1, q + 3, strlen(q + 3) + 1);
+				x->fl -= 2;
+			}
+		}
+		/* a final '.' goes unless the token is an abbreviation (S.A.) */
+		if (x->fl > 1 && x->f[x->fl - 1] == '.' && !memchr(x->f, '.', x->fl - 1))
+			x->f[--x->fl] = 0;
+		while (x->fl > 1 && (x->f[x->fl - 1] == '-' || x->f[x->fl - 1] == '\''))
+			x->f[--x->fl] = 0;
+		k++;
+	}
+	return k;
+}
+
+static struct lexent *
+lex_find(const struct crm_sig_rules *r, const char *key, size_t kl)
+{
+	if (!r->lexcap)
+		return NULL;
+	size_t h = (size_t)crm_fnv1a(key, kl) & (r->lexcap - 1);
+	for (;;) {
+		struct lexent *e = &r->lex[h];
+		if (!e->key)
+			return NULL;
+		if (!strncmp(e->key, key, kl) && e->key[kl] == 0)
+			return e;
+		h = (h + 1) & (r->lexcap - 1);
+	}
+}
+
+static struct lexent *
+lex_insert(struct crm_sig_rules *r, const char *key)
+{
+	if ((r->lexn + 1) * 2 > r->lexcap) {
+		size_t cap = r->lexcap ? r->lexcap * 2 : 1024;
+		struct lexent *old = r->lex;
+		size_t oldcap = r->lexcap;
+		r->lex = crm_xcalloc(cap, sizeof *r->lex);
+		r->lexcap = cap;
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].key) {
+				size_t h = (size_t)crm_fnv1a(old[i].key, strlen(old[i].key)) & (cap - 1);
+				while (r->lex[h].key)
+					h = (h + 1) & (cap - 1);
+				r->lex[h] = old[i];
+			}
+		free(old);
+	}
+	struct lexent *e = lex_find(r, key, strlen(key));
+	if (e)
+		return e;
+	size_t h = (size_t)crm_fnv1a(key, strlen(key)) & (r->lexcap - 1);
+	while (r->lex[h].key)
+		h = (h + 1) & (r->lexcap - 1);
+	r->lex[h].key = crm_xstrdup(key);
+	r->lexn++;
+	return &r->lex[h];
+}
+
+/* Add one entry (and its prefixes) to the lexicon. */
+static int
+lex_add(struct crm_sig_rules *r, const char *entry, unsigned flag, const char *country)
+{
+	struct tok t[16];
+	size_t nt = tokenize(entry, strlen(entry), t, 16);
+	struct crm_buf k = CRM_BUF_INIT;
+
+	if (!nt)
+		return -1;
+	for (size_t i = 0; i < nt; i++) {
+		if (i)
+			crm_buf_addc(&k, ' ');
+		crm_buf_add(&k, t[i].f, t[i].fl);
+		struct lexent *e = lex_insert(r, k.s);
+		if (i + 1 < nt) {
+			e->flags |= LX_PREFIX;
+			continue;
+		}
+		e->flags |= flag;
+		if (flag == LX_LEGAL && !e->legal) {
+			/* the form as written, without a final '.' (single dot words) */
+			size_t el = strlen(entry);
+			if (el > 1 && entry[el - 1] == '.' && !memchr(entry, '.', el - 1))
+				el--;
+			e->legal = crm_xstrndup(entry, el);
+		}
+		if (country && !e->country)
+			e->country = crm_xstrdup(country);
+	}
+	if ((int)nt > r->lexmax)
+		r->lexmax = (int)nt;
+	crm_buf_free(&k);
+	return 0;
+}
+
+static int
+lex_file(struct crm_sig_rules *r, const char *dir, const char *name, int ncol,
+    const char *kind, unsigned flag, char *err, size_t errlen)
+{
+	struct rfile f;
+	if (rfile_read(&f, dir, name, ncol, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < f.n; i++) {
+		const char *entry = f.e[i].col[0], *val = NULL;
+		if (ncol == 2 && kind) {
+			if (strcmp(f.e[i].col[0], kind))
+				continue;
+			entry = f.e[i].col[1];
+		} else if (ncol == 2)
+			val = f.e[i].col[1];
+		if (lex_add(r, entry, flag, val) < 0) {
+			fail(err, errlen, f.path, f.e[i].line, "entry has no word");
+			rfile_free(&f);
+			return -1;
+		}
+	}
+	rfile_free(&f);
+	return 0;
+}
+
+struct lexhit {
+	unsigned flags;
+	int title_tok;           /* token index of the first title hit, -1 */
+	const char *country;     /* first country named */
+	size_t country_b;        /* its byte offset */
+	size_t ntok;
+};
+
+/* Which lexicons the text touches: every token sequence is looked up. */
+static unsigned
+lex_scan(const struct crm_sig_rules *r, const char *s, size_t n, struct lexhit *h)
+{
+	struct tok t[MAXTOK];
+	size_t nt = tokenize(s, n, t, MAXTOK);
+	char key[256];
+
+	h->flags = 0;
+	h->title_tok = -1;
+	h->country = NULL;
+	h->ntok = nt;
+	for (size_t i = 0; i < nt; i++) {
+		size_t kl = 0;
+		for (size_t j = i; j < nt && (int)(j - i) < r->lexmax; j++) {
+			if (kl + t[j].fl + 2 >= sizeof key)
+				break;
+			if (j > i)
+				key[kl++] = ' ';
+			memcpy(key + kl, t[j].f, t[j].fl);
+			kl += t[j].fl;
+			key[kl] = 0;
+			struct lexent *e = lex_find(r, key, kl);
+			if (!e)
+				break;
+			unsigned f = e->flags & ~(unsigned)LX_PREFIX;
+			if (f & LX_LEGAL) {
+				/* "SA", not "sa"; "Ltd." as "Ltd" */
+				size_t ob = t[i].b, oe = t[j].e;
+				if (oe - ob > 1 && s[oe - 1] == '.' && !memchr(s + ob, '.', oe - ob - 1))
+					oe--;
+				if (strlen(e->legal) != oe - ob || memcmp(e->legal, s + ob, oe - ob))
+					f &= ~(unsigned)LX_LEGAL;
+			}
+			if ((f & LX_TITLE) && h->title_tok < 0)
+				h->title_tok = (int)i;
+			if ((f & LX_COUNTRY) && !h->country) {
+				h->country = e->country;
+				h->country_b = t[i].b;
+			}
+			h->flags |= f;
+			if (!(e->flags & LX_PREFIX))
+				break;
+		}
+	}
+	return h->flags;
+}
+
+static int
+lex_has(const struct crm_sig_rules *r, const char *s, size_t n, unsigned flags)
+{
+	struct lexhit h;
+	return (lex_scan(r, s, n, &h) & flags) != 0;
+}
+
 static void
 add_escaped(struct crm_buf *b, const char *s)
 {
@@ -272,33 +588,6 @@ alternation(char **words, size_t n, const char *before, const char *after,
 
 #define WB_BEFORE "(?<![\\p{L}\\p{N}])"
 #define WB_AFTER "(?![\\p{L}\\p{N}])"
-
-/* The first column of a lexicon file as one word-bounded alternation. */
-static pcre2_code *
-lexicon_cols(const char *dir, const char *name, int ncol, const char *before,
-    const char *after, uint32_t flags, char *err, size_t errlen)
-{
-	struct rfile f;
-	pcre2_code *re;
-	char **w;
-
-	if (rfile_read(&f, dir, name, ncol, err, errlen) < 0)
-		return NULL;
-	w = crm_xmalloc(f.n * sizeof *w);
-	for (size_t i = 0; i < f.n; i++)
-		w[i] = f.e[i].col[0];
-	re = alternation(w, f.n, before, after, flags, f.path, err, errlen);
-	free(w);
-	rfile_free(&f);
-	return re;
-}
-
-static pcre2_code *
-lexicon(const char *dir, const char *name, const char *before, const char *after,
-    uint32_t flags, char *err, size_t errlen)
-{
-	return lexicon_cols(dir, name, 1, before, after, flags, err, errlen);
-}
 
 /* A two-column KIND<TAB>PHRASE file: one alternation per kind. */
 static int
@@ -457,15 +746,14 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 	/* a closing line: the phrase, punctuation, then optionally ", Name" */
 	static const char *const closing_after[] = {
 		"(?:[\\s,.!;:…]*$|\\s*[,.!]\\s*(\\S.{0,40})$)", "[\\s,.!;:…]*$" };
-	static const char *const disc_kinds[] = { "cue", "short" };
-	static const char *const disc_ba[] = { WB_BEFORE, WB_BEFORE };
-	static const char *const disc_af[] = { "", "" };
 	static const char *const ph_kinds[] = { "fax", "mobile", "direct", "main", "phone", "none" };
 	static const char *const no[] = { NULL, NULL, NULL, NULL, NULL, NULL };
 	static const char *const af_kinds[] = { "prefix", "suffix" };
 	char dirbuf[4096];
 	pcre2_code *pair[2] = { NULL, NULL };
 
+	if (!sep_ascii[' '])
+		sep_init();
 	if (!dir) {
 		snprintf(dirbuf, sizeof dirbuf, "%s", crm_rules_path("signature"));
 		dir = dirbuf;
@@ -475,17 +763,29 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 		goto bad;
 	r->closing_line = pair[0];
 	r->closing_end = pair[1];
-	if (kinds(dir, "disclaimer.txt", disc_kinds, 2, disc_ba, disc_af,
-	    PCRE2_CASELESS, pair, NULL, NULL, err, errlen) < 0)
+	if (lex_file(r, dir, "disclaimer.txt", 2, "cue", LX_DISC_CUE, err, errlen) < 0
+	    || lex_file(r, dir, "disclaimer.txt", 2, "short", LX_DISC_SHORT, err, errlen) < 0
+	    || lex_file(r, dir, "titles.txt", 1, NULL, LX_TITLE, err, errlen) < 0
+	    || lex_file(r, dir, "company.txt", 1, NULL, LX_COMPANY, err, errlen) < 0
+	    || lex_file(r, dir, "legal_forms.txt", 1, NULL, LX_LEGAL, err, errlen) < 0
+	    || lex_file(r, dir, "street.txt", 1, NULL, LX_STREET, err, errlen) < 0
+	    || lex_file(r, dir, "countries.txt", 2, NULL, LX_COUNTRY, err, errlen) < 0)
 		goto bad;
-	r->disc_cue = pair[0];
-	r->disc_short = pair[1];
-	if (!(r->title = lexicon(dir, "titles.txt", WB_BEFORE, WB_AFTER, PCRE2_CASELESS, err, errlen))
-	    || !(r->company = lexicon(dir, "company.txt", WB_BEFORE, WB_AFTER, PCRE2_CASELESS, err, errlen))
-	    || !(r->legal = lexicon(dir, "legal_forms.txt", WB_BEFORE, "(?![\\p{L}\\p{N}])", 0, err, errlen))
-	    || !(r->street = lexicon(dir, "street.txt", WB_BEFORE, "(?![\\p{L}\\p{N}])", PCRE2_CASELESS, err, errlen))
-	    || !(r->country = lexicon_cols(dir, "countries.txt", 2, WB_BEFORE, "(?![\\p{L}\\p{N}])", PCRE2_CASELESS, err, errlen)))
-		goto bad;
+	{
+		/* every disclaimer line must name a known kind */
+		struct rfile f;
+		if (rfile_read(&f, dir, "disclaimer.txt", 2, err, errlen) < 0)
+			goto bad;
+		for (size_t i = 0; i < f.n; i++)
+			if (strcmp(f.e[i].col[0], "cue") && strcmp(f.e[i].col[0], "short")) {
+				char m[200];
+				snprintf(m, sizeof m, "unknown kind '%s'", f.e[i].col[0]);
+				fail(err, errlen, f.path, f.e[i].line, m);
+				rfile_free(&f);
+				goto bad;
+			}
+		rfile_free(&f);
+	}
 	if (kinds(dir, "phone_labels.txt", ph_kinds, 6, no, no, PCRE2_CASELESS, NULL,
 	    &r->phone_labels, &r->nphone_labels, err, errlen) < 0)
 		goto bad;
@@ -510,8 +810,7 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 	if (kinds(dir, "name_affixes.txt", af_kinds, 2, no, no, 0, NULL, &r->affixes,
 	    &r->naffixes, err, errlen) < 0)
 		goto bad;
-	if (kv_table(dir, "countries.txt", &r->countries, &r->ncountries, err, errlen) < 0
-	    || kv_table(dir, "tld_regions.txt", &r->tlds, &r->ntlds, err, errlen) < 0
+	if (kv_table(dir, "tld_regions.txt", &r->tlds, &r->ntlds, err, errlen) < 0
 	    || list(dir, "webmail.txt", &r->webmail, &r->nwebmail, err, errlen) < 0
 	    || list(dir, "social.txt", &r->social, &r->nsocial, err, errlen) < 0
 	    || list(dir, "phone_regions.txt", &r->phone_regions, &r->nphone_regions, err, errlen) < 0
@@ -536,9 +835,8 @@ kv_free(struct kv *t, size_t n)
 void
 crm_sig_rules_free(struct crm_sig_rules *r)
 {
-	pcre2_code **codes[] = { &r->closing_line, &r->closing_end, &r->title, &r->company,
-		&r->legal, &r->disc_cue, &r->disc_short, &r->phone_label_before,
-		&r->phone_label_after, &r->country, &r->street, &r->p_phone, &r->p_ext,
+	pcre2_code **codes[] = { &r->closing_line, &r->closing_end, &r->phone_label_before,
+		&r->phone_label_after, &r->p_phone, &r->p_ext,
 		&r->p_email, &r->p_url, &r->p_linkedin, &r->p_fr_city, &r->p_uk_city,
 		&r->p_us_city, &r->p_ca_city, &r->p_au_city, &r->p_sg_city, &r->p_ie_city };
 
@@ -546,9 +844,14 @@ crm_sig_rules_free(struct crm_sig_rules *r)
 		return;
 	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
 		pcre2_code_free(*codes[i]);
+	for (size_t i = 0; i < r->lexcap; i++) {
+		free(r->lex[i].key);
+		free(r->lex[i].legal);
+		free(r->lex[i].country);
+	}
+	free(r->lex);
 	kv_free(r->phone_labels, r->nphone_labels);
 	kv_free(r->affixes, r->naffixes);
-	kv_free(r->countries, r->ncountries);
 	kv_free(r->tlds, r->ntlds);
 	for (size_t i = 0; i < r->nwebmail; i++)
 		free(r->webmail[i]);
@@ -568,14 +871,17 @@ struct ctx {
 	const struct crm_sig_rules *r;
 	const struct crm_sig_input *in;
 	pcre2_match_data *md;
-	char *stok[8];            /* sender name tokens, folded */
+	char *stok[8];            /* sender name tokens, folded (in stokbuf) */
+	char stokbuf[8][48];
 	size_t nstok;
+	unsigned char first[256]; /* first bytes of the sender tokens */
 	int from_display;         /* stok came from the display name */
 	char *domain;             /* sender's domain, folded */
 	char *dlabel;             /* domain minus its public suffix, alnum only */
 	char tld_region[3];
 	int webmail;
 	int from_company;         /* the display name is a firm's */
+	int domain_done;
 };
 
 static int
@@ -633,10 +939,10 @@ has_affix(const struct crm_sig_rules *r, const char *folded, int kind)
 	return 0;
 }
 
-/* Split a name into folded tokens, dropping affixes. */
+/* Split a name into folded tokens (into buf), dropping affixes. */
 static size_t
-name_tokens(const struct crm_sig_rules *r, const char *s, size_t n, char **tok, size_t max,
-    const char *seps)
+name_tokens(const struct crm_sig_rules *r, const char *s, size_t n, char **tok,
+    char (*buf)[48], size_t max, const char *seps)
 {
 	size_t k = 0, i = 0;
 	while (i < n && k < max) {
@@ -646,14 +952,12 @@ name_tokens(const struct crm_sig_rules *r, const char *s, size_t n, char **tok, 
 		while (j < n && !strchr(seps, s[j]))
 			j++;
 		if (j > i) {
-			char *f = fold(s + i, j - i);
-			size_t fl = strlen(f);
+			char *f = buf[k];
+			size_t fl = fold_buf(s + i, j - i, f, sizeof buf[k]);
 			while (fl && strchr(",;:()\"'", f[fl - 1]))
 				f[--fl] = 0;
 			if (fl && !has_affix(r, f, 0) && !has_affix(r, f, 1))
 				tok[k++] = f;
-			else
-				free(f);
 		}
 		i = j;
 	}
@@ -665,24 +969,47 @@ ctx_init(struct ctx *c, const struct crm_sig_rules *r, const struct crm_sig_inpu
 {
 	const char *e = in->from_email, *at;
 
-	memset(c, 0, sizeof *c);
 	c->r = r;
 	c->in = in;
-	c->md = pcre2_match_data_create(16, NULL);
-	if (!c->md)
+	c->nstok = 0;
+	c->from_display = c->from_company = c->webmail = 0;
+	c->domain = c->dlabel = NULL;
+	c->tld_region[0] = 0;
+	c->domain_done = 0;
+	static __thread pcre2_match_data *md;
+	if (!md && !(md = pcre2_match_data_create(16, NULL)))
 		crm_die(3, "out of memory");
+	c->md = md;
 	if (in->from_name && *in->from_name) {
 		size_t fl = strlen(in->from_name);
 		/* "Cabinet Roussel", "Service Partenaires": not a person */
-		if (rx(c, r->company, in->from_name, fl, 0) < 0 && rx(c, r->legal, in->from_name, fl, 0) < 0) {
-			c->nstok = name_tokens(r, in->from_name, fl, c->stok, 8, " \t\"");
+		if (!lex_has(r, in->from_name, fl, LX_COMPANY | LX_LEGAL)) {
+			c->nstok = name_tokens(r, in->from_name, fl, c->stok, c->stokbuf, 8, " \t\"");
 			c->from_display = c->nstok > 0;
 		} else
 			c->from_company = 1;
 	}
+	if (!c->nstok && e && (at = strrchr(e, '@')) && at[1])
+		c->nstok = name_tokens(r, e, (size_t)(at - e), c->stok, c->stokbuf, 8, "._-+0123456789");
+	memset(c->first, 0, sizeof c->first);
+	for (size_t i = 0; i < c->nstok; i++) {
+		unsigned char f = (unsigned char)c->stok[i][0];
+		c->first[f] = 1;
+		c->first[toupper(f)] = 1;
+	}
+}
+
+/* The sender's domain, its label and region: only extraction needs them. */
+static void
+ctx_domain(struct ctx *c)
+{
+	const struct crm_sig_rules *r = c->r;
+	const char *e = c->in->from_email, *at;
+
+	if (c->domain_done)
+		return;
+	c->domain_done = 1;
 	if (e && (at = strrchr(e, '@')) && at[1]) {
-		if (!c->nstok)
-			c->nstok = name_tokens(r, e, (size_t)(at - e), c->stok, 8, "._-+0123456789");
 		c->domain = fold(at + 1, strlen(at + 1));
 		for (size_t i = 0; i < r->nwebmail; i++)
 			if (!strcmp(r->webmail[i], c->domain))
@@ -693,7 +1020,7 @@ ctx_init(struct ctx *c, const struct crm_sig_rules *r, const struct crm_sig_inpu
 			const char *tld = dot + 1;
 			for (size_t i = 0; i < r->ntlds; i++)
 				if (!strcmp(r->tlds[i].key, tld))
-					snprintf(c->tld_region, sizeof c->tld_region, "%s", r->tlds[i].val);
+					set_region(c->tld_region, r->tlds[i].val);
 			*dot = 0;
 			char *d2 = strrchr(d, '.');
 			if (d2 && (!strcmp(d2 + 1, "co") || !strcmp(d2 + 1, "com") || !strcmp(d2 + 1, "org")
@@ -715,11 +1042,8 @@ ctx_init(struct ctx *c, const struct crm_sig_rules *r, const struct crm_sig_inpu
 static void
 ctx_free(struct ctx *c)
 {
-	for (size_t i = 0; i < c->nstok; i++)
-		free(c->stok[i]);
 	free(c->domain);
 	free(c->dlabel);
-	pcre2_match_data_free(c->md);
 }
 
 /* ------------------------------------------------------------ locating */
@@ -727,7 +1051,7 @@ ctx_free(struct ctx *c)
 enum {
 	L_DISC = 1 << 0, L_SEP = 1 << 1, L_PROSE = 1 << 2, L_CLOSE = 1 << 3,
 	L_CLOSE_END = 1 << 4, L_DELIM = 1 << 5, L_NAME = 1 << 6, L_FEAT = 1 << 7,
-	L_QUOTE = 1 << 8,
+	L_QUOTE = 1 << 8, L_DONE = 1 << 9,
 };
 
 struct tline {
@@ -822,22 +1146,28 @@ name_match(const struct ctx *c, const char *s, size_t n, size_t *first, size_t *
 {
 	size_t i = 0, full = 0, init = 0, words = 0, nick = 0;
 	size_t f0 = (size_t)-1, l0 = 0;
-	static const char seps[] = " \t,|•·/";
+	char t[128];
+#define NSEP(ch) ((ch) == ' ' || (ch) == '\t' || (ch) == ',' || (ch) == '|' || (ch) == '/')
 
 	if (!c->nstok || n > 120)
 		return 0;
 	while (i < n) {
-		while (i < n && strchr(seps, s[i]))
+		while (i < n && NSEP(s[i]))
 			i++;
 		size_t j = i;
-		while (j < n && !strchr(seps, s[j]))
+		while (j < n && !NSEP(s[j]))
 			j++;
 		if (j == i)
 			break;
 		words++;
-		char *t = fold(s + i, j - i);
-		size_t tl = strlen(t);
-		while (tl && strchr(",;:()\"'®", t[tl - 1]))
+		/* a word whose first letter starts no sender token cannot match */
+		unsigned char f0c = (unsigned char)s[i];
+		if (f0c < 0x80 && !c->first[f0c]) {
+			i = j;
+			continue;
+		}
+		size_t tl = fold_buf(s + i, j - i, t, sizeof t);
+		while (tl && strchr(",;:()\"'", t[tl - 1]))
 			t[--tl] = 0;
 		int m = 0;
 		if (tl >= 2 && stok_has(c, t))
@@ -846,11 +1176,9 @@ name_match(const struct ctx *c, const char *s, size_t n, size_t *first, size_t *
 			for (size_t k = 0; k < c->nstok; k++)
 				if (c->stok[k][0] == t[0])
 					m = 1;
-		} else if (tl >= 3 && c->nstok >= 1 && !strncmp(c->stok[0], t, tl)
+		} else if (c->from_display && tl >= 3 && !strncmp(c->stok[0], t, tl)
 		    && strlen(c->stok[0]) > tl && words == 1)
 			nick = 1;
-		else if (tl == 1 && isalpha((unsigned char)t[0]))
-			m = 0;
 		if (m == 2)
 			full++;
 		else if (m == 1)
@@ -859,11 +1187,9 @@ name_match(const struct ctx *c, const char *s, size_t n, size_t *first, size_t *
 			if (f0 == (size_t)-1)
 				f0 = i;
 			l0 = j;
-			/* drop trailing punctuation from the span */
 			while (l0 > f0 && strchr(",;:", s[l0 - 1]))
 				l0--;
 		}
-		free(t);
 		i = j;
 	}
 	*first = f0 == (size_t)-1 ? 0 : f0;
@@ -885,13 +1211,18 @@ name_match(const struct ctx *c, const char *s, size_t n, size_t *first, size_t *
 static int
 cheap_features(const char *s, size_t n)
 {
-	if (count_digits(s, n) >= 8)
-		return 1;
-	if (memchr(s, '@', n))
-		return 1;
-	if (memmem(s, n, "www.", 4) || memmem(s, n, "http", 4) || memmem(s, n, ".com", 4)
-	    || memmem(s, n, ".fr", 3))
-		return 1;
+	size_t digits = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch >= '0' && ch <= '9') {
+			if (++digits >= 8)
+				return 1;
+		} else if (ch == '@')
+			return 1;
+		else if (ch == '.' && i + 2 < n && isalpha((unsigned char)s[i + 1])
+		    && isalpha((unsigned char)s[i + 2]))
+			return 1;       /* www.x, x.com, x.fr */
+	}
 	return 0;
 }
 
@@ -915,13 +1246,16 @@ flag_line(struct ctx *c, struct tline *l)
 		return;
 	}
 	if (l->n > MAXLINE) {
-		l->f |= rx(c, c->r->disc_cue, l->s, l->n, 0) >= 0 ? L_DISC : L_PROSE;
+		l->f |= lex_has(c->r, l->s, l->n, LX_DISC_CUE | LX_DISC_SHORT) ? L_DISC : L_PROSE;
 		return;
 	}
-	if (rx(c, c->r->disc_short, l->s, l->n, 0) >= 0
-	    || (l->n >= 70 && rx(c, c->r->disc_cue, l->s, l->n, 0) >= 0)) {
-		l->f |= L_DISC;
-		return;
+	if (l->n >= 16) {
+		struct lexhit h;
+		unsigned f = lex_scan(c->r, l->s, l->n, &h);
+		if ((f & LX_DISC_SHORT) || (l->n >= 70 && (f & LX_DISC_CUE))) {
+			l->f |= L_DISC;
+			return;
+		}
 	}
 	if (l->n <= 80 && rx(c, c->r->closing_line, l->s, l->n, 0) >= 0) {
 		PCRE2_SIZE *o = ov(c);
@@ -946,7 +1280,7 @@ flag_line(struct ctx *c, struct tline *l)
 	else if (w >= 16 || l->n > 140 || (w >= 8 && (last == '.' || last == '?' || last == '!'
 	    || last == ':')) || (w >= 5 && (last == '?' || last == '!')))
 		l->f |= L_PROSE;
-	if (!(l->f & L_PROSE) && name_match(c, l->s, l->n, &a, &b))
+	if (!(l->f & L_PROSE) && l->n <= 80 && name_match(c, l->s, l->n, &a, &b))
 		l->f |= L_NAME;
 	if (cheap_features(l->s, l->n))
 		l->f |= L_FEAT;
@@ -1014,12 +1348,15 @@ person_shape(struct ctx *c, const char *s, size_t n)
 	}
 	if (words < 2 || words > 4)
 		return 0;
-	if (rx(c, c->r->title, s, n, 0) >= 0 || rx(c, c->r->company, s, n, 0) >= 0
-	    || rx(c, c->r->legal, s, n, 0) >= 0 || rx(c, c->r->street, s, n, 0) >= 0
-	    || rx(c, c->r->country, s, n, 0) >= 0)
+	if (lex_has(c->r, s, n, LX_TITLE | LX_COMPANY | LX_LEGAL | LX_STREET | LX_COUNTRY))
 		return 0;
 	return 1;
 }
+
+/* Lines are flagged lazily, from the bottom up: the block is found within
+ * the last MAXBLOCK lines above any trailing notice, so most of the tail
+ * is never looked at. */
+#define FLAG(i) do { if (!(ln[i].f & L_DONE)) { flag_line(&c, &ln[i]); ln[i].f |= L_DONE; } } while (0)
 
 int
 crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
@@ -1027,7 +1364,7 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 {
 	struct tline ln[MAXLINES];
 	struct ctx c;
-	size_t n, end, i, start = (size_t)-1;
+	size_t n, end, i, start = (size_t)-1, trailing = 0;
 	double bconf = 0;
 	int found = 0;
 
@@ -1036,48 +1373,62 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 		return 0;
 	ctx_init(&c, r, in);
 	n = tail_lines(in->reply, in->reply_len, ln);
-	for (i = 0; i < n; i++)
-		flag_line(&c, &ln[i]);
-	/* notices: a separator next to a notice, and long lines after one */
-	for (i = 0; i < n; i++) {
-		if (ln[i].f & L_DISC) {
-			if (i > 0 && (ln[i - 1].f & L_SEP))
-				ln[i - 1].f |= L_DISC;
-			for (size_t j = i + 1; j < n && ((ln[j].f & (L_SEP | L_PROSE)) || ln[j].n >= 70); j++)
-				ln[j].f |= L_DISC;
-		}
-	}
+	/* skip what follows the signature: notices, separators, quoted lines,
+	 * and up to four lines of prose (a P.S., a notice without a cue word) */
 	end = n;
-	while (end > 0 && (ln[end - 1].f & (L_DISC | L_SEP | L_QUOTE)))
-		end--;
+	while (end > 0) {
+		FLAG(end - 1);
+		unsigned f = ln[end - 1].f;
+		if (f & (L_DISC | L_SEP | L_QUOTE)) {
+			end--;
+			continue;
+		}
+		if ((f & L_PROSE) && trailing < 4 && end < n) {
+			ln[end - 1].f |= L_DISC;
+			trailing++;
+			end--;
+			continue;
+		}
+		break;
+	}
+	/* a long notice line directly above the end belongs to the notice */
 	/* 1. "-- " delimiter; 2. the last closing line */
 	for (i = end; i-- > 0 && end - i <= MAXBLOCK;) {
+		FLAG(i);
 		if (ln[i].f & L_DELIM) {
 			start = i + 1;
 			bconf = 0.97;
 			break;
 		}
-	}
-	if (start == (size_t)-1) {
-		for (i = end; i-- > 0 && end - i <= MAXBLOCK + 1;) {
-			if (ln[i].f & (L_CLOSE | L_CLOSE_END)) {
-				start = i + 1;
-				if (ln[i].tail) {
-					ln[i].s += ln[i].tail;
-					ln[i].n -= ln[i].tail;
-					ln[i].f = L_NAME;
-					start = i;
-				}
-				bconf = 0.95;
-				break;
+		if (ln[i].f & (L_CLOSE | L_CLOSE_END)) {
+			start = i + 1;
+			if (ln[i].tail) {
+				ln[i].s += ln[i].tail;
+				ln[i].n -= ln[i].tail;
+				ln[i].f = L_NAME | L_DONE;
+				start = i;
 			}
-			if (ln[i].f & L_PROSE)
-				break;
+			bconf = 0.95;
+			/* a delimiter just above the closing still wins */
+			for (size_t j = i; j-- > 0 && i - j <= 3;) {
+				FLAG(j);
+				if (ln[j].f & L_DELIM) {
+					start = j + 1;
+					bconf = 0.97;
+					break;
+				}
+				if (ln[j].f & L_PROSE)
+					break;
+			}
+			break;
 		}
+		if (ln[i].f & L_PROSE)
+			break;
 	}
 	/* 3. the sender's name heading a run of non-prose lines */
 	if (start == (size_t)-1) {
 		for (i = end; i-- > 0;) {
+			FLAG(i);
 			if (ln[i].f & (L_PROSE | L_QUOTE))
 				break;
 			if (ln[i].f & L_NAME) {
@@ -1090,6 +1441,7 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	if (start == (size_t)-1) {
 		size_t feat = 0, k = end;
 		for (i = end; i-- > 0 && end - i <= MAXBLOCK;) {
+			FLAG(i);
 			if (ln[i].f & (L_PROSE | L_QUOTE) || ln[i].n > 90)
 				break;
 			if (ln[i].f & L_FEAT)
@@ -1105,6 +1457,7 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 		struct crm_buf b = CRM_BUF_INIT;
 		size_t kept = 0, named = 0, feat = 0, shaped = 0;
 		for (i = start; i < end && kept < MAXBLOCK; i++) {
+			FLAG(i);
 			if (ln[i].f & (L_DISC | L_SEP | L_PROSE | L_QUOTE | L_DELIM | L_CLOSE | L_CLOSE_END))
 				continue;
 			if (ln[i].n <= 3 && !(ln[i].f & L_NAME))
@@ -1138,6 +1491,8 @@ struct seg {
 	int line;
 	int sep_before;          /* the separator before it was " - " */
 	unsigned kind;
+	int lex_done;            /* lex computed (lex_scan once per segment) */
+	struct lexhit lex;
 };
 
 enum { S_EMAIL = 1, S_WEB = 2, S_PHONE = 4, S_ADDR = 8, S_NAME = 16, S_TITLE = 32,
@@ -1159,6 +1514,7 @@ struct ex {
 	struct phone ph[16];
 	size_t nph;
 	char region[3];          /* phone region for national numbers */
+	size_t cur_seg_len;      /* length of the segment being read for phones */
 	char addr_country[3];
 	int name_line;
 };
@@ -1179,6 +1535,9 @@ sep_at(const char *s, size_t n, size_t i, int *dash)
 	static const char *const seps[] = { " | ", " • ", " · ", " – ", " — ", " - ", " / ",
 		"|", "•", "·", "  ", NULL };
 	*dash = 0;
+	unsigned char ch = (unsigned char)s[i];
+	if (ch != ' ' && ch != '|' && ch != 0xE2 && ch != 0xC2)
+		return 0;
 	for (int k = 0; seps[k]; k++) {
 		size_t m = strlen(seps[k]);
 		if (i + m <= n && !memcmp(s + i, seps[k], m)) {
@@ -1208,6 +1567,7 @@ segment(struct ex *x, int line, const char *s, size_t n)
 				g->line = line;
 				g->sep_before = prevdash;
 				g->kind = 0;
+				g->lex_done = 0;
 			}
 			if (i == n)
 				break;
@@ -1288,7 +1648,10 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 			guessed = 1;
 			t = crm_phone_parse(clean, strlen(clean), "US", e164);
 		}
-		for (size_t i = 0; t == CRM_PHONE_INVALID && p[0] == '0' && i < x->c.r->nphone_regions; i++) {
+		/* only for a number that is labelled or stands alone: numbers
+		 * inside prose are not worth ten parses */
+		int alone = label != PH_NONE || x->cur_seg_len <= n + 12;
+		for (size_t i = 0; t == CRM_PHONE_INVALID && alone && p[0] == '0' && i < x->c.r->nphone_regions; i++) {
 			guessed = 1;
 			t = crm_phone_parse(clean, strlen(clean), x->c.r->phone_regions[i], e164);
 		}
@@ -1316,6 +1679,7 @@ find_phones(struct ex *x, struct seg *g)
 
 	if (count_digits(g->s, g->n) < 8)
 		return 0;
+	x->cur_seg_len = g->n;
 	while (pos < g->n && rx(c, c->r->p_phone, g->s, g->n, pos) >= 0) {
 		PCRE2_SIZE *o = ov(c);
 		size_t b = o[0], e = o[1];
@@ -1395,8 +1759,15 @@ norm_website(const struct crm_sig_rules *r, const char *u, size_t n)
 			return NULL;
 		}
 	}
+	for (size_t k = 0; k < r->nsocial; k++)
+		if (r->social[k][0] == '/' && strstr(out, r->social[k])) {
+			free(out);
+			return NULL;
+		}
 	host = crm_xstrndup(out, strcspn(out, "/"));
 	for (size_t k = 0; k < r->nsocial; k++) {
+		if (r->social[k][0] == '/')
+			continue;
 		size_t sl = strlen(r->social[k]), hl = strlen(host);
 		if (hl >= sl && !strcmp(host + hl - sl, r->social[k])
 		    && (hl == sl || host[hl - sl - 1] == '.')) {
@@ -1432,7 +1803,11 @@ find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 		set_field(s, CRM_SIG_LINKEDIN, crm_buf_steal(&b), 0.97, "linkedin-url");
 		g->kind |= S_WEB;
 	}
-	while (pos < g->n && rx(c, c->r->p_url, g->s, g->n, pos) >= 0) {
+	/* a URL has a dot followed by a letter */
+	int dotword = 0;
+	for (size_t k = 0; k + 1 < g->n && !dotword; k++)
+		dotword = g->s[k] == '.' && isalpha((unsigned char)g->s[k + 1]);
+	while (dotword && pos < g->n && rx(c, c->r->p_url, g->s, g->n, pos) >= 0) {
 		PCRE2_SIZE *o = ov(c);
 		size_t b = o[0], e = o[1];
 		pos = e > b ? e : b + 1;
@@ -1453,6 +1828,8 @@ find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 	}
 }
 
+static int same_site(const struct ctx *c, const char *host);
+
 static void
 find_email(struct ex *x, struct seg *g, struct crm_signature *s)
 {
@@ -1462,9 +1839,11 @@ find_email(struct ex *x, struct seg *g, struct crm_signature *s)
 	PCRE2_SIZE *o = ov(c);
 	char *e = fold(g->s + o[0], o[1] - o[0]);
 	int own = c->in->from_email && !strcasecmp(e, c->in->from_email);
+	int sameco = !own && same_site(c, strchr(e, '@') + 1);
 	g->kind |= S_EMAIL;
 	if (!s->field[CRM_SIG_EMAIL] || (own && strcmp(s->rule[CRM_SIG_EMAIL], "sender-address")))
-		set_field(s, CRM_SIG_EMAIL, e, own ? 0.98 : 0.9, own ? "sender-address" : "other-address");
+		set_field(s, CRM_SIG_EMAIL, e, own ? 0.98 : sameco ? 0.9 : 0.6,
+		    own ? "sender-address" : sameco ? "colleague-address" : "other-address");
 	else
 		free(e);
 }
@@ -1472,30 +1851,17 @@ find_email(struct ex *x, struct seg *g, struct crm_signature *s)
 static const char *
 country_code(struct ex *x, const char *s, size_t n)
 {
-	struct ctx *c = &x->c;
-	if (rx(c, c->r->country, s, n, 0) < 0)
+	struct lexhit h;
+	if (!(lex_scan(x->c.r, s, n, &h) & LX_COUNTRY))
 		return NULL;
-	PCRE2_SIZE *o = ov(c);
-	char *f = fold(s + o[0], o[1] - o[0]);
-	const char *code = NULL;
-	for (size_t i = 0; i < c->r->ncountries; i++) {
-		/* the table is folded with single spaces; the match may have more */
-		if (!strcmp(c->r->countries[i].key, f)) {
-			code = c->r->countries[i].val;
-			break;
-		}
-	}
-	free(f);
-	return code;
+	return h.country;
 }
 
-/* Is a segment part of a street address (a street word, or BP/CS)? */
+/* Is a segment part of a street address (a street word, BP, CS ...)? */
 static int
 streetish(struct ex *x, const char *s, size_t n)
 {
-	if (rx(&x->c, x->c.r->street, s, n, 0) < 0)
-		return 0;
-	return count_digits(s, n) > 0 || rx(&x->c, x->c.r->street, s, n, 0) >= 0;
+	return lex_has(x->c.r, s, n, LX_STREET);
 }
 
 static void
@@ -1617,7 +1983,29 @@ find_address(struct ex *x, int li, struct crm_signature *s)
 
 	if (count_digits(line, n) < 2)
 		return 0;
-	if (rx(c, c->r->p_us_city, line, n, 0) >= 0) {
+	/* which postal shapes the line can hold: digit runs of 4, 5, 6, and a
+	 * letter next to a digit (UK, CA, IE codes) */
+	int run4 = 0, run5 = 0, run6 = 0, mixed = 0;
+	for (size_t i = 0; i < n;) {
+		if (!isdigit((unsigned char)line[i])) {
+			if (i + 1 < n && isalpha((unsigned char)line[i]) && isdigit((unsigned char)line[i + 1]))
+				mixed = 1;
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j < n && isdigit((unsigned char)line[j]))
+			j++;
+		run4 |= j - i == 4;
+		run5 |= j - i == 5;
+		run6 |= j - i == 6;
+		if (j < n && isalpha((unsigned char)line[j]))
+			mixed = 1;
+		i = j;
+	}
+	if (!run4 && !run5 && !run6 && !mixed)
+		return 0;
+	if (run5 && rx(c, c->r->p_us_city, line, n, 0) >= 0) {
 		o = ov(c);
 		city = crm_xstrndup(line + o[2], o[3] - o[2]);
 		pc = crm_xstrndup(line + o[6], o[7] - o[6]);
@@ -1625,7 +2013,7 @@ find_address(struct ex *x, int li, struct crm_signature *s)
 		at = o[2];
 		rule = "us-city-state-zip";
 		conf = 0.85;
-	} else if (rx(c, c->r->p_ca_city, line, n, 0) >= 0) {
+	} else if (mixed && rx(c, c->r->p_ca_city, line, n, 0) >= 0) {
 		o = ov(c);
 		city = crm_xstrndup(line + o[2], o[3] - o[2]);
 		pc = crm_xstrndup(line + o[4], o[5] - o[4]);
@@ -1633,7 +2021,7 @@ find_address(struct ex *x, int li, struct crm_signature *s)
 		at = o[2];
 		rule = "ca-city-postcode";
 		conf = 0.8;
-	} else if (rx(c, c->r->p_au_city, line, n, 0) >= 0) {
+	} else if (run4 && rx(c, c->r->p_au_city, line, n, 0) >= 0) {
 		o = ov(c);
 		city = crm_xstrndup(line + o[2], o[3] - o[2]);
 		pc = crm_xstrndup(line + o[6], o[7] - o[6]);
@@ -1641,7 +2029,7 @@ find_address(struct ex *x, int li, struct crm_signature *s)
 		at = o[2];
 		rule = "au-city-state-postcode";
 		conf = 0.8;
-	} else if (rx(c, c->r->p_sg_city, line, n, 0) >= 0) {
+	} else if (run6 && rx(c, c->r->p_sg_city, line, n, 0) >= 0) {
 		o = ov(c);
 		city = crm_xstrndup(line + o[2], o[3] - o[2]);
 		pc = crm_xstrndup(line + o[4], o[5] - o[4]);
@@ -1649,7 +2037,7 @@ find_address(struct ex *x, int li, struct crm_signature *s)
 		at = o[2];
 		rule = "sg-postcode";
 		conf = 0.8;
-	} else if (rx(c, c->r->p_ie_city, line, n, 0) >= 0) {
+	} else if (mixed && rx(c, c->r->p_ie_city, line, n, 0) >= 0) {
 		o = ov(c);
 		city = crm_xstrndup(line + o[2], o[3] - o[2]);
 		pc = crm_xstrndup(line + o[4], o[5] - o[4]);
@@ -1657,7 +2045,7 @@ find_address(struct ex *x, int li, struct crm_signature *s)
 		at = o[2];
 		rule = "ie-eircode";
 		conf = 0.7;
-	} else if (rx(c, c->r->p_uk_city, line, n, 0) >= 0) {
+	} else if (mixed && rx(c, c->r->p_uk_city, line, n, 0) >= 0) {
 		o = ov(c);
 		size_t cb = o[2], ce = o[3];
 		city = crm_xstrndup(line + cb, ce - cb);
@@ -1666,12 +2054,12 @@ find_address(struct ex *x, int li, struct crm_signature *s)
 		at = cb;
 		rule = "uk-city-postcode";
 		conf = 0.8;
-		if (rx(c, c->r->street, city, strlen(city), 0) >= 0) {
+		if (lex_has(c->r, city, strlen(city), LX_STREET)) {
 			free(city);
 			free(pc);
 			return 0;
 		}
-	} else if (rx(c, c->r->p_fr_city, line, n, 0) >= 0) {
+	} else if ((run4 || run5) && rx(c, c->r->p_fr_city, line, n, 0) >= 0) {
 		o = ov(c);
 		char prefix[4] = "";
 		if (o[2] != PCRE2_UNSET && o[3] - o[2] < sizeof prefix)
@@ -1681,7 +2069,7 @@ find_address(struct ex *x, int li, struct crm_signature *s)
 		city = clean_city(line + o[6], o[7] - o[6]);
 		at = o[0];
 		/* "1250 Connecticut Ave": a street, not a city */
-		if (rx(c, c->r->street, city, strlen(city), 0) >= 0) {
+		if (lex_has(c->r, city, strlen(city), LX_STREET)) {
 			free(city);
 			free(pc);
 			return 0;
@@ -1714,6 +2102,16 @@ find_address(struct ex *x, int li, struct crm_signature *s)
 	s->address.country = crm_xstrdup(country);
 	set_field(s, CRM_SIG_ADDRESS, NULL, conf, rule);
 	return 1;
+}
+
+static const struct lexhit *
+seg_lex(const struct crm_sig_rules *r, struct seg *g)
+{
+	if (!g->lex_done) {
+		lex_scan(r, g->s, g->n, &g->lex);
+		g->lex_done = 1;
+	}
+	return &g->lex;
 }
 
 /* Words of a segment that start with a capital (words of 4+ bytes). */
@@ -1814,20 +2212,28 @@ company_score(struct ex *x, struct seg *g, const char **why)
 	*why = "company-lexicon";
 	if (w > 8 || g->n > 70)
 		return 0;
+	/* a quotation is no firm */
+	if (memchr(g->s, '"', g->n) || memmem(g->s, g->n, "«", 2) || memmem(g->s, g->n, "“", 3))
+		return 0;
 	if ((cover = domain_cover(c, g->s, g->n)) >= 0.5) {
 		sc += 3;
 		evid = 1;
 		*why = "sender-domain-match";
 	}
-	if (rx(c, c->r->legal, g->s, g->n, 0) >= 0) {
+	const struct lexhit *hp = seg_lex(c->r, g);
+	unsigned lf = hp->flags;
+	if (lf & LX_LEGAL) {
 		sc += 2;
 		if (!evid)
 			*why = "legal-form";
 		evid = 1;
 	}
-	if (rx(c, c->r->company, g->s, g->n, 0) >= 0) {
+	if (lf & LX_COMPANY) {
 		sc += 1;
 		evid = 1;
+		/* "Company", "Conseil" alone: a firm word needs a name beside it */
+		if (hp->ntok == 1 && cover < 0.5)
+			return 0;
 	}
 	if (!evid)
 		return 0;
@@ -1839,6 +2245,22 @@ company_score(struct ex *x, struct seg *g, const char **why)
 	if (count_digits(g->s, g->n))
 		sc -= 1;
 	return sc;
+}
+
+/* Is host (a website "host[/path]" or a mail domain) the sender's own
+ * domain or a subdomain of it, or the other way round? */
+static int
+same_site(const struct ctx *c, const char *host)
+{
+	size_t hl = strcspn(host, "/"), dl;
+	if (!c->domain || c->webmail)
+		return 0;
+	dl = strlen(c->domain);
+	if (hl == dl)
+		return !strncasecmp(host, c->domain, hl);
+	if (hl > dl)
+		return host[hl - dl - 1] == '.' && !strncasecmp(host + hl - dl, c->domain, dl);
+	return c->domain[dl - hl - 1] == '.' && !strncasecmp(c->domain + dl - hl, host, hl);
 }
 
 /* Title-case a domain label for the fallback company: "groupe-kalis" ->
@@ -1956,6 +2378,7 @@ find_name(struct ex *x, struct crm_signature *s)
 			t->line = g->line;
 			t->sep_before = 0;
 			t->kind = 0;
+			t->lex_done = 0;
 			/* a suffix alone (CFA, DipPFS) is no title */
 			char *f = fold(t->s, t->n);
 			if (has_affix(c->r, f, 1))
@@ -2011,14 +2434,16 @@ split_title_firm(struct ex *x)
 		t = *g;
 		t.s = comma + 2;
 		t.n = g->n - (size_t)(t.s - g->s);
-		if (company_score(x, &t, &why) >= 3 && rx(c, c->r->title, t.s, t.n, 0) < 0
-		    && rx(c, c->r->legal, t.s, t.n, 0) != 0) {
+		t.lex_done = 0;
+		if (company_score(x, &t, &why) >= 3 && !(seg_lex(c->r, &t)->flags & LX_TITLE)) {
 			struct seg left = *g;
 			left.n = (size_t)(comma - g->s);
+			left.lex_done = 0;
 			/* "Hudson River Bank, N.A.": the comma is inside the name */
 			if (company_score(x, &left, &why) >= 2)
 				continue;
 			g->n = left.n;
+			g->lex_done = 0;
 			t.sep_before = 0;
 			x->seg[x->ns++] = t;
 		}
@@ -2040,10 +2465,12 @@ find_title_company(struct ex *x, struct crm_signature *s)
 			name_seg = (int)i;
 		if (g->kind || g->n > 80)
 			continue;
-		if (rx(c, c->r->disc_cue, g->s, g->n, 0) >= 0 || rx(c, c->r->closing_line, g->s, g->n, 0) >= 0)
+		const struct lexhit *h = seg_lex(c->r, g);
+		unsigned lf = h->flags;
+		if ((lf & (LX_DISC_CUE | LX_DISC_SHORT)) || rx(c, c->r->closing_line, g->s, g->n, 0) >= 0)
 			continue;
-		int th = rx(c, c->r->title, g->s, g->n, 0) >= 0;
-		size_t toff = th ? ov(c)[0] : 0;
+		int th = (lf & LX_TITLE) != 0;
+		size_t toff = th && h->title_tok > 0;
 		const char *why;
 		double cs = company_score(x, g, &why);
 		if (th && !(cs >= 3 && toff > 0)) {
@@ -2067,11 +2494,14 @@ find_title_company(struct ex *x, struct crm_signature *s)
 		struct seg *g = &x->seg[name_seg + 1];
 		if (!g->kind && (int)(name_seg + 1) != cseg && g->line <= x->seg[name_seg].line + 1
 		    && count_digits(g->s, g->n) == 0 && count_words(g->s, g->n) <= 6 && g->n <= 60
-		    && !memchr(g->s, '@', g->n) && rx(c, c->r->country, g->s, g->n, 0) < 0
-		    && rx(c, c->r->street, g->s, g->n, 0) < 0 && rx(c, c->r->disc_cue, g->s, g->n, 0) < 0
+		    && !memchr(g->s, '@', g->n)
+		    && !(seg_lex(c->r, g)->flags & (LX_COUNTRY | LX_STREET | LX_DISC_CUE | LX_DISC_SHORT))
 		    && rx(c, c->r->closing_line, g->s, g->n, 0) < 0 && count_letter_words(g->s, g->n) >= 1) {
-			tseg = name_seg + 1;
-			trule = "after-name";
+			size_t f0, l0;
+			if (!name_match(c, g->s, g->n, &f0, &l0)) {
+				tseg = name_seg + 1;
+				trule = "after-name";
+			}
 		}
 	}
 	if (tseg >= 0 && s->field[CRM_SIG_NAME]) {
@@ -2144,7 +2574,7 @@ void
 crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
     struct crm_signature *s)
 {
-	struct ex *x = crm_xcalloc(1, sizeof *x);
+	struct ex ex, *x = &ex;
 	const char *p;
 	size_t i, nfields = 0;
 	double sum = 0;
@@ -2155,9 +2585,14 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 		s->conf[i] = 0;
 		s->rule[i] = NULL;
 	}
+	x->nl = x->ns = x->nph = 0;
+	x->addr_country[0] = 0;
+	x->name_line = -1;
+	x->cur_seg_len = 0;
 	if (!s->text)
 		goto out;
 	ctx_init(&x->c, r, in);
+	ctx_domain(&x->c);
 	/* lines and segments */
 	p = s->text;
 	while (*p && x->nl < MAXBLOCK) {
@@ -2175,9 +2610,9 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	}
 	/* region for national numbers: an international number's, the
 	 * domain's, else the default */
-	snprintf(x->region, sizeof x->region, "%s", in->region ? in->region : "FR");
+	set_region(x->region, in->region ? in->region : "FR");
 	if (x->c.tld_region[0])
-		snprintf(x->region, sizeof x->region, "%s", x->c.tld_region);
+		set_region(x->region, x->c.tld_region);
 	for (i = 0; i < x->ns; i++) {
 		const char *plus = memchr(x->seg[i].s, '+', x->seg[i].n);
 		if (plus && rx(&x->c, r->p_phone, x->seg[i].s, x->seg[i].n, (size_t)(plus - x->seg[i].s)) >= 0) {
@@ -2193,7 +2628,7 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	for (i = 0; i < x->nl; i++) {
 		const char *cc = country_code(x, x->lines[i], x->lens[i]);
 		if (cc && x->lens[i] < 30) {
-			snprintf(x->addr_country, sizeof x->addr_country, "%s", cc);
+			set_region(x->addr_country, cc);
 			break;
 		}
 	}
@@ -2201,9 +2636,9 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 		if (find_address(x, (int)i, s)) {
 			for (size_t k = 0; k < x->ns; k++)
 				if (x->seg[k].line == (int)i || (s->address.street && x->seg[k].line == (int)i - 1
-				    && rx(&x->c, r->street, x->seg[k].s, x->seg[k].n, 0) >= 0))
+				    && (seg_lex(r, &x->seg[k])->flags & LX_STREET)))
 					x->seg[k].kind |= S_ADDR;
-			snprintf(x->region, sizeof x->region, "%s", s->address.country);
+			set_region(x->region, s->address.country);
 			break;
 		}
 	for (i = 0; i < x->ns; i++) {
@@ -2216,18 +2651,30 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	/* street lines above the postal line are address too */
 	for (i = 0; i < x->ns; i++)
 		if (!x->seg[i].kind && count_digits(x->seg[i].s, x->seg[i].n)
-		    && rx(&x->c, r->street, x->seg[i].s, x->seg[i].n, 0) >= 0)
+		    && (seg_lex(r, &x->seg[i])->flags & LX_STREET))
 			x->seg[i].kind |= S_ADDR;
 	choose_phones(x, s);
 	find_name(x, s);
 	find_title_company(x, s);
-	if (!s->field[CRM_SIG_COMPANY] && s->field[CRM_SIG_NAME]
+	int own_email = s->field[CRM_SIG_EMAIL] && !strcmp(s->rule[CRM_SIG_EMAIL], "sender-address");
+	int own_site = s->field[CRM_SIG_WEBSITE] && same_site(&x->c, s->field[CRM_SIG_WEBSITE]);
+	int other_domain = (s->field[CRM_SIG_EMAIL] && !own_email && !same_site(&x->c,
+	    strchr(s->field[CRM_SIG_EMAIL], '@') + 1)) || (s->field[CRM_SIG_WEBSITE] && !own_site);
+	if (!s->field[CRM_SIG_COMPANY] && s->field[CRM_SIG_NAME] && !other_domain
 	    && (s->field[CRM_SIG_TITLE] || s->field[CRM_SIG_PHONE] || s->field[CRM_SIG_MOBILE]
 	    || s->field[CRM_SIG_EMAIL] || s->field[CRM_SIG_WEBSITE])) {
 		char *co = company_from_domain(&x->c);
 		if (co)
 			set_field(s, CRM_SIG_COMPANY, co, 0.6, "sender-domain");
 	}
+	/* a card must be the sender's: their name, their address, their
+	 * site, or a firm that spells their domain; list footers, slogans
+	 * and other people's details tie to nobody */
+	const char *nr = s->rule[CRM_SIG_NAME];
+	int tied = (nr && strcmp(nr, "person-shaped-line")) || own_email || own_site
+	    || (s->rule[CRM_SIG_COMPANY] && !strcmp(s->rule[CRM_SIG_COMPANY], "sender-domain-match"));
+	if (!tied)
+		crm_sig_threshold(s, 2.0);      /* drops every field */
 	ctx_free(&x->c);
 out:
 	/* field confidence includes the confidence in the block */
@@ -2239,7 +2686,6 @@ out:
 		nfields++;
 	}
 	s->confidence = nfields ? sum / (double)nfields : 0;
-	free(x);
 }
 
 int
