@@ -170,8 +170,9 @@ main(int argc, char **argv)
 	if (!(ps.rules = crm_sig_rules_load(ps.rules_dir, err, sizeof err)))
 		crm_die(CRM_EXIT_USAGE, "%s", err);
 	rc = crm_stage_run(argv + i, one, &ps, "records");
-	crm_warn("%lu records, %lu signatures found, %lu cache hits, %lu rejected",
-	    ps.records, ps.found, ps.hits, crm_rejects_count());
+	if (ps.records || crm_rejects_count())
+		crm_warn("%lu records, %lu signatures found, %lu cache hits, %lu rejected",
+		    ps.records, ps.found, ps.hits, crm_rejects_count());
 	for (size_t k = 0; k < CACHE_SLOTS; k++) {
 		free(ps.cache[k].text);
 		json_object_put(ps.cache[k].sig);

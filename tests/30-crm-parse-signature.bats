@@ -1,0 +1,243 @@
+#!/usr/bin/env bats
+# crm-parse-signature: the labelled corpus (tests/fixtures/signatures),
+# the fields and their shapes, options, the cache, bad input and bad rules.
+
+load helper
+
+SIG="$FIX/signatures"
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
+# rec FROM_NAME FROM_EMAIL TEXT [SUBJECT]: one message record
+rec() {
+	jq -n -c --arg n "$1" --arg e "$2" --arg t "$3" --arg s "${4-Test}" \
+	    '{v: 1, id: "t", from: {name: $n, email: $e}, subject: $s, text: $t}'
+}
+
+# card FROM_NAME FROM_EMAIL TEXT [OPTIONS...]: the signature object
+card() {
+	local n="$1" e="$2" t="$3"
+	shift 3
+	rec "$n" "$e" "$t" | crm-parse-signature "$@" 2>/dev/null | jq -c .signature
+}
+
+@test "the corpus scores above its guards: micro-F1, every field, calibration" {
+	run --separate-stderr "$CRM_TOP/tests/bench/score-signatures" \
+	    --min-micro 0.97 --min-field 0.95 --min-calibration 0.97
+	echo "$output"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"micro "* ]]
+	[[ "$output" == *"0.92-1.00:"* ]]
+}
+
+@test "the corpus is two thirds French and as labelled as promised" {
+	n=$(grep -c . "$SIG/labels.jsonl")
+	[ "$n" -ge 150 ]
+	[ "$(ls "$SIG/cur" | wc -l)" -eq "$n" ]
+	fr=$(crm-sync --maildir "$SIG" | jq -r '.text' | grep -c -i -E '^(bonjour|madame|monsieur|cher|chère|merci|ok pour)' || true)
+	[ "$fr" -ge $((n / 2)) ]
+}
+
+@test "a full French signature: every field, normalised" {
+	t='Bonjour Thomas,
+
+Je vous propose un échange jeudi.
+
+Bien cordialement,
+
+Sophie Marchal
+Directrice du Développement Commercial
+Valmont Gestion Privée
+12, avenue Hoche – 75008 Paris
+Tél. : +33 (0)1 44 13 52 80
+Mob. : 06.72.18.44.09
+Fax : 01 44 13 52 81
+https://www.valmont-gestion.fr/
+linkedin.com/in/sophie-marchal/'
+	got=$(card "Sophie Marchal" "s.marchal@valmont-gestion.fr" "$t")
+	json_eq "$(jq -c .fields <<<"$got")" '{"name":"Sophie Marchal","title":"Directrice du Développement Commercial",
+	  "company":"Valmont Gestion Privée","email":null,"phone":"+33144135280","mobile":"+33672184409",
+	  "website":"valmont-gestion.fr","linkedin":"linkedin.com/in/sophie-marchal",
+	  "address":{"street":"12, avenue Hoche","postal_code":"75008","city":"Paris","country":"FR"}}'
+	jq_is .method rules "$got"
+	jq -e '.confidence > 0.8 and (.field_confidence | length) == 8' <<<"$got"
+}
+
+@test "the signature of the quoted message is not the sender's" {
+	t='Parfait, merci !
+
+Le 8 oct. 2025 à 17:40, Julien Moreau <j.moreau@exemple.fr> a écrit :
+
+> Bonjour Claire,
+> Je décale notre point à lundi.
+> Julien Moreau
+> Chargé d affaires
+> Tél : 01 42 60 33 71'
+	[ "$(card "Claire Dubois" "claire.dubois@banque-lorrain.fr" "$t")" = null ]
+	t='OK pour moi.
+
+________________________________
+De : Luc Garnier <luc@roux-gestion.fr>
+Envoyé : mardi 14 octobre 2025 16:12
+À : Anne Roux
+Objet : Comité
+
+Le comité est décalé.
+Luc Garnier
+Directeur Général
+01 43 21 09 80'
+	[ "$(card "Anne Roux" "anne.roux@roux-gestion.fr" "$t")" = null ]
+}
+
+@test "a forward keeps the forwarder's signature, not the forwarded one" {
+	t="Julie, pour info.
+
+Thomas Leroy
+Responsable Partenariats
+01 53 20 11 90
+
+---------- Forwarded message ---------
+From: Hélène Faure <helene.faure@patrimoine-avenir.fr>
+Date: Thu, Oct 16, 2025 at 11:32 AM
+Subject: Partenariat
+
+Hélène Faure
+Directrice Générale
+06 03 14 25 36"
+	out=$(rec "Thomas Leroy" "t.leroy@exemple-crm.fr" "$t" "Fwd: Partenariat" | crm-parse-signature 2>/dev/null)
+	jq_is .body.forwarded true "$out"
+	jq_is .signature.fields.name "Thomas Leroy" "$out"
+	jq_is .signature.fields.phone "+33153201190" "$out"
+	jq_is .signature.fields.mobile null "$out"
+}
+
+@test "no signature: thanks only, a mobile footer, initials" {
+	[ "$(card "Claire Dubois" "claire@x.fr" $'Parfait, merci !\n\nEnvoyé de mon iPhone')" = null ]
+	[ "$(card "Philippe Arnaud" "pa@arnaud.fr" $'Très bien pour le 5.\n\nPA')" = null ]
+	[ "$(card "" "someone@gmail.com" 'Please remove me from your mailing list.')" = null ]
+}
+
+@test "a first-name sign-off gives the From name, and nothing else is invented" {
+	got=$(card "Romain Faure" "romain.faure@faure-gestion.fr" $'Ok pour 15h.\n\nRomain')
+	json_eq "$(jq -c '.fields | with_entries(select(.value != null))' <<<"$got")" '{"name":"Romain Faure"}'
+	got=$(card "LEFEBVRE Paul" "paul@lefebvre.fr" $'Reçu.\n\nCordialement,\nPaul')
+	jq_is .fields.name "Paul LEFEBVRE" "$got"
+}
+
+@test "phones: mobile decided by the number, fax and registration numbers left out, regions" {
+	t=$'Cordialement,\n\nPaul Martin\nCourtier | ORIAS 12 345 678\nTél. 06 12 34 56 78\nFax 01 23 45 67 89\nLigne directe : 01.23.45.67.80'
+	got=$(card "Paul Martin" "paul@martin-courtage.fr" "$t")
+	jq_is .fields.mobile "+33612345678" "$got"
+	jq_is .fields.phone "+33123456780" "$got"
+	# a UK number written nationally, with a .co.uk sender
+	got=$(card "Emma Hale" "emma@hale.co.uk" $'Kind regards,\nEmma Hale\nPartner\nT: 020 7946 0321')
+	jq_is .fields.phone "+442079460321" "$got"
+	# --region decides a national number the signature gives no hint for
+	t=$'Bien à vous,\nJan Peeters\nConseiller\n0475 12 34 56'
+	jq_is .fields.phone "+33475123456" "$(card "Jan Peeters" "jan.peeters@gmail.com" "$t")"
+	jq_is .fields.mobile "+32475123456" "$(card "Jan Peeters" "jan.peeters@gmail.com" "$t" --region BE)"
+}
+
+@test "legal notices are cut from the block and never become fields" {
+	t=$'Bonjour,\n\nCi-joint le document.\n\nCordialement,\n\nNathalie Girardin\nAvocat Associé\nGirardin & Associés\n01 40 17 85 62\n\nCe message et toutes les pièces jointes sont confidentiels et établis à l\'attention exclusive de leurs destinataires. Toute utilisation non autorisée est interdite.\nPensez à l\'environnement avant d\'imprimer ce message.'
+	got=$(card "Nathalie Girardin" "ng@girardin-avocats.fr" "$t")
+	jq_is .fields.title "Avocat Associé" "$got"
+	[[ $(jq -r .text <<<"$got") != *confidentiels* ]]
+	[[ $(jq -r .text <<<"$got") != *environnement* ]]
+}
+
+@test "--explain names the rule of every field; --min-confidence drops fields" {
+	t=$'Cordialement,\n\nJean Dupont\nDirecteur Administratif et Financier\n01 41 10 52 36'
+	got=$(card "Jean Dupont" "jean.dupont@groupe-kalis.fr" "$t" --explain)
+	jq_is '.rules.name' sender-name-written "$got"
+	jq_is '.rules.company' sender-domain "$got"
+	jq_is '.fields.company' "Groupe Kalis" "$got"
+	jq -e '(.rules | keys) == (.field_confidence | keys)' <<<"$got"
+	got=$(card "Jean Dupont" "jean.dupont@groupe-kalis.fr" "$t" --min-confidence 0.8)
+	jq_is '.fields.company' null "$got"
+	jq_is '.fields.name' "Jean Dupont" "$got"
+	[ "$(card "Jean Dupont" "jean.dupont@groupe-kalis.fr" "$t" --min-confidence 1)" = null ]
+	card "Jean Dupont" "jean.dupont@groupe-kalis.fr" "$t" | jq -e 'has("rules") | not'
+}
+
+@test "the same signature twice is read once: method cache, counted in the summary" {
+	t=$'Merci,\n\nKevin Roux\nAgent immobilier\n06 52 63 74 85'
+	{ rec "Kevin Roux" "kevin@roux-immo.fr" "$t"; rec "Kevin Roux" "kevin@roux-immo.fr" "Autre texte.
+$t"; } >in.jsonl
+	run --separate-stderr crm-parse-signature in.jsonl
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | jq -r .signature.method | tr '\n' ' ')" = "rules cache " ]
+	json_eq "$(printf '%s\n' "$output" | sed -n 1p | jq -c .signature.fields)" \
+	    "$(printf '%s\n' "$output" | sed -n 2p | jq -c .signature.fields)"
+	[[ "$stderr" == *"2 records, 2 signatures found, 1 cache hits, 0 rejected"* ]]
+}
+
+@test "a record without text, or with a text that is not a string, is rejected with its line" {
+	{ rec "A" "a@b.fr" "Bonjour"; echo '{"v":1,"id":"x"}'; echo '{"v":1,"text":42}'; rec "B" "b@b.fr" "Salut"; } >in.jsonl
+	run --separate-stderr crm-parse-signature --rejects rej.jsonl in.jsonl
+	[ "$status" -eq 1 ]
+	[ "$(printf '%s\n' "$output" | grep -c .)" -eq 2 ]
+	[[ "$stderr" == *"in.jsonl:2: record has no \"text\""* ]]
+	[[ "$stderr" == *"in.jsonl:3: \"text\" is not a string"* ]]
+	[ "$(wc -l <rej.jsonl)" -eq 2 ]
+}
+
+@test "binary garbage, a 10 MB body and a missing From never crash" {
+	head -c 300000 /dev/urandom | tr -d '\000' | jq -Rs -c '{v: 1, text: .}' >bin.jsonl
+	run --separate-stderr crm-parse-signature bin.jsonl
+	[ "$status" -eq 0 ]
+	jq -e '.body | has("reply")' <<<"$output"
+	# 10 MB of text lines ending with a signature
+	{ yes 'Ligne de texte ordinaire du message, sans rien de particulier.' | head -c 10000000
+	  printf '\nCordialement,\nMarc Durand\nAnalyste\n01 44 50 60 70\n'; } |
+	    jq -Rs -c '{v: 1, from: {name: "Marc Durand", email: "m@d.fr"}, text: .}' >big.jsonl
+	run --separate-stderr crm-parse-signature big.jsonl
+	[ "$status" -eq 0 ]
+	jq_is .signature.fields.phone "+33144506070"
+	# no "from" at all: no name to match, still no crash
+	run --separate-stderr sh -c "printf '%s\n' '{\"text\":\"Cordialement,\\nMarc Durand\\n01 44 50 60 70\"}' | crm-parse-signature"
+	[ "$status" -eq 0 ]
+}
+
+@test "usage errors: an unknown region, a bad --min-confidence" {
+	run crm-parse-signature --region XX </dev/null
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--region"*"XX"* ]]
+	run crm-parse-signature --min-confidence 2 </dev/null
+	[ "$status" -eq 2 ]
+}
+
+@test "a malformed or missing rules file is named with its line; exit 2" {
+	cp -R "$CRM_TOP/lib/rules/signature" rules
+	printf 'line\tCordialement\nnot-a-kind\tBye\n' >rules/closings.txt
+	run crm-parse-signature --rules rules </dev/null
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"rules/closings.txt:2: unknown kind 'not-a-kind'"* ]]
+	cp "$CRM_TOP/lib/rules/signature/closings.txt" rules/
+	sed -i 's/^email\t.*/email\t[a-z+@/' rules/patterns.txt
+	run crm-parse-signature --rules rules </dev/null
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"rules/patterns.txt:"*": bad pattern: "* ]]
+	cp "$CRM_TOP/lib/rules/signature/patterns.txt" rules/
+	printf 'email\t.+@.+\n' >>rules/patterns.txt
+	run crm-parse-signature --rules rules </dev/null
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"rules/patterns.txt:"*": pattern defined twice"* ]]
+	cp "$CRM_TOP/lib/rules/signature/patterns.txt" rules/
+	printf 'fax\n' >>rules/phone_labels.txt
+	run crm-parse-signature --rules rules </dev/null
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"phone_labels.txt:"*"two TAB-separated columns"* ]]
+	rm rules/phone_labels.txt
+	run crm-parse-signature --rules rules </dev/null
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"phone_labels.txt: No such file"* ]]
+}
+
+@test "the rules are found without CRM_RULES_DIR (next to the program)" {
+	run env -u CRM_RULES_DIR -u CRM_DATADIR sh -c "printf '%s\n' '{\"text\":\"x\"}' | crm-parse-signature"
+	[ "$status" -eq 0 ]
+}
