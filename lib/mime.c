@@ -309,6 +309,58 @@ add_lenient(json_object *arr, const char *raw)
 }
 
 /* <id> tokens of a raw header, brackets removed. */
+/* A value without <...> is read as bare Message-IDs only when every word
+ * of it has an '@': Gnus writes 'In-Reply-To: joe@example.com's message
+ * of "date"', which names no message at all. */
+static int
+bare_ids(const char *raw)
+{
+	const char *p = raw;
+	int words = 0;
+
+	if (strchr(raw, '<'))
+		return 1;
+	while (*p) {
+		while (*p && isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			break;
+		const char *w = p;
+		while (*p && !isspace((unsigned char)*p))
+			p++;
+		if (!memchr(w, '@', (size_t)(p - w)))
+			return 0;
+		words++;
+	}
+	return words > 0;
+}
+
+/* The raw, unfolded value of the first header field called name in the
+ * header block (libetpan's structured fields keep no raw text). */
+static void
+raw_field(const char *msg, size_t mlen, const char *name, struct crm_buf *out)
+{
+	size_t k = strlen(name), i = 0;
+
+	while (i < mlen) {
+		const char *line = msg + i;
+		const char *nl = memchr(line, '\n', mlen - i);
+		size_t ll = nl ? (size_t)(nl - line) : mlen - i;
+		if (ll == 0 || (ll == 1 && line[0] == '\r'))
+			return;         /* end of the header block */
+		if (ll > k && !strncasecmp(line, name, k) && line[k] == ':') {
+			size_t end = i + ll + 1;
+			while (end < mlen && (msg[end] == ' ' || msg[end] == '\t')) {
+				const char *n2 = memchr(msg + end, '\n', mlen - end);
+				end = n2 ? (size_t)(n2 - msg) + 1 : mlen;
+			}
+			unfold(out, line + k + 1, (end > mlen ? mlen : end) - i - k - 1);
+			return;
+		}
+		i += ll + 1;
+	}
+}
+
 static void
 add_ids(json_object *arr, const char *raw)
 {
@@ -319,7 +371,7 @@ add_ids(json_object *arr, const char *raw)
 			json_object_array_add(arr, crm_json_utf8(lt + 1, (size_t)(gt - lt - 1)));
 		p = gt + 1;
 	}
-	if (json_object_array_length(arr) == 0) {
+	if (json_object_array_length(arr) == 0 && bare_ids(raw)) {
 		/* ids without brackets: whitespace-separated tokens with an '@' */
 		p = raw;
 		while (*p) {
@@ -934,6 +986,16 @@ crm_message_record(const char *raw, size_t len, const struct crm_msgopts *o,
 	if (h.nfields == 0) {
 		*why = "no header fields, not a mail message";
 		goto fail_parsed;
+	}
+	if (h.in_reply_to) {
+		/* libetpan reads bare words as ids too: apply the same rule */
+		struct crm_buf irt = CRM_BUF_INIT;
+		raw_field(msg, mlen, "in-reply-to", &irt);
+		if (irt.len && !bare_ids(irt.s)) {
+			free(h.in_reply_to);
+			h.in_reply_to = NULL;
+		}
+		crm_buf_free(&irt);
 	}
 	/* the top-level Content-Type, for report and list detection */
 	if (mime->mm_type == MAILMIME_MESSAGE && mime->mm_data.mm_message.mm_msg_mime) {

@@ -265,3 +265,14 @@ PY
 	run --separate-stderr sh -c "crm-sync --maildir '$MD' 2>&1 >/dev/null | grep -c 'messages in'"
 	[ "$output" = 0 ]
 }
+
+@test "Gnus' 'In-Reply-To: user@host's message of \"date\"' names no Message-ID" {
+	printf 'From: a@b.fr\nSubject: x\nMessage-ID: <m1@x>\nIn-Reply-To: joe@example.com'"'"'s message of "Mon, 1 Jan 2002 10:00:00 +0000"\nReferences: <r1@x> <r2@x>\n\nhi\n' >gnus.eml
+	run crm-sync gnus.eml
+	jq_is '.in_reply_to' null
+	jq_is '.references | join(" ")' "r1@x r2@x"
+	printf 'From: a@b.fr\nSubject: x\nMessage-ID: bare-id@x\nIn-Reply-To: parent@x\n\nhi\n' >bare.eml
+	run crm-sync bare.eml
+	jq_is '.message_id' bare-id@x
+	jq_is '.in_reply_to' parent@x
+}
