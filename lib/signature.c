@@ -1353,6 +1353,30 @@ person_shape(struct ctx *c, const char *s, size_t n)
 	return 1;
 }
 
+/* Does the text spell the start of the sender's domain label ("groupe"
+ * of groupe-prevoir-exemple.fr), letters and digits only, accents and case
+ * folded? */
+static int
+mentions_domain(struct ctx *c, const char *s, size_t n)
+{
+	char f[2048], *p = f;
+	size_t fl, k = 0;
+
+	ctx_domain(c);
+	if (!c->dlabel || !*c->dlabel || c->webmail)
+		return 0;
+	fl = fold_buf(s, n < 600 ? n : 600, f, sizeof f);
+	for (size_t i = 0; i < fl; i++)
+		if (isalnum((unsigned char)f[i]))
+			p[k++] = f[i];
+	p[k] = 0;
+	char want[8];
+	size_t wl = strlen(c->dlabel) < 6 ? strlen(c->dlabel) : 6;
+	memcpy(want, c->dlabel, wl);
+	want[wl] = 0;
+	return strstr(p, want) != NULL;
+}
+
 /* Lines are flagged lazily, from the bottom up: the block is found within
  * the last MAXBLOCK lines above any trailing notice, so most of the tail
  * is never looked at. */
@@ -1471,6 +1495,11 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 			if (!(ln[i].f & (L_NAME | L_FEAT)) && kept <= 2 && person_shape(&c, ln[i].s, ln[i].n))
 				shaped++;
 		}
+		/* a block that neither names the sender nor spells the sender's
+		 * domain cannot tie to the sender (see crm_sig_extract): leave it
+		 * without reading it (list footers, spam, other people's cards) */
+		if (kept && !named && !mentions_domain(&c, b.s, b.len))
+			kept = 0;
 		if (kept && (named || feat || shaped || kept >= 2)) {
 			out->text_len = b.len;
 			out->text = crm_buf_steal(&b);

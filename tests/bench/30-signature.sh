@@ -1,0 +1,62 @@
+#!/bin/sh
+# 30-signature.sh — crm-parse-signature: accuracy on the labelled corpus,
+# throughput and peak RSS over the SpamAssassin records, and the npm
+# peers side by side (talon, talonjs, planer, email-signature-detector,
+# email-reply-parser; installed with npm into $BENCH_CACHE/npm): their
+# messages/s (library call alone, JSON parsing excluded) and whether they
+# find a signature at all in the French messages of the corpus.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+R=$(corpus_records) || exit 1
+N=$(grep -c . "$R")
+SIGDIR="$CRM_TOP/tests/fixtures/signatures"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+echo "--- accuracy (tests/fixtures/signatures, $(grep -c . "$SIGDIR/labels.jsonl") labelled messages)"
+"$here/score-signatures"
+
+echo
+echo "--- crm-parse-signature over $N SpamAssassin records (crm-sync output, $(($(wc -c <"$R") / N)) bytes a record)"
+t=$(median_time "crm-parse-signature '$R'")
+/usr/bin/time -o "$TMP/cpu" -f %U crm-parse-signature "$R" >/dev/null 2>&1
+cpu=$(tail -n 1 "$TMP/cpu")
+rss=$(peak_rss "crm-parse-signature '$R'")
+echo "crm-parse-signature: $(rate "$N" "$t") msg/s (median of 5, wall $t s); $(rate "$N" "$cpu") msg/s by user CPU ($cpu s); peak RSS $rss KB"
+echo "  load average while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
+crm-parse-signature "$R" 2>&1 >/dev/null | sed 's/^/  /'
+
+# the French messages of the corpus, as records
+crm-sync --maildir "$SIGDIR" 2>/dev/null >"$TMP/corpus.jsonl"
+jq -c 'select(.message_id | test("^(fr|be|ch|lu|ca)-"))' "$TMP/corpus.jsonl" >"$TMP/fr.jsonl"
+jq -r 'select(.message_id | test("^(fr|be|ch|lu|ca)-")) | select([.fields[] | select(. != null)] | length > 0) | .message_id' \
+    "$SIGDIR/labels.jsonl" >"$TMP/fr-with-sig.txt"
+grep -F -f "$TMP/fr-with-sig.txt" "$TMP/fr.jsonl" >"$TMP/fr-sig.jsonl"
+FRN=$(grep -c . "$TMP/fr-sig.jsonl")
+crmfound=$(crm-parse-signature "$TMP/fr-sig.jsonl" 2>/dev/null | jq -s '[.[] | select(.signature)] | length')
+echo "  on the $FRN French messages that carry a signature: crm-parse-signature finds $crmfound, with its fields"
+
+echo
+echo "--- npm peers"
+NM="$BENCH_CACHE/npm/node_modules"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	echo "node/npm not installed: peers skipped"
+	exit 0
+fi
+if [ ! -d "$NM/email-reply-parser" ]; then
+	mkdir -p "$BENCH_CACHE/npm"
+	(cd "$BENCH_CACHE/npm" && npm install --silent --no-audit --no-fund \
+	    talon talonjs planer email-signature-detector email-reply-parser >/dev/null 2>&1) ||
+	    { echo "npm install failed: peers skipped"; exit 0; }
+fi
+for p in talon talonjs planer email-signature-detector email-reply-parser; do
+	max=3000
+	[ "$p" = email-reply-parser ] && max=300
+	sp=$(node "$here/sig-peers.js" "$NM" "$p" speed "$R" "$max" 2>/dev/null)
+	fr=$(node "$here/sig-peers.js" "$NM" "$p" found "$TMP/fr-sig.jsonl" 2>/dev/null)
+	set -- $sp
+	printf '%-26s %6s msg/s wall, %6s msg/s by user CPU (library call only, first %s records); French corpus: %s\n' \
+	    "$p" "$1" "$2" "$3" "$fr"
+done
+echo "(talonjs and planer only strip quotations: they have no signature to find)"
