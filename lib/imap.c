@@ -771,6 +771,11 @@ expand(struct sess *s, const char *const *folders, char ***out)
 				}
 			if (nonexistent)
 				continue;
+			int dup = 0;
+			for (size_t k = 0; k < n && !dup; k++)
+				dup = !strcmp(v[k], mb->mb_name);
+			if (dup)
+				continue;        /* "INBOX,*": INBOX once */
 			if (n + 2 > cap)
 				v = crm_xrealloc(v, (cap *= 2) * sizeof *v);
 			v[n++] = crm_xstrdup(mb->mb_name);

@@ -293,7 +293,7 @@ PY
 	run --separate-stderr crm-sync --imap fold@test
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .source.folder <<<"$output" | paste -sd' ')" = "INBOX Sent" ]
-	crm-account add fold@test --update --folders '*'
+	crm-account add fold@test --update --folders 'INBOX,*'
 	run --separate-stderr crm-sync --imap fold@test
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .source.folder <<<"$output" | sort | paste -sd' ')" = "Archive INBOX Sent" ]

@@ -221,7 +221,7 @@ dc_restart() {
 
 dc_stop_all() {
 	[ -n "${DC:-}" ] || return 0
-	dc_stop
+	dc_kill                        # a clean shutdown takes 2.5 s and proves nothing here
 	mock_stop "$DC/oauth"
 	rm -rf "$DC"
 }
@@ -252,19 +252,33 @@ dc_maildir() {
 # Dovecot gives UIDs in file-name timestamp order at the next SELECT; the
 # file time becomes INTERNALDATE; CRLF line ends make the file size equal
 # to RFC822.SIZE.
-DC_SEQ=0
 dc_seed() {
-	local folder=INBOX f m dst ts
+	local folder=INBOX m
 	if [ "$1" = -m ]; then folder=$2; shift 2; fi
 	m=$(dc_maildir "$folder")
 	mkdir -p "$m/cur" "$m/new" "$m/tmp"
-	for f in "$@"; do
-		DC_SEQ=$((DC_SEQ + 1))
-		ts=$((1704103200 + DC_SEQ * 60))
-		dst="$m/new/$ts.M${DC_SEQ}P$$.crmtest"
-		sed 's/\r*$/\r/' "$f" >"$m/tmp/seed.$DC_SEQ" && mv "$m/tmp/seed.$DC_SEQ" "$dst"
-		touch -d "@$ts" "$dst"
-	done
+	# one interpreter for all the files: a fork per file is slow
+	$PY - "$m" "$@" <<'PY' || return 1
+import os, sys, time
+m, files = sys.argv[1], sys.argv[2:]
+seq_file = os.path.join(m, "tmp", ".seq")
+try:
+    seq = int(open(seq_file).read())
+except (OSError, ValueError):
+    seq = 0
+for f in files:
+    seq += 1
+    ts = 1704103200 + seq * 60
+    data = open(f, "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    tmp = os.path.join(m, "tmp", "seed.%d" % seq)
+    with open(tmp, "wb") as out:
+        out.write(data)
+    dst = os.path.join(m, "new", "%d.M%dP%d.crmtest" % (ts, seq, os.getpid()))
+    os.rename(tmp, dst)
+    os.utime(dst, (ts, ts))
+with open(seq_file, "w") as out:
+    out.write(str(seq))
+PY
 	chown -R "$(dc_mu):$(dc_mg)" "$DC/mail"
 }
 
