@@ -488,10 +488,20 @@ steal(PGconn *db, const char *address, const char *old, int seconds)
 	    "where address = $1 and lease_owner = $4 returning id", 4, p);
 	int ok = crm_db_ok(r) && PQntuples(r) == 1;
 	PQclear(r);
-	if (ok)
-		crm_warn("%s: taking over the lease of %s, a process of this host that is gone",
-		    address, old);
-	return ok;
+	if (!ok)
+		return 0;
+	crm_warn("%s: taking over the lease of %s, a process of this host that is gone",
+	    address, old);
+	/* its job run will never finish by itself */
+	const char *colon = strrchr(old, ':');
+	char host[HOST_NAME_MAX + 1];
+	snprintf(host, sizeof host, "%.*s", (int)(colon - old), old);
+	const char *q[3] = { address, host, colon + 1 };
+	r = crm_db_exec(db, "update job_runs set status = 'failed', finished_at = now(), "
+	    "error = 'the process died (lease taken over)' where account = $1 and host = $2 "
+	    "and pid = $3::int and status = 'running'", 3, q);
+	PQclear(r);
+	return 1;
 }
 
 int

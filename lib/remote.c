@@ -25,6 +25,7 @@
 #include "log.h"
 #include "mime.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -504,8 +505,13 @@ note_reauth(PGconn *db)
 int
 crm_remote_run(const struct crm_remote_opts *o)
 {
-	PGconn *db = crm_db_connect();
+	PGconn *db;
 	int lease = (int)crm_config_long("sync_lease", 1800), rc;
+
+	/* a reader that goes away is an output error to report, with the
+	 * lease released and the job run closed, not a silent death */
+	signal(SIGPIPE, SIG_IGN);
+	db = crm_db_connect();
 
 	crm_db_ensure_schema(db, CRM_ACCOUNT_SCHEMA);
 	if (o->all) {

@@ -367,3 +367,15 @@ PY
 	[ "$(pg_q "select count(*) from interactions where account = 'pipe@test'")" = 5 ]
 	[ "$(pg_q "select (cursor->>'uidvalidity')::bigint - $uv || ' ' || (cursor->>'uid') from sync_state where account = 'pipe@test'")" = "1 5" ]
 }
+
+@test "a reader that goes away: exit 3 with a message, the lease released, the job run closed" {
+	new_user gone
+	many 200 "$BATS_TEST_TMPDIR/g"
+	dc_seed "$BATS_TEST_TMPDIR"/g/*.eml
+	imap_account gone@test
+	run --separate-stderr bash -c 'crm-sync --imap gone@test | head -n 1 >/dev/null; echo "${PIPESTATUS[0]}" >"$BATS_TEST_TMPDIR/rc"'
+	[ "$(cat "$BATS_TEST_TMPDIR/rc")" = 3 ]
+	[[ "$stderr" == *"error writing standard output: Broken pipe"* ]]
+	[ "$(pg_q "select lease_owner is null from mail_accounts where address = 'gone@test'")" = t ]
+	[ "$(pg_q "select status from job_runs where account = 'gone@test'")" = failed ]
+}

@@ -73,6 +73,8 @@ teardown_file() {
 	[ "$(pg_q "select count(*) from interactions where account = 'long@test' and message_id ~ '^order[0-9]+@client[0-9]+[.]example$' and substring(message_id from '^order([0-9]+)')::int between 1 and $N")" = "$N" ]
 	[ "$(pg_q "select cursor->>'uid' from sync_state where account = 'long@test' and folder = 'INBOX'")" = "$N" ]
 	[ "$(pg_q "select count(*) from mail_accounts where lease_owner is not null")" = 0 ]
+	# every run's job row is closed: by the run itself, or by the one that took its lease
+	[ "$(pg_q "select count(*) from job_runs where account = 'long@test' and status = 'running'")" = 0 ]
 	# and one more run has nothing to do
 	run --separate-stderr crm-sync --imap long@test
 	[ "$status" -eq 0 ]
