@@ -261,9 +261,13 @@ crm_intent_classify(struct crm_intent *ie, json_object *rec,
 	else if (kind == CRM_AUTO_NONE && sc[L_OOO] > 0)
 		sc[L_OOO] = 0;   /* absence phrases without the mark of a machine: a person wrote */
 
+	/* on a tie, the label a salesperson must not miss wins: unsubscribe,
+	 * complaint, out_of_office, referral, not_interested, quote, ... */
+	static const int order[] = { 8, 7, 9, 5, 4, 1, 2, 0, 6, 3 };
 	int best = L_OTHER, second = -1;
-	for (int i = 0; i < NINTENT; i++) {
-		if (i == L_OTHER || sc[i] <= 0)
+	for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+		int i = order[k];
+		if (sc[i] <= 0)
 			continue;
 		if (best == L_OTHER || sc[i] > sc[best]) {
 			second = best == L_OTHER ? second : best;
