@@ -21,6 +21,7 @@
  * input changes nothing, not even updated_at. */
 #include "store.h"
 #include "config.h"
+#include "hash.h"
 #include "exitcode.h"
 #include "log.h"
 
@@ -41,8 +42,14 @@ struct brec {
 	const char *input;       /* interned */
 	long lineno;
 	size_t line_off, line_len;
-	size_t row_off, row_len;
-	size_t addr_off, addr_len;
+	size_t body_off, body_len;   /* the interactions columns, COPY text */
+	size_t key_off, key_len;     /* the crm_keys columns after seq and dup */
+	size_t pa0, pa1;             /* its external addresses: s->pa[pa0..pa1) */
+	size_t nk_off, nk_len;       /* account US natural key, for duplicates */
+	char hash[CRM_SHA256_HEX];   /* of the body */
+	/* per batch attempt */
+	int dup, exists, same;
+	char pid[24], oid[24];
 };
 
 struct wild {
@@ -50,12 +57,22 @@ struct wild {
 	size_t n;
 };
 
+#define NONE ((size_t)-1)
+
+/* An external address of a record (offsets into crm_store.astr). */
+struct paddr {
+	size_t email, name, domain, company, date;
+	double when;                 /* the record's date, -HUGE_VAL if none */
+};
+
 struct crm_store {
 	PGconn *c;
 	struct crm_store_opts o;
 	json_object *webmail, *roles, *int_dom, *int_addr;   /* sets */
 	struct wild webmail_wild, role_wild;
-	struct crm_buf rows, addrs, lines;
+	struct crm_buf bodies, keys, astr, lines, nks;
+	struct paddr *pa;            /* external addresses, strings in astr */
+	size_t npa, capa;
 	struct brec *recs;
 	size_t n, cap;
 	char **inputs;
@@ -238,6 +255,47 @@ iso_date_ok(const char *s)
 	if (!*s)
 		return 1;
 	return digits(s, 2) && num(s, 2) < 60 && s[2] == 0;
+}
+
+/* Seconds since the epoch of a date iso_date_ok() accepted. */
+static double
+iso_epoch(const char *s)
+{
+	int y = num(s, 4), m = num(s + 5, 2), d = num(s + 8, 2), hh = 0, mm = 0, ss = 0;
+	double frac = 0, off = 0;
+
+	/* days from civil (H. Hinnant) */
+	y -= m <= 2;
+	long era = (y >= 0 ? y : y - 399) / 400;
+	long yoe = y - era * 400;
+	long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	double days = (double)(era * 146097 + doe - 719468);
+	s += 10;
+	if (*s == 'T' || *s == ' ') {
+		hh = num(s + 1, 2);
+		mm = num(s + 4, 2);
+		s += 6;
+		if (*s == ':') {
+			ss = num(s + 1, 2);
+			s += 3;
+			if (*s == '.') {
+				char *e;
+				frac = strtod(s, &e);
+				s = e;
+			}
+		}
+	}
+	if (*s == '+' || *s == '-') {
+		off = num(s + 1, 2) * 3600.0;
+		if (s[3] == ':')
+			off += num(s + 4, 2) * 60.0;
+		else if (isdigit((unsigned char)s[3]))
+			off += num(s + 3, 2) * 60.0;
+		if (*s == '-')
+			off = -off;
+	}
+	return days * 86400 + hh * 3600 + mm * 60 + ss + frac - off;
 }
 
 /* A plausible address, lower-cased into out; 0 if not. */
@@ -456,20 +514,34 @@ person_name(const char *name)
 	return name;
 }
 
-static void
-addr_row(struct crm_store *s, size_t seq, const struct addr *a, const char *company,
-    const char *date)
+static size_t
+astr(struct crm_store *s, const char *v)
 {
-	struct crm_buf *b = &s->addrs;
+	size_t off = s->astr.len;
+
+	if (!v)
+		return NONE;
+	crm_buf_add(&s->astr, v, strlen(v) + 1);
+	return off;
+}
+
+static void
+addr_row(struct crm_store *s, const struct addr *a, const char *company, const char *date,
+    double when)
+{
 	const char *d = domain_of(a->email);
 
-	crm_buf_printf(b, "%zu\t", seq);
-	put(b, a->email);
-	put(b, person_name(a->name));
-	put(b, is_webmail(s, d) ? NULL : d);
-	put(b, company);
-	crm_copy_str(b, date);
-	crm_copy_end(b);
+	if (s->npa == s->capa) {
+		s->capa = s->capa ? s->capa * 2 : 1024;
+		s->pa = crm_xrealloc(s->pa, s->capa * sizeof *s->pa);
+	}
+	struct paddr *p = &s->pa[s->npa++];
+	p->email = astr(s, a->email);
+	p->name = astr(s, person_name(a->name));
+	p->domain = astr(s, is_webmail(s, d) ? NULL : d);
+	p->company = astr(s, company);
+	p->date = astr(s, date);
+	p->when = when;
 }
 
 /* The row of one record, and its address rows.  On error returns -1 with
@@ -477,8 +549,7 @@ addr_row(struct crm_store *s, size_t seq, const struct addr *a, const char *comp
 static int
 stage(struct crm_store *s, json_object *rec, const char **why)
 {
-	size_t seq = s->n;
-	struct crm_buf *b = &s->rows;
+	struct crm_buf *b;
 	json_object *thread, *body, *intent, *sig, *ent, *enr, *route, *src, *refs, *to, *cc,
 	    *att, *from, *v;
 	const char *id, *account, *mid, *irt, *date, *subject, *text, *autov, *bad = NULL;
@@ -599,6 +670,8 @@ stage(struct crm_store *s, json_object *rec, const char **why)
 		snprintf(sizebuf, sizeof sizebuf, "%lld", (long long)z);
 	}
 
+	double when = date ? iso_epoch(date) : -HUGE_VAL;
+
 	/* who: our side or theirs */
 	x.has_acct = norm_email(account, x.acct, sizeof x.acct);
 	struct addr fa = { .email = "" };
@@ -614,7 +687,7 @@ stage(struct crm_store *s, json_object *rec, const char **why)
 	struct addr cp = { .email = "" };
 
 	if (from_ok && !outbound && !skip_sender && !role_address(s, fa.email)) {
-		addr_row(s, seq, &fa, company && *company ? company : NULL, date);
+		addr_row(s, &fa, company && *company ? company : NULL, date, when);
 		cp = fa;
 		counterpart = cp.email;
 	}
@@ -629,7 +702,7 @@ stage(struct crm_store *s, json_object *rec, const char **why)
 				continue;
 			if (from_ok && !strcmp(a.email, fa.email))
 				continue;
-			addr_row(s, seq, &a, NULL, date);
+			addr_row(s, &a, NULL, date, when);
 			if (!counterpart && outbound) {
 				cp = a;
 				counterpart = cp.email;
@@ -637,16 +710,17 @@ stage(struct crm_store *s, json_object *rec, const char **why)
 		}
 	}
 
-	/* the message row, in the column order of COPY_STAGE */
-	crm_buf_printf(b, "%zu\t", seq);
+	/* the interactions columns (BODY_COLS), hashed: a stored row with the
+	 * same hash needs no update */
+	struct brec *r = &s->recs[s->n];
+	b = &s->bodies;
+	r->body_off = b->len;
 	put(b, id);
 	put(b, account);
 	put(b, mid);
 	put(b, irt && *irt ? irt : NULL);
 	put_json(b, refs);
 	put(b, jstr(thread, "id"));
-	put(b, jstr(thread, "root_message_id"));
-	put(b, jstr(thread, "subject"));
 	put(b, date);
 	put_n(b, subject, subject_len);
 	put(b, from_ok ? jstr(from, "name") : NULL);
@@ -667,8 +741,35 @@ stage(struct crm_store *s, json_object *rec, const char **why)
 	put(b, jstr(route, "assignee"));
 	put_json(b, src);
 	put_json(b, att);
-	put(b, sizebuf[0] ? sizebuf : NULL);
+	crm_copy_str(b, sizebuf[0] ? sizebuf : NULL);
+	r->body_len = b->len - r->body_off;
+	const void *hp[1] = { b->s + r->body_off };
+	size_t hl[1] = { r->body_len };
+	crm_sha256_hex(r->hash, 1, hp, hl);
+
+	/* the crm_keys columns after seq and dup (KEY_COLS) */
+	b = &s->keys;
+	r->key_off = b->len;
+	put(b, account);
+	r->nk_off = s->nks.len;
+	crm_buf_adds(&s->nks, account);
+	crm_buf_addc(&s->nks, '\x1f');
+	if (mid) {
+		crm_buf_adds(b, "m:");
+		put(b, mid);
+		crm_buf_adds(&s->nks, "m:");
+		crm_buf_adds(&s->nks, mid);
+	} else {
+		crm_buf_adds(b, "r:");
+		put(b, id);
+		crm_buf_adds(&s->nks, "r:");
+		crm_buf_adds(&s->nks, id);
+	}
+	r->nk_len = s->nks.len - r->nk_off;
 	put(b, counterpart);
+	put(b, jstr(thread, "id"));
+	put(b, jstr(thread, "root_message_id"));
+	put(b, jstr(thread, "subject"));
 	put(b, kind);
 	put(b, folder ? folder : "");
 	if (has_cursor && !cursor)
@@ -677,38 +778,50 @@ stage(struct crm_store *s, json_object *rec, const char **why)
 		put_json(b, has_cursor ? cursor : NULL);
 	put(b, seqbuf[0] ? seqbuf : NULL);
 	crm_copy_str(b, kind && uniq && *uniq ? uniq : NULL);
-	crm_copy_end(b);
+	r->key_len = b->len - r->key_off;
 	return 0;
 }
 
-#define STAGE_COLS \
-	"seq, record_id, account, message_id, in_reply_to, refs, thread_id, thread_root, " \
-	"thread_subject, date, subject, from_name, from_email, to_addrs, cc_addrs, outbound, " \
-	"reply_text, forwarded, intent, intent_confidence, intent_detail, auto, signature, " \
-	"entities, enrichment, route, assignee, source, attachments, size, counterpart, " \
+/* The interactions columns a record fills, in the order of its body. */
+#define BODY_COLS \
+	"record_id, account, message_id, in_reply_to, refs, thread_id, date, subject, " \
+	"from_name, from_email, to_addrs, cc_addrs, outbound, reply_text, forwarded, intent, " \
+	"intent_confidence, intent_detail, auto, signature, entities, enrichment, route, " \
+	"assignee, source, attachments, size"
+#define ROW_COLS BODY_COLS ", content_hash, person_id, organisation_id"
+#define KEY_COLS \
+	"seq, dup, account, key, counterpart, thread_id, thread_root, thread_subject, " \
 	"src_kind, src_folder, cursor, cursor_seq, seen_item"
 
+/* crm_keys: one small row per record (keys, links, thread, cursor);
+ * crm_stage_addr: the external addresses; crm_stage: whole rows, only for
+ * messages already stored with other values. */
 static const char SQL_TEMP[] =
-    "create temp table if not exists crm_stage ("
-    " seq integer not null, record_id text not null, account text not null,"
-    " message_id text, in_reply_to text, refs jsonb, thread_id text, thread_root text,"
-    " thread_subject text, date timestamptz, subject text, from_name text, from_email text,"
-    " to_addrs jsonb, cc_addrs jsonb, outbound boolean, reply_text text, forwarded boolean,"
-    " intent text, intent_confidence real, intent_detail jsonb, auto text, signature jsonb,"
-    " entities jsonb, enrichment jsonb, route jsonb, assignee text, source jsonb,"
-    " attachments jsonb, size integer, counterpart text, src_kind text, src_folder text,"
-    " cursor jsonb, cursor_seq numeric, seen_item text)";
+    "create temp table if not exists crm_keys ("
+    " seq integer not null, dup boolean not null, account text not null, key text not null,"
+    " counterpart text, thread_id text, thread_root text, thread_subject text,"
+    " src_kind text, src_folder text, cursor jsonb, cursor_seq numeric, seen_item text)";
 
 static const char SQL_TEMP_ADDR[] =
     "create temp table if not exists crm_stage_addr ("
-    " seq integer not null, email text not null, name text, domain text, company text,"
-    " date timestamptz)";
+    " email text not null, name text, domain text, company text, last_date timestamptz,"
+    " seq integer not null)";
+
+static const char SQL_TEMP_STAGE[] =
+    "create temp table if not exists crm_stage (seq integer not null,"
+    " record_id text not null, account text not null, message_id text, in_reply_to text,"
+    " refs jsonb, thread_id text, date timestamptz, subject text, from_name text,"
+    " from_email text, to_addrs jsonb, cc_addrs jsonb, outbound boolean, reply_text text,"
+    " forwarded boolean, intent text, intent_confidence real, intent_detail jsonb, auto text,"
+    " signature jsonb, entities jsonb, enrichment jsonb, route jsonb, assignee text,"
+    " source jsonb, attachments jsonb, size integer, content_hash text, person_id bigint,"
+    " organisation_id bigint)";
 
 static const char SQL_THREADS[] =
     "with t as ("
     " insert into email_threads as t (id, root_message_id, subject)"
     " select distinct on (thread_id) thread_id, thread_root, thread_subject"
-    " from crm_stage where thread_id is not null order by thread_id, seq desc"
+    " from crm_keys where thread_id is not null order by thread_id, seq desc"
     " on conflict (id) do update set"
     "  root_message_id = coalesce(t.root_message_id, excluded.root_message_id),"
     "  subject = coalesce(t.subject, excluded.subject), updated_at = now()"
@@ -727,15 +840,11 @@ static const char SQL_ORGS[] =
     "select count(*) from o";
 
 static const char SQL_PEOPLE[] =
-    "with c as ("
-    " select email, (array_agg(name order by date desc nulls last, seq desc)"
-    "   filter (where name is not null))[1] as name,"
-    "  min(domain) as domain, max(date) as last_date"
-    " from crm_stage_addr group by email),"
-    "p as ("
+    "with p as ("
     " insert into people as p (email, full_name, organisation_id, last_contact_at, source)"
     " select c.email, c.name, o.id, c.last_date, 'mail'"
-    " from c left join organisations o on o.domain = c.domain"
+    " from crm_stage_addr c"
+    " left join lateral (select id from organisations where domain = c.domain limit 1) o on true"
     " where not exists (select 1 from people q"
     "  where q.other_emails <> '{}' and q.other_emails @> array[c.email])"
     " order by c.email"
@@ -749,41 +858,45 @@ static const char SQL_PEOPLE[] =
     " returning (xmax = 0) as ins),"
     "a as ("
     " update people p set last_contact_at = c.last_date"
-    " from c where p.other_emails <> '{}' and p.other_emails @> array[c.email]"
+    " from crm_stage_addr c where p.other_emails <> '{}' and p.other_emails @> array[c.email]"
     "  and c.last_date > coalesce(p.last_contact_at, '-infinity')"
     " returning 1)"
     "select (select count(*) filter (where ins) from p),"
     " (select count(*) filter (where not ins) from p) + (select count(*) from a)";
 
+/* For each record: is it stored, with which content, and who is the other
+ * party (person, organisation)? */
+/* Every join is a lateral lookup by key ("limit 1" keeps the planner from
+ * turning it back into a hash join over the whole table), so that the
+ * cost of a batch does not grow with the size of the tables. */
+static const char SQL_LOOKUP[] =
+    "select k.seq, coalesce(i.found, false), i.content_hash, coalesce(p.id, pa.id),"
+    " coalesce(p.organisation_id, pa.organisation_id, o.id)"
+    " from crm_keys k"
+    " left join lateral (select true as found, content_hash from interactions"
+    "  where account = k.account and natural_key = k.key limit 1) i on true"
+    " left join lateral (select id, organisation_id from people"
+    "  where email = k.counterpart limit 1) p on true"
+    " left join lateral (select id, organisation_id from people q"
+    "  where p.id is null and k.counterpart is not null"
+    "  and q.other_emails <> '{}' and q.other_emails @> array[k.counterpart]"
+    "  order by id limit 1) pa on true"
+    " left join lateral (select id from organisations"
+    "  where domain = split_part(k.counterpart, '@', 2) limit 1) o on true"
+    " where not k.dup";
+
 #define KEY(t) "coalesce('m:' || " t ".message_id, 'r:' || " t ".record_id)"
 
-static const char SQL_INTERACTIONS[] =
+/* Messages stored before with other values: merge.  A key the record does
+ * not have keeps the stored value. */
+static const char SQL_UPSERT[] =
     "with old as ("
     " select distinct i.thread_id from crm_stage s join interactions i"
     "  on i.account = s.account and i.natural_key = " KEY("s")
     " where s.thread_id is not null and i.thread_id is not null and i.thread_id <> s.thread_id),"
     "up as ("
-    " insert into interactions as i (record_id, account, message_id, in_reply_to, refs,"
-    "  thread_id, date, subject, from_name, from_email, to_addrs, cc_addrs, outbound,"
-    "  reply_text, forwarded, intent, intent_confidence, intent_detail, auto, signature,"
-    "  entities, enrichment, route, assignee, source, attachments, size, person_id,"
-    "  organisation_id)"
-    " select distinct on (s.account, " KEY("s") ")"
-    "  s.record_id, s.account, s.message_id, s.in_reply_to, s.refs, s.thread_id, s.date,"
-    "  s.subject, s.from_name, s.from_email, s.to_addrs, s.cc_addrs, s.outbound,"
-    "  s.reply_text, s.forwarded, s.intent, s.intent_confidence, s.intent_detail, s.auto,"
-    "  s.signature, s.entities, s.enrichment, s.route, s.assignee, s.source,"
-    "  s.attachments, s.size, coalesce(p.id, pa.id),"
-    "  coalesce(p.organisation_id, pa.organisation_id, o.id)"
-    " from crm_stage s"
-    " left join people p on p.email = s.counterpart"
-    " left join lateral (select id, organisation_id from people q"
-    "  where p.id is null and s.counterpart is not null"
-    "  and q.other_emails <> '{}' and q.other_emails @> array[s.counterpart]"
-    "  order by id limit 1) pa on true"
-    " left join organisations o"
-    "  on o.domain = split_part(s.counterpart, '@', 2)"
-    " order by s.account, " KEY("s") ", s.seq desc"
+    " insert into interactions as i (" ROW_COLS ")"
+    " select " ROW_COLS " from crm_stage s order by s.account, " KEY("s")
     " on conflict (account, natural_key) do update set"
     "  record_id = excluded.record_id,"
     "  in_reply_to = coalesce(excluded.in_reply_to, i.in_reply_to),"
@@ -812,6 +925,7 @@ static const char SQL_INTERACTIONS[] =
     "  size = coalesce(excluded.size, i.size),"
     "  person_id = coalesce(i.person_id, excluded.person_id),"
     "  organisation_id = coalesce(i.organisation_id, excluded.organisation_id),"
+    "  content_hash = excluded.content_hash,"
     "  updated_at = now()"
     " where (i.record_id, i.in_reply_to, i.refs, i.thread_id, i.date, i.subject, i.from_name,"
     "  i.from_email, i.to_addrs, i.cc_addrs, i.outbound, i.reply_text, i.forwarded, i.intent,"
@@ -840,14 +954,14 @@ static const char SQL_INTERACTIONS[] =
 /* Lock the batch's threads in key order, then recount them from a fresh
  * snapshot: a concurrent loader's messages are then counted too. */
 static const char SQL_THREAD_LOCK[] =
-    "select 1 from email_threads where id in (select thread_id from crm_stage)"
+    "select 1 from email_threads where id in (select thread_id from crm_keys)"
     " or id = any($1::text[]) order by id for update";
 
 static const char SQL_THREAD_STATS[] =
     "update email_threads t set message_count = c.n, first_message_at = c.f,"
     " last_message_at = c.l, updated_at = now()"
     " from (select thread_id, count(*) as n, min(date) as f, max(date) as l"
-    "  from interactions where thread_id in (select thread_id from crm_stage)"
+    "  from interactions where thread_id in (select thread_id from crm_keys)"
     "  or thread_id = any($1::text[]) group by thread_id) c"
     " where t.id = c.thread_id"
     " and (t.message_count, t.first_message_at, t.last_message_at) is distinct from (c.n, c.f, c.l)";
@@ -857,7 +971,7 @@ static const char SQL_CURSOR[] =
     " insert into sync_state as st (account, kind, folder, cursor, cursor_seq)"
     " select distinct on (account, src_kind, src_folder) account, src_kind, src_folder,"
     "  cursor, cursor_seq"
-    " from crm_stage where cursor_seq is not null"
+    " from crm_keys where cursor_seq is not null"
     " order by account, src_kind, src_folder, cursor_seq desc"
     " on conflict (account, kind, folder) do update set cursor = excluded.cursor,"
     "  cursor_seq = excluded.cursor_seq, updated_at = now()"
@@ -866,7 +980,7 @@ static const char SQL_CURSOR[] =
 
 static const char SQL_SEEN[] =
     "insert into sync_seen (account, kind, folder, item)"
-    " select distinct account, src_kind, src_folder, seen_item from crm_stage"
+    " select distinct account, src_kind, src_folder, seen_item from crm_keys"
     " where seen_item is not null and src_kind is not null order by 1, 2, 3, 4"
     " on conflict do nothing";
 
@@ -904,63 +1018,203 @@ step(struct crm_store *s, const char *sql, int n, const char *const *p, PGresult
 	return crm_db_retryable(r) ? B_RETRY : B_DATA;
 }
 
+/* COPY a buffer; a unique violation means that another loader stored one
+ * of these messages since we looked: do the batch again. */
+static int
+copy_in(struct crm_store *s, const char *sql, const struct crm_buf *b, PGresult **err)
+{
+	PGresult *r;
+
+	if (!b->len)
+		return B_OK;
+	if (!(r = crm_db_copy_in(s->c, sql, b->s, b->len)))
+		return B_OK;
+	if (crm_db_lost(s->c, r))
+		crm_db_die(s->c, r, "storing a batch");
+	*err = r;
+	if (!strcmp(crm_db_sqlstate(r), "23505"))
+		return B_RETRY;
+	return crm_db_retryable(r) ? B_RETRY : B_DATA;
+}
+
+/* One message's interactions row: its body, hash and links. */
+static void
+row(struct crm_buf *b, const struct crm_store *s, const struct brec *r)
+{
+	crm_buf_add(b, s->bodies.s + r->body_off, r->body_len);
+	crm_copy_sep(b);
+	crm_buf_adds(b, r->hash);
+	crm_copy_sep(b);
+	crm_buf_adds(b, r->pid[0] ? r->pid : "\\N");
+	crm_copy_sep(b);
+	crm_buf_adds(b, r->oid[0] ? r->oid : "\\N");
+	crm_copy_end(b);
+}
+
+/* The external addresses of records [from, to), one row per address: its
+ * latest name, its latest date, and the company of the first message that
+ * names one (for a new organisation). */
+struct agg {
+	const struct paddr *p;
+	size_t name, date, company, seq;
+	double name_when, last;
+};
+
+static void
+addresses(struct crm_store *s, size_t from, size_t to, struct crm_buf *out)
+{
+	json_object *idx = json_object_new_object();
+	struct agg *ag = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = from; i < to; i++)
+		for (size_t j = s->recs[i].pa0; j < s->recs[i].pa1; j++) {
+			const struct paddr *p = &s->pa[j];
+			const char *email = s->astr.s + p->email;
+			json_object *v;
+			struct agg *a;
+			if (json_object_object_get_ex(idx, email, &v)) {
+				a = &ag[json_object_get_int(v)];
+			} else {
+				if (n == cap) {
+					cap = cap ? cap * 2 : 256;
+					ag = crm_xrealloc(ag, cap * sizeof *ag);
+				}
+				json_object_object_add(idx, email, json_object_new_int((int)n));
+				a = &ag[n++];
+				*a = (struct agg){ .p = p, .name = NONE, .date = NONE, .company = NONE,
+				    .seq = i, .name_when = -HUGE_VAL, .last = -HUGE_VAL };
+			}
+			if (p->name != NONE && (a->name == NONE || p->when >= a->name_when)) {
+				a->name = p->name;
+				a->name_when = p->when;
+			}
+			if (p->date != NONE && (a->date == NONE || p->when > a->last)) {
+				a->date = p->date;
+				a->last = p->when;
+			}
+			if (p->company != NONE && a->company == NONE) {
+				a->company = p->company;
+				a->seq = i;
+			}
+		}
+	for (size_t k = 0; k < n; k++) {
+		const struct agg *a = &ag[k];
+		put(out, s->astr.s + a->p->email);
+		put(out, a->name == NONE ? NULL : s->astr.s + a->name);
+		put(out, a->p->domain == NONE ? NULL : s->astr.s + a->p->domain);
+		put(out, a->company == NONE ? NULL : s->astr.s + a->company);
+		put(out, a->date == NONE ? NULL : s->astr.s + a->date);
+		crm_buf_printf(out, "%zu\n", a->seq);
+	}
+	free(ag);
+	json_object_put(idx);
+}
+
 static int
 exec_batch(struct crm_store *s, size_t from, size_t to, struct counts *k, PGresult **err)
 {
-	const struct brec *a = &s->recs[from], *z = &s->recs[to - 1];
-	PGresult *r;
+	struct crm_buf kb = CRM_BUF_INIT, ab = CRM_BUF_INIT, fast = CRM_BUF_INIT,
+	    slow = CRM_BUF_INIT;
+	json_object *keys = json_object_new_object();
+	char *old = NULL;
+	PGresult *r = NULL;
 	int rc;
 
 	memset(k, 0, sizeof *k);
-	if ((rc = step(s, "truncate crm_stage, crm_stage_addr", 0, NULL, NULL, err)))
-		return rc;
-	r = crm_db_copy_in(s->c, "copy crm_stage (" STAGE_COLS ") from stdin",
-	    s->rows.s + a->row_off, z->row_off + z->row_len - a->row_off);
-	if (!r && z->addr_off + z->addr_len > a->addr_off)
-		r = crm_db_copy_in(s->c, "copy crm_stage_addr (seq, email, name, domain, company, date)"
-		    " from stdin", s->addrs.s + a->addr_off, z->addr_off + z->addr_len - a->addr_off);
-	if (r) {
-		if (crm_db_lost(s->c, r))
-			crm_db_die(s->c, r, "storing a batch");
-		*err = r;
-		return crm_db_retryable(r) ? B_RETRY : B_DATA;
+	/* the same message twice in the range: the last one wins */
+	for (size_t i = to; i-- > from;) {
+		struct brec *b = &s->recs[i];
+		char *nk = crm_xstrndup(s->nks.s + b->nk_off, b->nk_len);
+		b->dup = in_set(keys, nk);
+		if (!b->dup)
+			set_add(keys, nk);
+		free(nk);
+		b->exists = b->same = 0;
+		b->pid[0] = b->oid[0] = 0;
 	}
-	/* temporary tables have no statistics unless asked: without them the
-	 * planner guesses badly about the joins below */
-	if ((rc = step(s, "analyze crm_stage (account, message_id, record_id, thread_id, counterpart, from_email),"
-	    " crm_stage_addr (email, domain)", 0, NULL, NULL, err)))
-		return rc;
+	for (size_t i = from; i < to; i++) {
+		const struct brec *b = &s->recs[i];
+		crm_buf_printf(&kb, "%zu\t%s\t", i, b->dup ? "t" : "f");
+		crm_buf_add(&kb, s->keys.s + b->key_off, b->key_len);
+		crm_copy_end(&kb);
+	}
+	addresses(s, from, to, &ab);
+
+	if ((rc = step(s, "truncate crm_keys, crm_stage_addr, crm_stage", 0, NULL, NULL, err)) ||
+	    (rc = copy_in(s, "copy crm_keys (" KEY_COLS ") from stdin", &kb, err)) ||
+	    (rc = copy_in(s, "copy crm_stage_addr (email, name, domain, company, last_date, seq)"
+		" from stdin", &ab, err)))
+		goto out;
 	if ((rc = step(s, SQL_THREADS, 0, NULL, &r, err)))
-		return rc;
+		goto out;
 	k->threads = ul(r, 0);
 	PQclear(r);
 	if ((rc = step(s, SQL_ORGS, 0, NULL, &r, err)))
-		return rc;
+		goto out;
 	k->orgs_new = ul(r, 0);
 	PQclear(r);
 	if ((rc = step(s, SQL_PEOPLE, 0, NULL, &r, err)))
-		return rc;
+		goto out;
 	k->people_new = ul(r, 0);
 	k->people_updated = ul(r, 1);
 	PQclear(r);
-	if ((rc = step(s, SQL_INTERACTIONS, 0, NULL, &r, err)))
-		return rc;
-	k->inserted = ul(r, 0);
-	k->updated = ul(r, 1);
-	char *old = crm_xstrdup(PQgetvalue(r, 0, 2));
-	PQclear(r);
-	const char *p[1] = { old };
-	if ((rc = step(s, SQL_THREAD_LOCK, 1, p, NULL, err)) ||
-	    (rc = step(s, SQL_THREAD_STATS, 1, p, NULL, err))) {
-		free(old);
-		return rc;
+
+	/* which messages are new, which changed, and their links */
+	if ((rc = step(s, SQL_LOOKUP, 0, NULL, &r, err)))
+		goto out;
+	for (int i = 0; i < PQntuples(r); i++) {
+		size_t seq = strtoul(PQgetvalue(r, i, 0), NULL, 10);
+		if (seq < from || seq >= to)
+			continue;
+		struct brec *b = &s->recs[seq];
+		b->exists = PQgetvalue(r, i, 1)[0] == 't';
+		b->same = b->exists && !strcmp(PQgetvalue(r, i, 2), b->hash);
+		snprintf(b->pid, sizeof b->pid, "%s", PQgetvalue(r, i, 3));
+		snprintf(b->oid, sizeof b->oid, "%s", PQgetvalue(r, i, 4));
 	}
-	free(old);
+	PQclear(r);
+	for (size_t i = from; i < to; i++) {
+		const struct brec *b = &s->recs[i];
+		if (b->dup || b->same)
+			continue;
+		if (!b->exists) {
+			row(&fast, s, b);
+			k->inserted++;
+		} else {
+			crm_buf_printf(&slow, "%zu\t", i);
+			row(&slow, s, b);
+		}
+	}
+	/* new messages go straight in: this is the plain COPY */
+	if ((rc = copy_in(s, "copy interactions (" ROW_COLS ") from stdin", &fast, err)))
+		goto out;
+	if (slow.len) {
+		if ((rc = copy_in(s, "copy crm_stage (seq, " ROW_COLS ") from stdin", &slow, err)) ||
+		    (rc = step(s, SQL_UPSERT, 0, NULL, &r, err)))
+			goto out;
+		k->inserted += ul(r, 0);
+		k->updated = ul(r, 1);
+		old = crm_xstrdup(PQgetvalue(r, 0, 2));
+		PQclear(r);
+	}
+	const char *p[1] = { old ? old : "{}" };
+	if ((rc = step(s, SQL_THREAD_LOCK, 1, p, NULL, err)) ||
+	    (rc = step(s, SQL_THREAD_STATS, 1, p, NULL, err)))
+		goto out;
 	if ((rc = step(s, SQL_CURSOR, 0, NULL, &r, err)))
-		return rc;
+		goto out;
 	k->cursors = ul(r, 0);
 	PQclear(r);
-	return step(s, SQL_SEEN, 0, NULL, NULL, err);
+	rc = step(s, SQL_SEEN, 0, NULL, NULL, err);
+out:
+	free(old);
+	json_object_put(keys);
+	crm_buf_free(&kb);
+	crm_buf_free(&ab);
+	crm_buf_free(&fast);
+	crm_buf_free(&slow);
+	return rc;
 }
 
 static void
@@ -1087,8 +1341,11 @@ flush(struct crm_store *s)
 		return;
 	store_range(s, 0, s->n);
 	s->n = 0;
-	crm_buf_reset(&s->rows);
-	crm_buf_reset(&s->addrs);
+	crm_buf_reset(&s->bodies);
+	crm_buf_reset(&s->keys);
+	crm_buf_reset(&s->nks);
+	crm_buf_reset(&s->astr);
+	s->npa = 0;
 	crm_buf_reset(&s->lines);
 }
 
@@ -1122,6 +1379,7 @@ crm_store_new(PGconn *c, const struct crm_store_opts *o)
 	PQclear(crm_db_must(c, "set temp_buffers = '64MB'", 0, NULL));
 	PQclear(crm_db_must(c, SQL_TEMP, 0, NULL));
 	PQclear(crm_db_must(c, SQL_TEMP_ADDR, 0, NULL));
+	PQclear(crm_db_must(c, SQL_TEMP_STAGE, 0, NULL));
 	if (s->o.dry_run)
 		PQclear(crm_db_must(c, "begin", 0, NULL));
 	srand((unsigned)getpid());
@@ -1137,25 +1395,33 @@ intern(struct crm_store *s, const char *input)
 	return s->inputs[s->ninputs++] = crm_xstrdup(input);
 }
 
+static void
+truncate_to(struct crm_buf *b, size_t len)
+{
+	b->len = len;
+	if (b->s)
+		b->s[len] = 0;
+}
+
 int
 crm_store_add(struct crm_store *s, const struct crm_rec *r)
 {
-	size_t row0 = s->rows.len, addr0 = s->addrs.len;
+	size_t body0 = s->bodies.len, key0 = s->keys.len, nk0 = s->nks.len;
+	size_t astr0 = s->astr.len, pa0 = s->npa;
 	const char *why = NULL;
 
-	if (stage(s, r->obj, &why) < 0) {
-		s->rows.len = row0;
-		s->addrs.len = addr0;
-		if (s->rows.s)
-			s->rows.s[row0] = 0;
-		if (s->addrs.s)
-			s->addrs.s[addr0] = 0;
-		crm_reject(r, "%s", why);
-		return -1;
-	}
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 256;
 		s->recs = crm_xrealloc(s->recs, s->cap * sizeof *s->recs);
+	}
+	if (stage(s, r->obj, &why) < 0) {
+		truncate_to(&s->bodies, body0);
+		truncate_to(&s->keys, key0);
+		truncate_to(&s->nks, nk0);
+		truncate_to(&s->astr, astr0);
+		s->npa = pa0;
+		crm_reject(r, "%s", why);
+		return -1;
 	}
 	struct brec *b = &s->recs[s->n++];
 	b->input = intern(s, r->input);
@@ -1163,11 +1429,9 @@ crm_store_add(struct crm_store *s, const struct crm_rec *r)
 	b->line_off = s->lines.len;
 	b->line_len = r->len;
 	crm_buf_add(&s->lines, r->line, r->len);
-	b->row_off = row0;
-	b->row_len = s->rows.len - row0;
-	b->addr_off = addr0;
-	b->addr_len = s->addrs.len - addr0;
-	if ((long)s->n >= s->o.batch || s->rows.len + s->lines.len > BATCH_BYTES)
+	b->pa0 = pa0;
+	b->pa1 = s->npa;
+	if ((long)s->n >= s->o.batch || s->bodies.len + s->lines.len > BATCH_BYTES)
 		flush(s);
 	return 0;
 }
@@ -1205,8 +1469,11 @@ crm_store_free(struct crm_store *s)
 		free(s->inputs[i]);
 	free(s->inputs);
 	free(s->recs);
-	crm_buf_free(&s->rows);
-	crm_buf_free(&s->addrs);
+	crm_buf_free(&s->bodies);
+	crm_buf_free(&s->keys);
+	crm_buf_free(&s->nks);
+	crm_buf_free(&s->astr);
+	free(s->pa);
 	crm_buf_free(&s->lines);
 	free(s);
 }

@@ -11,8 +11,8 @@
 #include "db.h"
 #include "jsonl.h"
 
-/* The schema version crm-store needs (sql/005_*). */
-#define CRM_STORE_SCHEMA 5
+/* The schema version crm-store needs (sql/006_*). */
+#define CRM_STORE_SCHEMA 6
 
 struct crm_store_opts {
 	long batch;                       /* records per transaction */
