@@ -28,6 +28,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,19 +66,39 @@ struct paddr {
 	double when;                 /* the record's date, -HUGE_VAL if none */
 };
 
+/* A batch of records, filled by the main thread and written by the
+ * writer thread (two of them take turns). */
+struct rej {
+	size_t i;
+	char *why;
+};
+
+struct batch {
+	struct brec *recs;
+	size_t n, cap;
+	struct crm_buf bodies, keys, astr, lines, nks;
+	struct paddr *pa;            /* external addresses, strings in astr */
+	size_t npa, capa;
+	struct rej *rej;             /* refused by the database, to report */
+	size_t nrej, caprej;
+};
+
 struct crm_store {
 	PGconn *c;
 	struct crm_store_opts o;
 	json_object *webmail, *roles, *int_dom, *int_addr;   /* sets */
 	struct wild webmail_wild, role_wild;
-	struct crm_buf bodies, keys, astr, lines, nks;
-	struct paddr *pa;            /* external addresses, strings in astr */
-	size_t npa, capa;
-	struct brec *recs;
-	size_t n, cap;
+	struct batch b[2];
+	struct batch *fill;          /* being filled by the main thread */
 	char **inputs;
 	size_t ninputs;
-	struct crm_store_stats st;
+	struct crm_store_stats st;   /* the writer's, read after it stopped */
+	/* the writer thread: one batch at a time, while the next is read */
+	pthread_t writer;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct batch *job;           /* handed to the writer, NULL when idle */
+	int started, quit;
 };
 
 /* ---- sets and lists ---- */
@@ -515,39 +536,39 @@ person_name(const char *name)
 }
 
 static size_t
-astr(struct crm_store *s, const char *v)
+astr(struct batch *B, const char *v)
 {
-	size_t off = s->astr.len;
+	size_t off = B->astr.len;
 
 	if (!v)
 		return NONE;
-	crm_buf_add(&s->astr, v, strlen(v) + 1);
+	crm_buf_add(&B->astr, v, strlen(v) + 1);
 	return off;
 }
 
 static void
-addr_row(struct crm_store *s, const struct addr *a, const char *company, const char *date,
-    double when)
+addr_row(struct crm_store *s, struct batch *B, const struct addr *a,
+    const char *company, const char *date, double when)
 {
 	const char *d = domain_of(a->email);
 
-	if (s->npa == s->capa) {
-		s->capa = s->capa ? s->capa * 2 : 1024;
-		s->pa = crm_xrealloc(s->pa, s->capa * sizeof *s->pa);
+	if (B->npa == B->capa) {
+		B->capa = B->capa ? B->capa * 2 : 1024;
+		B->pa = crm_xrealloc(B->pa, B->capa * sizeof *B->pa);
 	}
-	struct paddr *p = &s->pa[s->npa++];
-	p->email = astr(s, a->email);
-	p->name = astr(s, person_name(a->name));
-	p->domain = astr(s, is_webmail(s, d) ? NULL : d);
-	p->company = astr(s, company);
-	p->date = astr(s, date);
+	struct paddr *p = &B->pa[B->npa++];
+	p->email = astr(B, a->email);
+	p->name = astr(B, person_name(a->name));
+	p->domain = astr(B, is_webmail(s, d) ? NULL : d);
+	p->company = astr(B, company);
+	p->date = astr(B, date);
 	p->when = when;
 }
 
 /* The row of one record, and its address rows.  On error returns -1 with
  * a static reason in *why and the buffers as they were. */
 static int
-stage(struct crm_store *s, json_object *rec, const char **why)
+stage(struct crm_store *s, struct batch *B, json_object *rec, const char **why)
 {
 	struct crm_buf *b;
 	json_object *thread, *body, *intent, *sig, *ent, *enr, *route, *src, *refs, *to, *cc,
@@ -687,7 +708,7 @@ stage(struct crm_store *s, json_object *rec, const char **why)
 	struct addr cp = { .email = "" };
 
 	if (from_ok && !outbound && !skip_sender && !role_address(s, fa.email)) {
-		addr_row(s, &fa, company && *company ? company : NULL, date, when);
+		addr_row(s, B, &fa, company && *company ? company : NULL, date, when);
 		cp = fa;
 		counterpart = cp.email;
 	}
@@ -702,7 +723,7 @@ stage(struct crm_store *s, json_object *rec, const char **why)
 				continue;
 			if (from_ok && !strcmp(a.email, fa.email))
 				continue;
-			addr_row(s, &a, NULL, date, when);
+			addr_row(s, B, &a, NULL, date, when);
 			if (!counterpart && outbound) {
 				cp = a;
 				counterpart = cp.email;
@@ -712,8 +733,8 @@ stage(struct crm_store *s, json_object *rec, const char **why)
 
 	/* the interactions columns (BODY_COLS), hashed: a stored row with the
 	 * same hash needs no update */
-	struct brec *r = &s->recs[s->n];
-	b = &s->bodies;
+	struct brec *r = &B->recs[B->n];
+	b = &B->bodies;
 	r->body_off = b->len;
 	put(b, id);
 	put(b, account);
@@ -748,24 +769,24 @@ stage(struct crm_store *s, json_object *rec, const char **why)
 	crm_sha256_hex(r->hash, 1, hp, hl);
 
 	/* the crm_keys columns after seq and dup (KEY_COLS) */
-	b = &s->keys;
+	b = &B->keys;
 	r->key_off = b->len;
 	put(b, account);
-	r->nk_off = s->nks.len;
-	crm_buf_adds(&s->nks, account);
-	crm_buf_addc(&s->nks, '\x1f');
+	r->nk_off = B->nks.len;
+	crm_buf_adds(&B->nks, account);
+	crm_buf_addc(&B->nks, '\x1f');
 	if (mid) {
 		crm_buf_adds(b, "m:");
 		put(b, mid);
-		crm_buf_adds(&s->nks, "m:");
-		crm_buf_adds(&s->nks, mid);
+		crm_buf_adds(&B->nks, "m:");
+		crm_buf_adds(&B->nks, mid);
 	} else {
 		crm_buf_adds(b, "r:");
 		put(b, id);
-		crm_buf_adds(&s->nks, "r:");
-		crm_buf_adds(&s->nks, id);
+		crm_buf_adds(&B->nks, "r:");
+		crm_buf_adds(&B->nks, id);
 	}
-	r->nk_len = s->nks.len - r->nk_off;
+	r->nk_len = B->nks.len - r->nk_off;
 	put(b, counterpart);
 	put(b, jstr(thread, "id"));
 	put(b, jstr(thread, "root_message_id"));
@@ -1039,9 +1060,9 @@ copy_in(struct crm_store *s, const char *sql, const struct crm_buf *b, PGresult 
 
 /* One message's interactions row: its body, hash and links. */
 static void
-row(struct crm_buf *b, const struct crm_store *s, const struct brec *r)
+row(struct crm_buf *b, const struct batch *B, const struct brec *r)
 {
-	crm_buf_add(b, s->bodies.s + r->body_off, r->body_len);
+	crm_buf_add(b, B->bodies.s + r->body_off, r->body_len);
 	crm_copy_sep(b);
 	crm_buf_adds(b, r->hash);
 	crm_copy_sep(b);
@@ -1061,16 +1082,16 @@ struct agg {
 };
 
 static void
-addresses(struct crm_store *s, size_t from, size_t to, struct crm_buf *out)
+addresses(struct batch *B, size_t from, size_t to, struct crm_buf *out)
 {
 	json_object *idx = json_object_new_object();
 	struct agg *ag = NULL;
 	size_t n = 0, cap = 0;
 
 	for (size_t i = from; i < to; i++)
-		for (size_t j = s->recs[i].pa0; j < s->recs[i].pa1; j++) {
-			const struct paddr *p = &s->pa[j];
-			const char *email = s->astr.s + p->email;
+		for (size_t j = B->recs[i].pa0; j < B->recs[i].pa1; j++) {
+			const struct paddr *p = &B->pa[j];
+			const char *email = B->astr.s + p->email;
 			json_object *v;
 			struct agg *a;
 			if (json_object_object_get_ex(idx, email, &v)) {
@@ -1100,11 +1121,11 @@ addresses(struct crm_store *s, size_t from, size_t to, struct crm_buf *out)
 		}
 	for (size_t k = 0; k < n; k++) {
 		const struct agg *a = &ag[k];
-		put(out, s->astr.s + a->p->email);
-		put(out, a->name == NONE ? NULL : s->astr.s + a->name);
-		put(out, a->p->domain == NONE ? NULL : s->astr.s + a->p->domain);
-		put(out, a->company == NONE ? NULL : s->astr.s + a->company);
-		put(out, a->date == NONE ? NULL : s->astr.s + a->date);
+		put(out, B->astr.s + a->p->email);
+		put(out, a->name == NONE ? NULL : B->astr.s + a->name);
+		put(out, a->p->domain == NONE ? NULL : B->astr.s + a->p->domain);
+		put(out, a->company == NONE ? NULL : B->astr.s + a->company);
+		put(out, a->date == NONE ? NULL : B->astr.s + a->date);
 		crm_buf_printf(out, "%zu\n", a->seq);
 	}
 	free(ag);
@@ -1112,7 +1133,8 @@ addresses(struct crm_store *s, size_t from, size_t to, struct crm_buf *out)
 }
 
 static int
-exec_batch(struct crm_store *s, size_t from, size_t to, struct counts *k, PGresult **err)
+exec_batch(struct crm_store *s, struct batch *B, size_t from, size_t to, struct counts *k,
+    PGresult **err)
 {
 	struct crm_buf kb = CRM_BUF_INIT, ab = CRM_BUF_INIT, fast = CRM_BUF_INIT,
 	    slow = CRM_BUF_INIT;
@@ -1124,8 +1146,8 @@ exec_batch(struct crm_store *s, size_t from, size_t to, struct counts *k, PGresu
 	memset(k, 0, sizeof *k);
 	/* the same message twice in the range: the last one wins */
 	for (size_t i = to; i-- > from;) {
-		struct brec *b = &s->recs[i];
-		char *nk = crm_xstrndup(s->nks.s + b->nk_off, b->nk_len);
+		struct brec *b = &B->recs[i];
+		char *nk = crm_xstrndup(B->nks.s + b->nk_off, b->nk_len);
 		b->dup = in_set(keys, nk);
 		if (!b->dup)
 			set_add(keys, nk);
@@ -1134,12 +1156,12 @@ exec_batch(struct crm_store *s, size_t from, size_t to, struct counts *k, PGresu
 		b->pid[0] = b->oid[0] = 0;
 	}
 	for (size_t i = from; i < to; i++) {
-		const struct brec *b = &s->recs[i];
+		const struct brec *b = &B->recs[i];
 		crm_buf_printf(&kb, "%zu\t%s\t", i, b->dup ? "t" : "f");
-		crm_buf_add(&kb, s->keys.s + b->key_off, b->key_len);
+		crm_buf_add(&kb, B->keys.s + b->key_off, b->key_len);
 		crm_copy_end(&kb);
 	}
-	addresses(s, from, to, &ab);
+	addresses(B, from, to, &ab);
 
 	if ((rc = step(s, "truncate crm_keys, crm_stage_addr, crm_stage", 0, NULL, NULL, err)) ||
 	    (rc = copy_in(s, "copy crm_keys (" KEY_COLS ") from stdin", &kb, err)) ||
@@ -1167,7 +1189,7 @@ exec_batch(struct crm_store *s, size_t from, size_t to, struct counts *k, PGresu
 		size_t seq = strtoul(PQgetvalue(r, i, 0), NULL, 10);
 		if (seq < from || seq >= to)
 			continue;
-		struct brec *b = &s->recs[seq];
+		struct brec *b = &B->recs[seq];
 		b->exists = PQgetvalue(r, i, 1)[0] == 't';
 		b->same = b->exists && !strcmp(PQgetvalue(r, i, 2), b->hash);
 		snprintf(b->pid, sizeof b->pid, "%s", PQgetvalue(r, i, 3));
@@ -1175,15 +1197,15 @@ exec_batch(struct crm_store *s, size_t from, size_t to, struct counts *k, PGresu
 	}
 	PQclear(r);
 	for (size_t i = from; i < to; i++) {
-		const struct brec *b = &s->recs[i];
+		const struct brec *b = &B->recs[i];
 		if (b->dup || b->same)
 			continue;
 		if (!b->exists) {
-			row(&fast, s, b);
+			row(&fast, B, b);
 			k->inserted++;
 		} else {
 			crm_buf_printf(&slow, "%zu\t", i);
-			row(&slow, s, b);
+			row(&slow, B, b);
 		}
 	}
 	/* new messages go straight in: this is the plain COPY */
@@ -1272,7 +1294,7 @@ end(struct crm_store *s, PGresult **err)
 /* Store records [from, to) in one transaction, retrying deadlocks.
  * Returns 0, or -1 with the database's reason in *why (static). */
 static int
-write_range(struct crm_store *s, size_t from, size_t to, const char **why)
+write_range(struct crm_store *s, struct batch *B, size_t from, size_t to, const char **why)
 {
 	static char msg[512];
 	struct counts k;
@@ -1280,7 +1302,7 @@ write_range(struct crm_store *s, size_t from, size_t to, const char **why)
 	for (int attempt = 0;; attempt++) {
 		PGresult *err = NULL;
 		begin(s);
-		int rc = exec_batch(s, from, to, &k, &err);
+		int rc = exec_batch(s, B, from, to, &k, &err);
 		if (rc == B_OK)
 			rc = end(s, &err);
 		else
@@ -1315,38 +1337,105 @@ write_range(struct crm_store *s, size_t from, size_t to, const char **why)
 }
 
 /* Store [from, to); when the database refuses it for a data reason, split
- * it in halves until the guilty records are alone, and reject those. */
+ * it in halves until the guilty records are alone.  Those are noted in the
+ * batch, and reported by the main thread. */
 static void
-store_range(struct crm_store *s, size_t from, size_t to)
+store_range(struct crm_store *s, struct batch *B, size_t from, size_t to)
 {
 	const char *why;
 
-	if (write_range(s, from, to, &why) == 0)
+	if (write_range(s, B, from, to, &why) == 0)
 		return;
 	if (to - from == 1) {
-		const struct brec *b = &s->recs[from];
-		crm_reject_raw(b->input, b->lineno, s->lines.s + b->line_off, b->line_len,
-		    "the database refused the record: %s", why);
+		if (B->nrej == B->caprej) {
+			B->caprej = B->caprej ? B->caprej * 2 : 8;
+			B->rej = crm_xrealloc(B->rej, B->caprej * sizeof *B->rej);
+		}
+		B->rej[B->nrej].i = from;
+		B->rej[B->nrej++].why = crm_xstrdup(why);
 		return;
 	}
 	crm_debug("records %zu..%zu refused (%s); splitting", from, to - 1, why);
-	store_range(s, from, from + (to - from) / 2);
-	store_range(s, from + (to - from) / 2, to);
+	store_range(s, B, from, from + (to - from) / 2);
+	store_range(s, B, from + (to - from) / 2, to);
 }
 
+/* The writer thread: it alone uses the connection while it runs.  A fatal
+ * database error exits the process from here (exit 3): what was committed
+ * stays, the batch being written is rolled back by PostgreSQL. */
+static void *
+writer(void *arg)
+{
+	struct crm_store *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->job && !s->quit)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (!s->job)
+			break;
+		struct batch *B = s->job;
+		pthread_mutex_unlock(&s->mu);
+		store_range(s, B, 0, B->n);
+		pthread_mutex_lock(&s->mu);
+		s->job = NULL;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Wait until the writer is idle. */
+static void
+wait_writer(struct crm_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	while (s->job)
+		pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Report what the database refused in a written batch, then empty it. */
+static void
+reclaim(struct batch *B)
+{
+	for (size_t k = 0; k < B->nrej; k++) {
+		const struct brec *b = &B->recs[B->rej[k].i];
+		crm_reject_raw(b->input, b->lineno, B->lines.s + b->line_off, b->line_len,
+		    "the database refused the record: %s", B->rej[k].why);
+		free(B->rej[k].why);
+	}
+	B->nrej = 0;
+	B->n = 0;
+	crm_buf_reset(&B->bodies);
+	crm_buf_reset(&B->keys);
+	crm_buf_reset(&B->nks);
+	crm_buf_reset(&B->astr);
+	B->npa = 0;
+	crm_buf_reset(&B->lines);
+}
+
+/* Hand the batch being filled to the writer and fill the other one. */
 static void
 flush(struct crm_store *s)
 {
-	if (!s->n)
+	struct batch *B = s->fill;
+
+	if (!B->n)
 		return;
-	store_range(s, 0, s->n);
-	s->n = 0;
-	crm_buf_reset(&s->bodies);
-	crm_buf_reset(&s->keys);
-	crm_buf_reset(&s->nks);
-	crm_buf_reset(&s->astr);
-	s->npa = 0;
-	crm_buf_reset(&s->lines);
+	if (!s->started) {
+		if (pthread_create(&s->writer, NULL, writer, s))
+			crm_die(CRM_EXIT_ENV, "cannot start the writer thread");
+		s->started = 1;
+	}
+	wait_writer(s);
+	struct batch *other = B == &s->b[0] ? &s->b[1] : &s->b[0];
+	reclaim(other);
+	pthread_mutex_lock(&s->mu);
+	s->job = B;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	s->fill = other;
 }
 
 /* ---- public ---- */
@@ -1359,6 +1448,9 @@ crm_store_new(PGconn *c, const struct crm_store_opts *o)
 
 	s->c = c;
 	s->o = *o;
+	s->fill = &s->b[0];
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
 	if (s->o.batch < 1)
 		s->o.batch = 1000;
 	s->webmail = json_object_new_object();
@@ -1406,32 +1498,33 @@ truncate_to(struct crm_buf *b, size_t len)
 int
 crm_store_add(struct crm_store *s, const struct crm_rec *r)
 {
-	size_t body0 = s->bodies.len, key0 = s->keys.len, nk0 = s->nks.len;
-	size_t astr0 = s->astr.len, pa0 = s->npa;
+	struct batch *B = s->fill;
+	size_t body0 = B->bodies.len, key0 = B->keys.len, nk0 = B->nks.len;
+	size_t astr0 = B->astr.len, pa0 = B->npa;
 	const char *why = NULL;
 
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 256;
-		s->recs = crm_xrealloc(s->recs, s->cap * sizeof *s->recs);
+	if (B->n == B->cap) {
+		B->cap = B->cap ? B->cap * 2 : 256;
+		B->recs = crm_xrealloc(B->recs, B->cap * sizeof *B->recs);
 	}
-	if (stage(s, r->obj, &why) < 0) {
-		truncate_to(&s->bodies, body0);
-		truncate_to(&s->keys, key0);
-		truncate_to(&s->nks, nk0);
-		truncate_to(&s->astr, astr0);
-		s->npa = pa0;
+	if (stage(s, B, r->obj, &why) < 0) {
+		truncate_to(&B->bodies, body0);
+		truncate_to(&B->keys, key0);
+		truncate_to(&B->nks, nk0);
+		truncate_to(&B->astr, astr0);
+		B->npa = pa0;
 		crm_reject(r, "%s", why);
 		return -1;
 	}
-	struct brec *b = &s->recs[s->n++];
+	struct brec *b = &B->recs[B->n++];
 	b->input = intern(s, r->input);
 	b->lineno = r->lineno;
-	b->line_off = s->lines.len;
+	b->line_off = B->lines.len;
 	b->line_len = r->len;
-	crm_buf_add(&s->lines, r->line, r->len);
+	crm_buf_add(&B->lines, r->line, r->len);
 	b->pa0 = pa0;
-	b->pa1 = s->npa;
-	if ((long)s->n >= s->o.batch || s->bodies.len + s->lines.len > BATCH_BYTES)
+	b->pa1 = B->npa;
+	if ((long)B->n >= s->o.batch || B->bodies.len + B->lines.len > BATCH_BYTES)
 		flush(s);
 	return 0;
 }
@@ -1440,9 +1533,22 @@ void
 crm_store_finish(struct crm_store *s)
 {
 	flush(s);
+	if (s->started) {
+		pthread_mutex_lock(&s->mu);
+		while (s->job)
+			pthread_cond_wait(&s->cv, &s->mu);
+		s->quit = 1;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->writer, NULL);
+		s->started = 0;
+	}
+	reclaim(&s->b[0]);
+	reclaim(&s->b[1]);
 	if (s->o.dry_run)
 		PQclear(crm_db_must(s->c, "rollback", 0, NULL));
 }
+
 
 const struct crm_store_stats *
 crm_store_stats(const struct crm_store *s)
@@ -1468,13 +1574,21 @@ crm_store_free(struct crm_store *s)
 	for (size_t i = 0; i < s->ninputs; i++)
 		free(s->inputs[i]);
 	free(s->inputs);
-	free(s->recs);
-	crm_buf_free(&s->bodies);
-	crm_buf_free(&s->keys);
-	crm_buf_free(&s->nks);
-	crm_buf_free(&s->astr);
-	free(s->pa);
-	crm_buf_free(&s->lines);
+	for (int k = 0; k < 2; k++) {
+		struct batch *B = &s->b[k];
+		for (size_t i = 0; i < B->nrej; i++)
+			free(B->rej[i].why);
+		free(B->rej);
+		free(B->recs);
+		free(B->pa);
+		crm_buf_free(&B->bodies);
+		crm_buf_free(&B->keys);
+		crm_buf_free(&B->nks);
+		crm_buf_free(&B->astr);
+		crm_buf_free(&B->lines);
+	}
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
 	free(s);
 }
 

@@ -88,7 +88,6 @@ comment on table people is 'Contacts.  email is the main address (lower-case, un
 create index if not exists people_organisation on people (organisation_id);
 create index if not exists people_owner on people (owner_id);
 create index if not exists people_aliases on people using gin (other_emails) where other_emails <> '{}';
-create index if not exists people_last_contact on people (last_contact_at desc);
 
 do $$
 declare t text;

@@ -8,3 +8,7 @@ alter table interactions add column if not exists content_hash text;
 -- The few people with other addresses, found without reading the others
 -- (crm-store checks every address it sees against them).
 create index if not exists people_with_aliases on people (id) where other_emails <> '{}';
+
+-- crm-store moves last_contact_at on every message: without an index on it
+-- that update is HOT (no index to touch).  Sort by it with a scan.
+drop index if exists people_last_contact;
