@@ -49,8 +49,8 @@ bench() {
 		crm-store -q "$f" 2>/dev/null
 		tu="$tu $(since "$s")"
 		# the ceiling: the rows crm-store made (ids change every run),
-		# copied back into the same
-		# table (people and organisations stay, for the foreign keys)
+		# copied back into the same table (people and organisations
+		# stay, for the foreign keys)
 		q "\\copy (select $COLS from interactions) to '$copy'"
 		q "truncate interactions cascade" 2>/dev/null
 		q "vacuum analyze interactions" >/dev/null 2>&1
