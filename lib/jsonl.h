@@ -73,6 +73,11 @@ void crm_status_fail(int code);
 const char *crm_get_str(json_object *obj, const char *key);
 json_object *crm_get(json_object *obj, const char *key);
 
+/* A json-c string object for long text (bodies): the same value and the
+ * same serialised bytes as json_object_new_string_len(), but written by a
+ * serialiser that scans eight bytes at a time (see jsonl.c). */
+json_object *crm_json_text(const char *s, size_t n);
+
 /* A new JSON string of s, with invalid UTF-8 replaced by U+FFFD. */
 json_object *crm_json_utf8(const char *s, size_t n);
 

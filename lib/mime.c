@@ -1067,12 +1067,12 @@ crm_message_record(const char *raw, size_t len, const struct crm_msgopts *o,
 		crm_buf_free(&t2);
 	}
 	crm_buf_rtrim(&text);
-	json_object_object_add(rec, "text", jstr(text.s ? text.s : "", text.len));
+	json_object_object_add(rec, "text", crm_json_text(text.s ? text.s : "", text.len));
 	crm_buf_free(&text);
 	if (o->html && b.html.len)
-		json_object_object_add(rec, "html", jstr(b.html.s, b.html.len));
+		json_object_object_add(rec, "html", crm_json_text(b.html.s, b.html.len));
 	if (b.dsn.len)
-		json_object_object_add(rec, "delivery_status", jstr(b.dsn.s, b.dsn.len));
+		json_object_object_add(rec, "delivery_status", crm_json_text(b.dsn.s, b.dsn.len));
 	json_object_object_add(rec, "attachments", b.attachments);
 	json_object_object_add(rec, "size", json_object_new_int64((int64_t)len));
 

@@ -15,6 +15,7 @@
 #include "quote.h"
 #include "buf.h"
 #include "exitcode.h"
+#include "jsonl.h"
 #include "log.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -517,75 +518,13 @@ crm_body_free(struct crm_body *b)
 
 /* ------------------------------------------------------------ "body" */
 
-/* JSON string escaping: 0 = as is, 1 = short escape, 2 = \u00XX. */
-static const unsigned char esc_kind[256] = {
-	2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 2, 1, 1, 2, 2,
-	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
-};
-
-static void
-json_str(struct crm_buf *o, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t run = 0;
-
-	crm_buf_grow(o, n + 2);
-	crm_buf_addc(o, '"');
-	for (size_t i = 0; i < n; i++) {
-		/* eight bytes at a time while none is '"', '\\' or a control */
-		while (i + 8 <= n) {
-			uint64_t v;
-			memcpy(&v, s + i, 8);
-			const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-			uint64_t lt20 = (v - ones * 0x20) & ~v;
-			uint64_t q = v ^ (ones * '"'), bs = v ^ (ones * '\\');
-			uint64_t hit = (lt20 | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high;
-			if (hit)
-				break;
-			i += 8;
-		}
-		if (i >= n)
-			break;
-		unsigned char c = (unsigned char)s[i];
-		if (!esc_kind[c])
-			continue;
-		crm_buf_add(o, s + run, i - run);
-		run = i + 1;
-		switch (c) {
-		case '"': crm_buf_add(o, "\\\"", 2); break;
-		case '\\': crm_buf_add(o, "\\\\", 2); break;
-		case '\n': crm_buf_add(o, "\\n", 2); break;
-		case '\r': crm_buf_add(o, "\\r", 2); break;
-		case '\t': crm_buf_add(o, "\\t", 2); break;
-		case '\b': crm_buf_add(o, "\\b", 2); break;
-		case '\f': crm_buf_add(o, "\\f", 2); break;
-		default: {
-			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-			crm_buf_add(o, u, 6);
-		}
-		}
-	}
-	crm_buf_add(o, s + run, n - run);
-	crm_buf_addc(o, '"');
-}
-
 json_object *
 crm_body_json(const struct crm_body *b)
 {
 	json_object *o = json_object_new_object();
-	struct crm_buf r = CRM_BUF_INIT;
 
-	crm_buf_grow(&r, b->reply_len + b->quoted_len + 64);
-	crm_buf_adds(&r, "{\"reply\":");
-	json_str(&r, b->reply, b->reply_len);
-	crm_buf_adds(&r, ",\"quoted\":");
-	json_str(&r, b->quoted, b->quoted_len);
-	crm_buf_adds(&r, b->forwarded ? ",\"forwarded\":true}" : ",\"forwarded\":false}");
-	json_object_set_serializer(o, json_object_userdata_to_json_string, crm_buf_steal(&r),
-	    json_object_free_userdata);
+	json_object_object_add(o, "reply", crm_json_text(b->reply ? b->reply : "", b->reply_len));
+	json_object_object_add(o, "quoted", crm_json_text(b->quoted ? b->quoted : "", b->quoted_len));
+	json_object_object_add(o, "forwarded", json_object_new_boolean(b->forwarded));
 	return o;
 }
