@@ -1623,6 +1623,12 @@ batch_failed(struct crm_af *a, PGresult *err)
 
 /* ---- stored interactions ---- */
 
+/* The claim walks the to-do index (interactions_autofill_todo) in id order
+ * and stops after N rows; each sender is then matched by index probes,
+ * one row at a time (LATERAL ... LIMIT 1 keeps the planner from hashing
+ * the whole of people and organisations for every batch; the keys are
+ * unique).  Outbound mail and bounces or lists are not matched at all:
+ * they are only marked as processed. */
 static const char SQL_CLAIM[] =
     "with c as ("
     " select id from interactions where autofilled_at is null order by id limit $1::int"
@@ -1631,16 +1637,34 @@ static const char SQL_CLAIM[] =
     " update interactions i set autofilled_at = now(), autofill_run_id = $2::bigint"
     " from c where i.id = c.id"
     " returning i.id, i.person_id, i.organisation_id, i.from_name, i.from_email, i.date,"
-    "  i.outbound, i.auto, i.signature, i.enrichment)"
+    "  i.outbound, i.auto, i.signature, i.enrichment,"
+    "  not (i.outbound or coalesce(i.auto in ('bounce', 'mailing_list'), false)) as wanted)"
     "select u.id, coalesce(u.person_id, p.id), coalesce(u.organisation_id, pr.organisation_id, o.id),"
     " o2.domain, u.from_name, lower(u.from_email), extract(epoch from u.date), u.outbound, u.auto,"
-    " u.signature, u.enrichment"
+    " case when u.wanted then u.signature end, case when u.wanted then u.enrichment end"
     " from u"
-    " left join people p on u.person_id is null and p.email = lower(u.from_email)"
-    " left join people pr on pr.id = coalesce(u.person_id, p.id)"
-    " left join organisations o on o.domain = lower(split_part(u.from_email, '@', 2))"
-    " left join organisations o2 on o2.id = coalesce(u.organisation_id, pr.organisation_id, o.id)"
+    " left join lateral (select id from people where u.wanted and u.person_id is null"
+    "  and email = lower(u.from_email) limit 1) p on true"
+    " left join lateral (select organisation_id from people where u.wanted"
+    "  and u.organisation_id is null and id = coalesce(u.person_id, p.id) limit 1) pr on true"
+    " left join lateral (select id from organisations where u.wanted"
+    "  and u.organisation_id is null and pr.organisation_id is null"
+    "  and domain = lower(split_part(u.from_email, '@', 2)) limit 1) o on true"
+    " left join lateral (select domain from organisations where u.wanted"
+    "  and id = coalesce(u.organisation_id, pr.organisation_id, o.id) limit 1) o2 on true"
     " order by u.id";
+
+/* Right after a bulk load the statistics say that almost nothing is to do
+ * (IS NULL is guessed at 0.5%), and the planner then reads and sorts every
+ * pending interaction for every batch of N: quadratic.  The claim alone
+ * runs without bitmap and sequential scans, which leaves it the ordered
+ * walk of the to-do index; the settings are put back at once. */
+static const char SQL_PLAN_CLAIM[] =
+    "select set_config(name, 'off', true) from pg_settings"
+    " where name in ('enable_bitmapscan', 'enable_seqscan')";
+static const char SQL_PLAN_RESET[] =
+    "select set_config(name, reset_val, true) from pg_settings"
+    " where name in ('enable_bitmapscan', 'enable_seqscan')";
 
 static int
 skip_auto(const char *autov)
@@ -1721,7 +1745,10 @@ stored_batch(struct crm_af *a, long want)
 		unsigned long matched;
 
 		tx_begin(a);
-		if (q(a, SQL_CLAIM, 2, p, &r, &err) < 0) {
+		if (q(a, SQL_PLAN_CLAIM, 0, NULL, NULL, &err) < 0 ||
+		    q(a, SQL_CLAIM, 2, p, &r, &err) < 0 || q(a, SQL_PLAN_RESET, 0, NULL, NULL, &err) < 0) {
+			PQclear(r);
+			r = NULL;
 			memset(&b, 0, sizeof b);
 			goto failed;
 		}
