@@ -969,21 +969,24 @@ cands_free(struct cand *c, size_t n)
 	free(c);
 }
 
-/* Candidates of one (entity, field) group: rows [from, to) of r. */
+/* Candidates of one (entity, field) group: rows g[0..n) of r. */
 static size_t
-score_group(PGresult *r, int from, int to, int field, struct cand **out)
+score_group(PGresult *r, const int *g, int ng, int field, struct cand **out)
 {
 	double newest = NAN, total = 0;
 	size_t n = 0, cap = 4;
 	struct cand *c = crm_xcalloc(cap, sizeof *c);
 
-	for (int i = from; i < to; i++)
+	for (int k = 0; k < ng; k++) {
+		int i = g[k];
 		if (!PQgetisnull(r, i, E_SEEN)) {
 			double d = strtod(PQgetvalue(r, i, E_SEEN), NULL);
 			if (isnan(newest) || d > newest)
 				newest = d;
 		}
-	for (int i = from; i < to; i++) {
+	}
+	for (int k = 0; k < ng; k++) {
+		int i = g[k];
 		char *key = cand_key(field, PQgetvalue(r, i, E_VALUE));
 		double date = PQgetisnull(r, i, E_SEEN) ? NAN : strtod(PQgetvalue(r, i, E_SEEN), NULL);
 		double w = isnan(date) || isnan(newest) ? 1 : crm_af_recency((newest - date) / DAY);
@@ -1264,13 +1267,13 @@ cmp_cand(const void *x, const void *y)
 	return strcmp(a->value, b->value);
 }
 
-/* Decide one (entity, field) from its evidence rows [from, to). */
+/* Decide one (entity, field) from its evidence rows g[0..ng). */
 static void
-decide_group(struct crm_af *a, struct batch *b, PGresult *r, int from, int to)
+decide_group(struct crm_af *a, struct batch *b, PGresult *r, const int *g, int ng)
 {
-	int entity = crm_af_entity_parse(PQgetvalue(r, from, E_TYPE));
-	int field = crm_af_field_find(entity, PQgetvalue(r, from, E_FIELD));
-	long long id = ll(PQgetvalue(r, from, E_ID));
+	int entity = crm_af_entity_parse(PQgetvalue(r, g[0], E_TYPE));
+	int field = crm_af_field_find(entity, PQgetvalue(r, g[0], E_FIELD));
+	long long id = ll(PQgetvalue(r, g[0], E_ID));
 	struct ent *e = ents_find(entity == CRM_AF_ORG ? &b->orgs : &b->people, id);
 	struct cand *c, *best = NULL;
 	size_t n, j;
@@ -1278,7 +1281,7 @@ decide_group(struct crm_af *a, struct batch *b, PGresult *r, int from, int to)
 
 	if (field < 0 || !e)
 		return;
-	n = score_group(r, from, to, field, &c);
+	n = score_group(r, g, ng, field, &c);
 	for (j = 0; j < n; j++) {
 		key4(k, sizeof k, crm_af_entity_name(entity), id, crm_af_field_name(field), c[j].key);
 		if (json_object_object_get_ex(b->excluded, k, NULL) ||
@@ -1332,8 +1335,61 @@ static const char SQL_EVIDENCE_OUT[] =
     "select entity_type, entity_id, field, value, confidence, method, extract(epoch from seen_at),"
     " person_id, interaction_id, source from autofill_evidence"
     " where (entity_type = 'person' and entity_id = any($1::bigint[]))"
-    "  or (entity_type = 'organisation' and entity_id = any($2::bigint[]))"
-    " order by entity_type, entity_id, field";
+    "  or (entity_type = 'organisation' and entity_id = any($2::bigint[]))";
+
+/* The evidence rows in (entity type, entity id, field) order, then by
+ * message (interaction id, method), so that the decisions do not depend on
+ * the order the server reads them in: among messages of the same date the
+ * last stored one is the source of a value.  Sorted here rather than by
+ * the server, which sorts whole rows by collated text (and spills them to
+ * disk once a batch's entities have a year of mail each).  Entity types
+ * and field names are plain lower-case words of which none is a prefix of
+ * another, so strcmp gives the order of any collation. */
+struct evkey {
+	const char *type, *field, *method;
+	long long id, iid;
+	int row;
+};
+
+static int
+cmp_evkey(const void *x, const void *y)
+{
+	const struct evkey *a = x, *b = y;
+	int c = strcmp(a->type, b->type);
+
+	if (c)
+		return c;
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	if ((c = strcmp(a->field, b->field)))
+		return c;
+	if (a->iid != b->iid)
+		return a->iid < b->iid ? -1 : 1;
+	if ((c = strcmp(a->method, b->method)))
+		return c;
+	return (a->row > b->row) - (a->row < b->row);
+}
+
+static int *
+evidence_order(PGresult *r)
+{
+	int n = PQntuples(r), *rows = crm_xcalloc((size_t)n + 1, sizeof *rows);
+	struct evkey *k = crm_xcalloc((size_t)n + 1, sizeof *k);
+
+	for (int i = 0; i < n; i++) {
+		k[i].type = PQgetvalue(r, i, E_TYPE);
+		k[i].field = PQgetvalue(r, i, E_FIELD);
+		k[i].method = PQgetvalue(r, i, E_METHOD);
+		k[i].id = ll(PQgetvalue(r, i, E_ID));
+		k[i].iid = ll(PQgetvalue(r, i, E_IID));
+		k[i].row = i;
+	}
+	qsort(k, (size_t)n, sizeof *k, cmp_evkey);
+	for (int i = 0; i < n; i++)
+		rows[i] = k[i].row;
+	free(k);
+	return rows;
+}
 
 /* Insert the fresh evidence; fills the touched set and the id arrays. */
 static int
@@ -1501,18 +1557,20 @@ decide_batch(struct crm_af *a, struct batch *b, unsigned long processed, PGresul
 		    q(a, SQL_EVIDENCE_OUT, 2, p, &ev, err) < 0 ||
 		    load_excluded(a, b, pids, oids, err) < 0 || load_prefs(a, b, ev, err) < 0)
 			goto out;
+		int *o = evidence_order(ev);
 		for (int i = 0, n = PQntuples(ev); i < n;) {
 			int j = i + 1;
-			while (j < n && !strcmp(PQgetvalue(ev, j, E_TYPE), PQgetvalue(ev, i, E_TYPE)) &&
-			    !strcmp(PQgetvalue(ev, j, E_ID), PQgetvalue(ev, i, E_ID)) &&
-			    !strcmp(PQgetvalue(ev, j, E_FIELD), PQgetvalue(ev, i, E_FIELD)))
+			while (j < n && !strcmp(PQgetvalue(ev, o[j], E_TYPE), PQgetvalue(ev, o[i], E_TYPE)) &&
+			    !strcmp(PQgetvalue(ev, o[j], E_ID), PQgetvalue(ev, o[i], E_ID)) &&
+			    !strcmp(PQgetvalue(ev, o[j], E_FIELD), PQgetvalue(ev, o[i], E_FIELD)))
 				j++;
-			snprintf(k, sizeof k, "%s\x1f%s\x1f%s", PQgetvalue(ev, i, E_TYPE),
-			    PQgetvalue(ev, i, E_ID), PQgetvalue(ev, i, E_FIELD));
+			snprintf(k, sizeof k, "%s\x1f%s\x1f%s", PQgetvalue(ev, o[i], E_TYPE),
+			    PQgetvalue(ev, o[i], E_ID), PQgetvalue(ev, o[i], E_FIELD));
 			if (json_object_object_get_ex(touched, k, NULL))
-				decide_group(a, b, ev, i, j);
+				decide_group(a, b, ev, o + i, j - i);
 			i = j;
 		}
+		free(o);
 		if (write_applies(a, b, err) < 0 || write_suggestions(a, b, err) < 0)
 			goto out;
 	}
