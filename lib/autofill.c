@@ -182,6 +182,19 @@ crm_af_norm(int field, const char *v, struct crm_buf *out)
 	norm_text(v, out);
 }
 
+/* Is the longer of two address forms the shorter one with a country code
+ * after it ("..., 44000 nantes" and "..., 44000 nantes fr")?  A CRM often
+ * keeps the country in a column of its own, signatures give it last. */
+static int
+country_added(const struct crm_buf *x, const struct crm_buf *y)
+{
+	const struct crm_buf *s = x->len < y->len ? x : y, *l = s == x ? y : x;
+
+	return s->len && l->len == s->len + 3 && !memcmp(l->s, s->s, s->len) &&
+	    l->s[s->len] == ' ' && isalpha((unsigned char)l->s[s->len + 1]) &&
+	    isalpha((unsigned char)l->s[s->len + 2]);
+}
+
 int
 crm_af_same(int field, const char *a, const char *b)
 {
@@ -193,6 +206,8 @@ crm_af_same(int field, const char *a, const char *b)
 	crm_af_norm(field, a, &x);
 	crm_af_norm(field, b, &y);
 	same = x.len == y.len && (x.len == 0 || !memcmp(x.s, y.s, x.len));
+	if (!same && field == CRM_AF_ADDRESS)
+		same = country_added(&x, &y);
 	crm_buf_free(&x);
 	crm_buf_free(&y);
 	return same;
