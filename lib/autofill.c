@@ -11,7 +11,11 @@
  * back once, scored here, and the decisions are written by a handful of
  * set-based statements fed with JSON (jsonb_to_recordset).  One
  * transaction per batch; a deadlock or serialization failure rolls the
- * batch back and retries it.
+ * batch back and retries it.  What remains costly is on the server and
+ * comes with the schema (tests/bench/70-autofill.sh): marking a claimed
+ * interaction is never a HOT update (autofilled_at is in the predicate of
+ * the to-do index), so it writes an entry in each index of interactions,
+ * and every evidence row has its foreign keys checked one by one.
  *
  * People stay in control: a value is only ever written into an empty
  * field whose provenance is not a person's (sql/030's trigger marks
