@@ -391,61 +391,68 @@ sep_len(const unsigned char *p, size_t n)
 static size_t
 tokenize(const char *s, size_t n, struct tok *t, size_t max)
 {
-	size_t i = 0, k = 0;
 	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k = 0;
 
-	while (i < n && k < max) {
-		size_t m;
-		while (i < n && (m = sep_len(u + i, n - i)))
-			i += m;
-		if (i >= n)
-			break;
-		struct tok *x = &t[k];
-		size_t b = i, o = 0;
-		int ascii = 1;
-		/* ASCII is lowercased on the way (the first 63 bytes) */
-		while (i < n) {
-			unsigned char ch = u[i];
-			if (ch < 0x80) {
-				if (sep_ascii[ch])
+	while (k < max) {
+		/* separators */
+		for (;;) {
+			if (i >= n)
+				return k;
+			if (u[i] < 0x80) {
+				if (!sep_ascii[u[i]])
 					break;
-				if (o < sizeof x->f - 1)
-					x->f[o++] = (char)a_lower(ch);
 				i++;
 				continue;
 			}
-			if (sep_len(u + i, n - i))
+			size_t m = sep_len(u + i, n - i);
+			if (!m)
 				break;
+			i += m;
+		}
+		struct tok *x = &t[k];
+		size_t b = i, fl;
+		int ascii = 1;
+		while (i < n && u[i] < 0x80 && !sep_ascii[u[i]])
+			i++;
+		/* a letter beyond ASCII in the word: read on */
+		while (i < n && u[i] >= 0x80 && !sep_len(u + i, n - i)) {
 			ascii = 0;
 			i += crm_utf8_seqlen(u + i, n - i);
+			while (i < n && u[i] < 0x80 && !sep_ascii[u[i]])
+				i++;
 		}
 		x->b = b;
 		x->e = i;
 		if (ascii) {
-			x->f[o] = 0;
-			x->fl = o;
+			char *f = x->f;
+			fl = i - b < sizeof x->f - 1 ? i - b : sizeof x->f - 1;
+			for (size_t j = 0; j < fl; j++)
+				f[j] = (char)a_lower(u[b + j]);
+			f[fl] = 0;
 		} else {
-			x->fl = fold_buf(s + b, i - b, x->f, sizeof x->f);
+			fl = fold_buf(s + b, i - b, x->f, sizeof x->f);
 			/* ’ -> ' */
 			for (char *q; (q = strstr(x->f, "\xE2\x80\x99"));) {
 				*q = '\'';
 				memmove(q + 1, q + 3, strlen(q + 3) + 1);
-				x->fl -= 2;
+				fl -= 2;
 			}
 		}
 		/* a final '.' goes unless the token is an abbreviation (S.A.) */
-		if (x->fl > 1 && x->f[x->fl - 1] == '.' && !memchr(x->f, '.', x->fl - 1))
-			x->f[--x->fl] = 0;
-		while (x->fl > 1 && (x->f[x->fl - 1] == '-' || x->f[x->fl - 1] == '\''))
-			x->f[--x->fl] = 0;
-		x->h = fnv_more(FNV_BASIS, x->f, x->fl);
+		if (fl > 1 && x->f[fl - 1] == '.' && !memchr(x->f, '.', fl - 1))
+			x->f[--fl] = 0;
+		while (fl > 1 && (x->f[fl - 1] == '-' || x->f[fl - 1] == '\''))
+			x->f[--fl] = 0;
+		x->fl = fl;
+		x->h = fnv_more(FNV_BASIS, x->f, fl);
 		k++;
 	}
 	return k;
 }
 
 /* key (kl bytes) whose crm_fnv1a() is hash. */
-static struct lexent *
+static inline struct lexent *
 lex_find(const struct crm_sig_rules *r, const char *key, size_t kl, uint64_t hash)
 {
 	if (!r->lexcap)
