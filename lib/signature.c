@@ -138,6 +138,7 @@ struct crm_sig_rules {
 	pcre2_code *p_phone, *p_ext, *p_email, *p_url, *p_linkedin, *p_fr_city,
 	    *p_uk_city, *p_us_city, *p_ca_city, *p_au_city, *p_sg_city, *p_ie_city;
 	struct kv *phone_labels, *affixes, *tlds;
+	unsigned char affix_first[256];     /* bit kind: an affix starts so */
 	size_t nphone_labels, naffixes, ntlds;
 	char **webmail, **social, **phone_regions;
 	size_t nwebmail, nsocial, nphone_regions;
@@ -1019,6 +1020,8 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 	if (kinds(dir, "name_affixes.txt", af_kinds, 2, no, no, 0, NULL, &r->affixes,
 	    &r->naffixes, err, errlen) < 0)
 		goto bad;
+	for (size_t i = 0; i < r->naffixes; i++)
+		r->affix_first[(unsigned char)r->affixes[i].key[0]] |= (unsigned char)(1 << r->affixes[i].kind);
 	if (kv_table(dir, "tld_regions.txt", &r->tlds, &r->ntlds, err, errlen) < 0
 	    || list(dir, "webmail.txt", &r->webmail, &r->nwebmail, err, errlen) < 0
 	    || list(dir, "social.txt", &r->social, &r->nsocial, err, errlen) < 0
@@ -1091,6 +1094,7 @@ struct ctx {
 	int webmail;
 	int from_company;         /* the display name is a firm's */
 	int domain_done;
+	int names_done;           /* stok, first, from_display, from_company */
 };
 
 static int
@@ -1142,6 +1146,8 @@ trim(const char **s, size_t *n)
 static int
 has_affix(const struct crm_sig_rules *r, const char *folded, int kind)
 {
+	if (!(r->affix_first[(unsigned char)folded[0]] & (1 << kind)))
+		return 0;
 	for (size_t i = 0; i < r->naffixes; i++)
 		if (r->affixes[i].kind == kind && !strcmp(r->affixes[i].key, folded))
 			return 1;
@@ -1153,12 +1159,16 @@ static size_t
 name_tokens(const struct crm_sig_rules *r, const char *s, size_t n, char **tok,
     char (*buf)[48], size_t max, const char *seps)
 {
+	unsigned char sep[256] = { 1 };     /* NUL and seps */
 	size_t k = 0, i = 0;
+
+	for (const char *p = seps; *p; p++)
+		sep[(unsigned char)*p] = 1;
 	while (i < n && k < max) {
-		while (i < n && strchr(seps, s[i]))
+		while (i < n && sep[(unsigned char)s[i]])
 			i++;
 		size_t j = i;
-		while (j < n && !strchr(seps, s[j]))
+		while (j < n && !sep[(unsigned char)s[j]])
 			j++;
 		if (j > i) {
 			char *f = buf[k];
@@ -1176,8 +1186,6 @@ name_tokens(const struct crm_sig_rules *r, const char *s, size_t n, char **tok,
 static void
 ctx_init(struct ctx *c, const struct crm_sig_rules *r, const struct crm_sig_input *in)
 {
-	const char *e = in->from_email, *at;
-
 	c->r = r;
 	c->in = in;
 	c->nstok = 0;
@@ -1185,10 +1193,25 @@ ctx_init(struct ctx *c, const struct crm_sig_rules *r, const struct crm_sig_inpu
 	c->domain = c->dlabel = NULL;
 	c->tld_region[0] = 0;
 	c->domain_done = 0;
+	c->names_done = 0;
 	static __thread pcre2_match_data *md;
 	if (!md && !(md = pcre2_match_data_create(16, NULL)))
 		crm_die(3, "out of memory");
 	c->md = md;
+}
+
+/* The sender's name tokens: read when a line is first matched against
+ * them (most messages end in prose and never are). */
+static void
+ctx_names(struct ctx *c)
+{
+	const struct crm_sig_rules *r = c->r;
+	const struct crm_sig_input *in = c->in;
+	const char *e = in->from_email, *at;
+
+	if (c->names_done)
+		return;
+	c->names_done = 1;
 	if (in->from_name && *in->from_name) {
 		size_t fl = strlen(in->from_name);
 		/* "Cabinet Roussel", "Service Partenaires": not a person */
@@ -1304,19 +1327,6 @@ count_letter_words(const char *s, size_t n)
 	return w;
 }
 
-/* Separators between the parts of a one-line signature. */
-static size_t
-count_seps(const char *s, size_t n)
-{
-	size_t k = 0;
-	for (size_t i = 0; i + 2 < n; i++)
-		if (s[i] == ' ' && (s[i + 1] == '|' || s[i + 1] == '-' || s[i + 1] == '/'
-		    || !memcmp(s + i + 1, "•", 3) || !memcmp(s + i + 1, "·", 2)
-		    || !memcmp(s + i + 1, "–", 3)) && (s[i + 2] == ' ' || (unsigned char)s[i + 1] >= 0xC2))
-			k++;
-	return k;
-}
-
 static size_t
 count_digits(const char *s, size_t n)
 {
@@ -1351,13 +1361,14 @@ stok_has(const struct ctx *c, const char *t)
  * 2 initial + surname ("Y. Leroux"), 1 a lone first name or nickname,
  * 0 none.  first and last get the byte span of the matched tokens. */
 static int
-name_match(const struct ctx *c, const char *s, size_t n, size_t *first, size_t *last)
+name_match(struct ctx *c, const char *s, size_t n, size_t *first, size_t *last)
 {
 	size_t i = 0, full = 0, init = 0, words = 0, nick = 0;
 	size_t f0 = (size_t)-1, l0 = 0;
 	char t[128];
 #define NSEP(ch) ((ch) == ' ' || (ch) == '\t' || (ch) == ',' || (ch) == '|' || (ch) == '/')
 
+	ctx_names(c);
 	if (!c->nstok || n > 120)
 		return 0;
 	while (i < n) {
@@ -1474,28 +1485,47 @@ closing_line(struct ctx *c, const char *s, size_t n)
 	return may_close(c->r, s, n) && rx(c, c->r->closing_line, s, n, 0) >= 0;
 }
 
-static int
-cheap_features(const char *s, size_t n)
+/* A line in one pass: its words holding a letter (as count_letter_words()),
+ * the separators of a one-line signature (" | ", " - ", " / ", " • ",
+ * " · ", " – "), and whether it shows a contact feature: eight digits,
+ * an '@', or a dot before two letters (www.x, x.com, x.fr). */
+static void
+line_stats(const char *s, size_t n, size_t *words, size_t *seps, int *feat)
 {
-	size_t digits = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t w = 0, k = 0, digits = 0;
+	int letter = 0, f = 0;
+
 	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch >= '0' && ch <= '9') {
-			if (++digits >= 8)
-				return 1;
-		} else if (ch == '@')
-			return 1;
-		else if (ch == '.' && i + 2 < n && a_isalpha((unsigned char)s[i + 1])
-		    && a_isalpha((unsigned char)s[i + 2]))
-			return 1;       /* www.x, x.com, x.fr */
+		unsigned char ch = u[i];
+		if (ch == ' ' || ch == '\t') {
+			w += letter;
+			letter = 0;
+			if (ch == ' ' && i + 2 < n && (s[i + 1] == '|' || s[i + 1] == '-' || s[i + 1] == '/'
+			    || !memcmp(s + i + 1, "•", 3) || !memcmp(s + i + 1, "·", 2)
+			    || !memcmp(s + i + 1, "–", 3)) && (s[i + 2] == ' ' || u[i + 1] >= 0xC2))
+				k++;
+			continue;
+		}
+		if (a_isalpha(ch) || ch >= 0xC3)
+			letter = 1;
+		if (a_isdigit(ch))
+			f |= ++digits >= 8;
+		else if (ch == '@')
+			f = 1;
+		else if (ch == '.' && i + 2 < n && a_isalpha(u[i + 1]) && a_isalpha(u[i + 2]))
+			f = 1;
 	}
-	return 0;
+	*words = w + letter;
+	*seps = k;
+	*feat = f;
 }
 
 static void
 flag_line(struct ctx *c, struct tline *l)
 {
-	size_t w, a, b;
+	size_t w, seps, a, b;
+	int feat;
 	char last = l->n ? l->s[l->n - 1] : 0;
 
 	if (l->n && l->s[0] == '>') {
@@ -1541,14 +1571,15 @@ flag_line(struct ctx *c, struct tline *l)
 		l->f |= L_CLOSE_END;
 		return;
 	}
-	if (count_seps(l->s, l->n) >= 2 && l->n <= 160)
+	line_stats(l->s, l->n, &w, &seps, &feat);
+	if (seps >= 2 && l->n <= 160)
 		;       /* "Name | Title | Firm | phone": a one-line signature */
-	else if ((w = count_letter_words(l->s, l->n)) >= 16 || l->n > 140 || (w >= 8 && (last == '.' || last == '?' || last == '!'
+	else if (w >= 16 || l->n > 140 || (w >= 8 && (last == '.' || last == '?' || last == '!'
 	    || last == ':')) || (w >= 5 && (last == '?' || last == '!')))
 		l->f |= L_PROSE;
 	if (!(l->f & L_PROSE) && l->n <= 80 && name_match(c, l->s, l->n, &a, &b))
 		l->f |= L_NAME;
-	if (cheap_features(l->s, l->n))
+	if (feat)
 		l->f |= L_FEAT;
 }
 
@@ -2640,6 +2671,7 @@ find_name(struct ex *x, struct crm_signature *s)
 	int best = 0, bline = -1;
 	size_t bf = 0, bl = 0;
 
+	ctx_names(c);
 	x->name_line = -1;
 	for (size_t i = 0; i < x->ns; i++) {
 		struct seg *g = &x->seg[i];
