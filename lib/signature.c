@@ -3053,8 +3053,22 @@ str_or_null(const char *s)
 static json_object *
 conf_json(double v)
 {
-	char buf[16];
-	double r = (double)(long)(v * 1000 + 0.5) / 1000;
+	char buf[24];
+	long k = (long)(v * 1000 + 0.5);
+	double r = (double)k / 1000;
+
+	/* "%.3f" of k / 1000 is k's own digits: written without printf */
+	if (k >= 0 && k < 100000) {
+		char *p = buf + sizeof buf;
+		*--p = 0;
+		for (int d = 0; d < 3; d++, k /= 10)
+			*--p = (char)('0' + k % 10);
+		*--p = '.';
+		do
+			*--p = (char)('0' + k % 10);
+		while ((k /= 10));
+		return json_object_new_double_s(r, p);
+	}
 	snprintf(buf, sizeof buf, "%.3f", r);
 	return json_object_new_double_s(r, buf);
 }
