@@ -78,9 +78,25 @@ static const char *const patterns[R_NPAT] = {
 static pcre2_code *re[R_NPAT];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+/* Which patterns a line's first character can open (NUL opens all, as
+ * strchr() on the letter lists had it). */
+enum { FC_HDR = 1, FC_FOOT = 2, FC_FWD = 4 };
+static unsigned char first_class[256];
+
 static void
 compile(void)
 {
+	static const struct { const char *chars; unsigned char bit; } fc[] = {
+		{ "FfDdVvOoEe*", FC_HDR },              /* From, De, Von ... */
+		{ "EeSsGgOoTtVvIiRr", FC_FOOT },        /* Envoyé, Sent, Get ... */
+		{ "DdBbAaIi", FC_FWD },                 /* Début, Begin ... */
+	};
+
+	for (size_t k = 0; k < sizeof fc / sizeof fc[0]; k++) {
+		for (const char *p = fc[k].chars; *p; p++)
+			first_class[(unsigned char)*p] |= fc[k].bit;
+		first_class[0] |= fc[k].bit;
+	}
 	for (int i = 0; i < R_NPAT; i++) {
 		int err;
 		PCRE2_SIZE off;
@@ -275,6 +291,8 @@ may_be_footer(const char *p, size_t n)
 	for (int k = 0; words[k]; k++) {
 		const char *w = words[k];
 		size_t i = 0;
+		if (w[0] != (p[0] | 0x20))
+			continue;       /* p[0] is an ASCII letter (could_be_footer()) */
 		for (; w[i] && i < n; i++) {
 			unsigned char ch = (unsigned char)p[i];
 			if (ch >= 0x80)
@@ -392,10 +410,9 @@ header_block(struct split *s, size_t i)
 	size_t n = l->tlen - l->lead, hits = 0;
 	const char *colon;
 
-	if (n < 4 || !(colon = memchr(p, ':', n < 24 ? n : 24)))
-		return 0;
 	/* From, De, Von, Van, Da, Od, Från, Fra, Expéditeur, "*From" */
-	if (!strchr("FfDdVvOoEe*", p[0]) || !match_line(s, R_HDR_FROM, i))
+	if (!(first_class[(unsigned char)p[0]] & FC_HDR) || n < 4
+	    || !(colon = memchr(p, ':', n < 24 ? n : 24)) || !match_line(s, R_HDR_FROM, i))
 		return 0;
 	for (size_t j = i + 1; j < s->n && j <= i + 8; j++) {
 		const struct line *h = &s->ln[j];
@@ -418,7 +435,7 @@ could_be_footer(const struct split *s, size_t i)
 	size_t n = l->tlen - l->lead;
 	if (n < 10 || n > 90)
 		return 0;
-	return strchr("EeSsGgOoTtVvIiRr", s->text[l->off + l->lead]) != NULL;
+	return first_class[(unsigned char)s->text[l->off + l->lead]] & FC_FOOT;
 }
 
 int
@@ -503,7 +520,7 @@ mark_lines(struct split *s, int subject_fwd, struct crm_body *out)
 		}
 		if (ends_colon(s, i)) {
 			size_t first;
-			if (strchr("DdBbAaIi", c) && match_line(s, R_FWD, i)) {
+			if ((first_class[(unsigned char)c] & FC_FWD) && match_line(s, R_FWD, i)) {
 				out->forwarded = 1;
 				rest = i;
 				break;
