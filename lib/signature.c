@@ -364,12 +364,15 @@ fnv_more(uint64_t h, const char *p, size_t n)
  * symbols and emoji.  '-', '.', '\'', '&' and '+' stay inside words
  * ("Expert-comptable", "S.A.", "d'affaires", "A+"). */
 static unsigned char sep_ascii[256];
+static unsigned char word_ascii[256];   /* ASCII and no separator */
 
 static void
 sep_init(void)
 {
 	for (const char *p = " \t\r\n,;:|()/\"[]!?<>*=_"; *p; p++)
 		sep_ascii[(unsigned char)*p] = 1;
+	for (int c = 0; c < 0x80; c++)
+		word_ascii[c] = !sep_ascii[c];
 }
 
 static inline size_t
@@ -412,26 +415,32 @@ tokenize(const char *s, size_t n, struct tok *t, size_t max)
 			i += m;
 		}
 		struct tok *x = &t[k];
-		size_t b = i, fl;
+		char *f = x->f;
+		size_t b = i, fl = 0;
+		uint64_t h = FNV_BASIS;
 		int ascii = 1;
-		while (i < n && u[i] < 0x80 && !sep_ascii[u[i]])
+		/* an ASCII word is lowercased and hashed as it is read (its
+		 * first 63 bytes) */
+		while (i < n && word_ascii[u[i]]) {
+			if (fl < sizeof x->f - 1) {
+				unsigned char ch = (unsigned char)a_lower(u[i]);
+				f[fl++] = (char)ch;
+				h = (h ^ ch) * FNV_PRIME;
+			}
 			i++;
+		}
 		/* a letter beyond ASCII in the word: read on */
 		while (i < n && u[i] >= 0x80 && !sep_len(u + i, n - i)) {
 			ascii = 0;
 			i += crm_utf8_seqlen(u + i, n - i);
-			while (i < n && u[i] < 0x80 && !sep_ascii[u[i]])
+			while (i < n && word_ascii[u[i]])
 				i++;
 		}
 		x->b = b;
 		x->e = i;
-		if (ascii) {
-			char *f = x->f;
-			fl = i - b < sizeof x->f - 1 ? i - b : sizeof x->f - 1;
-			for (size_t j = 0; j < fl; j++)
-				f[j] = (char)a_lower(u[b + j]);
+		if (ascii)
 			f[fl] = 0;
-		} else {
+		else {
 			fl = fold_buf(s + b, i - b, x->f, sizeof x->f);
 			/* ’ -> ' */
 			for (char *q; (q = strstr(x->f, "\xE2\x80\x99"));) {
@@ -441,12 +450,13 @@ tokenize(const char *s, size_t n, struct tok *t, size_t max)
 			}
 		}
 		/* a final '.' goes unless the token is an abbreviation (S.A.) */
+		size_t whole = fl;
 		if (fl > 1 && x->f[fl - 1] == '.' && !memchr(x->f, '.', fl - 1))
 			x->f[--fl] = 0;
 		while (fl > 1 && (x->f[fl - 1] == '-' || x->f[fl - 1] == '\''))
 			x->f[--fl] = 0;
 		x->fl = fl;
-		x->h = fnv_more(FNV_BASIS, x->f, fl);
+		x->h = ascii && fl == whole ? h : fnv_more(FNV_BASIS, x->f, fl);
 		k++;
 	}
 	return k;
