@@ -1867,15 +1867,18 @@ set_field(struct crm_signature *s, int f, char *v, double conf, const char *rule
 static size_t
 sep_at(const char *s, size_t n, size_t i, int *dash)
 {
-	static const char *const seps[] = { " | ", " • ", " · ", " – ", " — ", " - ", " / ",
-		"|", "•", "·", "  ", NULL };
+#define SEP(x) { x, sizeof x - 1 }
+	static const struct { const char *s; size_t n; } seps[] = { SEP(" | "), SEP(" • "),
+		SEP(" · "), SEP(" – "), SEP(" — "), SEP(" - "), SEP(" / "), SEP("|"), SEP("•"),
+		SEP("·"), SEP("  ") };
+#undef SEP
 	*dash = 0;
 	unsigned char ch = (unsigned char)s[i];
 	if (ch != ' ' && ch != '|' && ch != 0xE2 && ch != 0xC2)
 		return 0;
-	for (int k = 0; seps[k]; k++) {
-		size_t m = strlen(seps[k]);
-		if (i + m <= n && !memcmp(s + i, seps[k], m)) {
+	for (size_t k = 0; k < sizeof seps / sizeof seps[0]; k++) {
+		size_t m = seps[k].n;
+		if ((unsigned char)seps[k].s[0] == ch && i + m <= n && !memcmp(s + i, seps[k].s, m)) {
 			*dash = k == 5;
 			return m;
 		}
