@@ -1254,14 +1254,14 @@ ctx_domain(struct ctx *c)
 	if (e && (at = strrchr(e, '@')) && at[1]) {
 		c->domain = fold(at + 1, strlen(at + 1));
 		for (size_t i = 0; i < r->nwebmail; i++)
-			if (!strcmp(r->webmail[i], c->domain))
+			if (r->webmail[i][0] == c->domain[0] && !strcmp(r->webmail[i], c->domain))
 				c->webmail = 1;
 		/* label: strip the public suffix (one label, or two for co.uk ...) */
 		char *d = crm_xstrdup(c->domain), *dot = strrchr(d, '.');
 		if (dot) {
 			const char *tld = dot + 1;
 			for (size_t i = 0; i < r->ntlds; i++)
-				if (!strcmp(r->tlds[i].key, tld))
+				if (r->tlds[i].key[0] == tld[0] && !strcmp(r->tlds[i].key, tld))
 					set_region(c->tld_region, r->tlds[i].val);
 			*dot = 0;
 			char *d2 = strrchr(d, '.');
