@@ -9,7 +9,14 @@
  *   PCRE2 alternation per file (UTF + UCP, JIT), so a line is tested
  *   against a whole lexicon in one call; the expensive calls (regexes over
  *   a line, libphonenumber) run only on lines a byte-level test has
- *   already flagged (a digit run, an '@', a '.').
+ *   already flagged (a digit run, an '@', a '.').  The closing patterns
+ *   are guarded by tables built from closings.txt (which two letters can
+ *   open a phrase, which letter can end one); like quote.c's guards they
+ *   are exact and leave any doubtful byte to the pattern.
+ * - Word lexicons (titles, firms, notices ...) are one hash table of
+ *   folded token sequences, hashed as the tokens are read; the result for
+ *   a line is memoised by its text, since signatures, notices and list
+ *   footers recur from message to message.
  * - The block is found by evidence in a fixed order: a "-- " delimiter, a
  *   closing line, the sender's own name, then a run of short feature-rich
  *   lines; legal notices and regulatory lines are cut first so that they
