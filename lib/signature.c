@@ -141,6 +141,9 @@ struct crm_sig_rules {
 	struct close_guard cg;
 	struct lexent *lex;
 	size_t lexcap, lexn;
+	uint64_t lexbits[1024];  /* a bit per key hash: most words of a line are
+	                            in no lexicon, and this 8 KB answers for them
+	                            without touching the table */
 	int lexmax;              /* longest entry, in tokens */
 	pcre2_code *p_phone, *p_ext, *p_email, *p_url, *p_linkedin, *p_fr_city,
 	    *p_uk_city, *p_us_city, *p_ca_city, *p_au_city, *p_sg_city, *p_ie_city;
@@ -473,7 +476,7 @@ tokenize(const char *s, size_t n, struct tok *t, size_t max)
 static inline struct lexent *
 lex_find(const struct crm_sig_rules *r, const char *key, size_t kl, uint64_t hash)
 {
-	if (!r->lexcap)
+	if (!r->lexcap || !((r->lexbits[(hash >> 38) & 1023] >> ((hash >> 32) & 63)) & 1))
 		return NULL;
 	size_t h = (size_t)hash & (r->lexcap - 1);
 	for (;;) {
@@ -515,6 +518,7 @@ lex_insert(struct crm_sig_rules *r, const char *key)
 	r->lex[h].key = crm_xstrdup(key);
 	r->lex[h].keylen = kl;
 	r->lex[h].hash = hash;
+	r->lexbits[(hash >> 38) & 1023] |= 1ULL << ((hash >> 32) & 63);
 	r->lexn++;
 	return &r->lex[h];
 }
