@@ -1363,8 +1363,13 @@ is_sep_line(const char *s, size_t n)
 	if (n < 5)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (!strchr("=*-_~#+. ", s[i]))
+		switch (s[i]) {
+		case '=': case '*': case '-': case '_': case '~': case '#': case '+': case '.':
+		case ' ': case 0:
+			continue;
+		default:
 			return 0;
+		}
 	return 1;
 }
 
