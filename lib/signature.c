@@ -38,6 +38,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -975,14 +976,13 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 	static const char *const ph_kinds[] = { "fax", "mobile", "direct", "main", "phone", "none" };
 	static const char *const no[] = { NULL, NULL, NULL, NULL, NULL, NULL };
 	static const char *const af_kinds[] = { "prefix", "suffix" };
+	static unsigned long ids;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	char dirbuf[4096];
 	pcre2_code *pair[2] = { NULL, NULL };
 
-	static unsigned long ids;
-
 	r->id = __atomic_add_fetch(&ids, 1, __ATOMIC_RELAXED);
-	if (!sep_ascii[' '])
-		sep_init();
+	pthread_once(&once, sep_init);
 	if (!dir) {
 		snprintf(dirbuf, sizeof dirbuf, "%s", crm_rules_path("signature"));
 		dir = dirbuf;
