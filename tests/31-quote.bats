@@ -65,7 +65,10 @@ body_of() {  # body_of FILE [SUBJECT]
 
 @test "quote markers in the middle of odd bytes never crash" {
 	head -c 200000 /dev/urandom | tr -d '\000' >"$BATS_TEST_TMPDIR/r"
-	{ cat "$BATS_TEST_TMPDIR/r"; printf '\nLe 1 oct. 2025, X a écrit :\n> y\n-----Original Message-----\nFrom: a\n'; } |
+	# ASCII after the noise: jq -R replaces a cut UTF-8 sequence at its end
+	# together with the bytes that follow, which ate the newline before
+	# the attribution now and then (the test failed one run in forty)
+	{ cat "$BATS_TEST_TMPDIR/r"; printf 'xxxx\n\nLe 1 oct. 2025, X a écrit :\n> y\n-----Original Message-----\nFrom: a\n'; } |
 		jq -Rs -c '{text: .}' | crm-parse-signature >"$BATS_TEST_TMPDIR/out"
 	jq -e '.body.quoted | endswith("Le 1 oct. 2025, X a écrit :\n> y\n-----Original Message-----\nFrom: a")' "$BATS_TEST_TMPDIR/out"
 }
