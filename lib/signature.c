@@ -653,18 +653,22 @@ lex_scan_text(const struct crm_sig_rules *r, const char *s, size_t n, struct lex
  * message (a sender's signature, a firm's notice, a list's footer: half
  * of the lines of the benchmark corpus), so the latest results are kept
  * per thread in a direct-mapped table keyed by the whole text; rules
- * loaded later carry a new id and never see older entries. */
-#define LEXMEMO_SLOTS 1024
-#define LEXMEMO_TEXT 120
+ * loaded later carry a new id and never see older entries.  Two
+ * tables: lines up to 120 bytes (most), and longer ones up to a notice's
+ * 400 (fewer, but a firm's disclaimer recurs in every message). */
+#define LEXMEMO_SHORT 1024
+#define LEXMEMO_SHORT_TEXT 120
+#define LEXMEMO_LONG 128
+#define LEXMEMO_LONG_TEXT 400
 
 struct lexmemo {
 	unsigned long rules_id;
 	size_t n;
-	char text[LEXMEMO_TEXT];
+	char *text;              /* LEXMEMO_*_TEXT bytes in the thread's arena */
 	struct lexhit hit;
 };
 
-static __thread struct lexmemo *lexmemo;
+static __thread struct lexmemo *lexmemo;    /* LEXMEMO_SHORT, then LEXMEMO_LONG */
 
 static uint64_t
 text_hash(const char *s, size_t n)
@@ -682,16 +686,32 @@ text_hash(const char *s, size_t n)
 	return h ^ (h >> 29);
 }
 
+static void
+lexmemo_init(void)
+{
+	char *arena;
+
+	lexmemo = crm_xcalloc(LEXMEMO_SHORT + LEXMEMO_LONG, sizeof *lexmemo);
+	arena = crm_xmalloc(LEXMEMO_SHORT * LEXMEMO_SHORT_TEXT + LEXMEMO_LONG * LEXMEMO_LONG_TEXT);
+	for (size_t i = 0; i < LEXMEMO_SHORT + LEXMEMO_LONG; i++) {
+		lexmemo[i].text = arena;
+		arena += i < LEXMEMO_SHORT ? LEXMEMO_SHORT_TEXT : LEXMEMO_LONG_TEXT;
+	}
+}
+
 static unsigned
 lex_scan(const struct crm_sig_rules *r, const char *s, size_t n, struct lexhit *h)
 {
 	struct lexmemo *m;
+	uint64_t k;
 
-	if (n > LEXMEMO_TEXT)
+	if (n > LEXMEMO_LONG_TEXT)
 		return lex_scan_text(r, s, n, h);
 	if (!lexmemo)
-		lexmemo = crm_xcalloc(LEXMEMO_SLOTS, sizeof *lexmemo);
-	m = &lexmemo[text_hash(s, n) % LEXMEMO_SLOTS];
+		lexmemo_init();
+	k = text_hash(s, n);
+	m = n <= LEXMEMO_SHORT_TEXT ? &lexmemo[k % LEXMEMO_SHORT]
+	    : &lexmemo[LEXMEMO_SHORT + k % LEXMEMO_LONG];
 	if (m->rules_id == r->id && m->n == n && !memcmp(m->text, s, n)) {
 		*h = m->hit;
 		return h->flags;
