@@ -9,7 +9,14 @@
  *   PCRE2 alternation per file (UTF + UCP, JIT), so a line is tested
  *   against a whole lexicon in one call; the expensive calls (regexes over
  *   a line, libphonenumber) run only on lines a byte-level test has
- *   already flagged (a digit run, an '@', a '.').
+ *   already flagged (a digit run, an '@', a '.').  The closing patterns
+ *   are guarded by tables built from closings.txt (which two letters can
+ *   open a phrase, which letter can end one); like quote.c's guards they
+ *   are exact and leave any doubtful byte to the pattern.
+ * - Word lexicons (titles, firms, notices ...) are one hash table of
+ *   folded token sequences, hashed as the tokens are read; the result for
+ *   a line is memoised by its text, since signatures, notices and list
+ *   footers recur from message to message.
  * - The block is found by evidence in a fixed order: a "-- " delimiter, a
  *   closing line, the sender's own name, then a run of short feature-rich
  *   lines; legal notices and regulatory lines are cut first so that they
@@ -29,9 +36,10 @@
 #include "quote.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include <ctype.h>
 #include <errno.h>
 #include <pcre2.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +50,51 @@
 #define MAXBLOCK 16         /* longest signature block kept */
 #define MAXLINE 400         /* longer lines are prose or notices */
 #define MAXSEG 12           /* segments per line */
+
+/* The program runs in the C locale (no setlocale()), where <ctype.h>
+ * classifies ASCII only: these are the same tests without the call
+ * through __ctype_b_loc() per byte. */
+static inline int
+a_lower(int c)
+{
+	return (unsigned)c - 'A' < 26u ? c + 32 : c;
+}
+
+static inline int
+a_upper(int c)
+{
+	return (unsigned)c - 'a' < 26u ? c - 32 : c;
+}
+
+static inline int
+a_isupper(int c)
+{
+	return (unsigned)c - 'A' < 26u;
+}
+
+static inline int
+a_islower(int c)
+{
+	return (unsigned)c - 'a' < 26u;
+}
+
+static inline int
+a_isalpha(int c)
+{
+	return (unsigned)(c | 32) - 'a' < 26u;
+}
+
+static inline int
+a_isdigit(int c)
+{
+	return (unsigned)c - '0' < 10u;
+}
+
+static inline int
+a_isalnum(int c)
+{
+	return a_isalpha(c) || a_isdigit(c);
+}
 
 const char *const crm_sig_field_names[CRM_SIG_NFIELDS] = {
 	"name", "title", "company", "email", "phone", "mobile", "website",
@@ -68,19 +121,35 @@ enum {
 
 struct lexent {
 	char *key;               /* folded tokens joined by ' ' */
+	size_t keylen;
+	uint64_t hash;           /* crm_fnv1a(key) */
 	unsigned flags;
 	char *legal;             /* legal forms match case-sensitively: the form */
 	char *country;           /* LX_COUNTRY: ISO code */
 };
 
+/* Guards for the closing patterns (see may_close()): which ASCII pairs
+ * can open a "line" phrase, which ASCII bytes can end an "end" phrase. */
+struct close_guard {
+	unsigned char open[128][16];        /* bit set: first char, second char */
+	unsigned char last[128];
+	int open_off, last_off;             /* a phrase no guard can speak for */
+};
+
 struct crm_sig_rules {
+	unsigned long id;        /* unique per load (see lex_scan()) */
 	pcre2_code *closing_line, *closing_end, *phone_label_before, *phone_label_after;
+	struct close_guard cg;
 	struct lexent *lex;
 	size_t lexcap, lexn;
+	uint64_t lexbits[1024];  /* a bit per key hash: most words of a line are
+	                            in no lexicon, and this 8 KB answers for them
+	                            without touching the table */
 	int lexmax;              /* longest entry, in tokens */
 	pcre2_code *p_phone, *p_ext, *p_email, *p_url, *p_linkedin, *p_fr_city,
 	    *p_uk_city, *p_us_city, *p_ca_city, *p_au_city, *p_sg_city, *p_ie_city;
 	struct kv *phone_labels, *affixes, *tlds;
+	unsigned char affix_first[256];     /* bit kind: an affix starts so */
 	size_t nphone_labels, naffixes, ntlds;
 	char **webmail, **social, **phone_regions;
 	size_t nwebmail, nsocial, nphone_regions;
@@ -97,7 +166,7 @@ fold_buf(const char *s, size_t n, char *out, size_t cap)
 	while (i < n && o + 16 < cap) {
 		unsigned char ch = (unsigned char)s[i];
 		if (ch < 0x80) {
-			out[o++] = (char)tolower(ch);
+			out[o++] = (char)a_lower(ch);
 			i++;
 			continue;
 		}
@@ -283,7 +352,22 @@ struct tok {
 	size_t b, e;             /* bytes of the token in the scanned text */
 	char f[64];              /* folded */
 	size_t fl;
+	uint64_t h;              /* crm_fnv1a(f) */
 };
+
+#define FNV_BASIS 1469598103934665603ULL
+#define FNV_PRIME 1099511628211ULL
+
+/* crm_fnv1a() continued over more bytes: the hash of "a b" is the hash
+ * of "a" continued over " b", so keys are hashed as they are built. */
+static inline uint64_t
+fnv_more(uint64_t h, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * FNV_PRIME;
+	return h;
+}
+
 
 #define MAXTOK 48
 
@@ -291,12 +375,15 @@ struct tok {
  * symbols and emoji.  '-', '.', '\'', '&' and '+' stay inside words
  * ("Expert-comptable", "S.A.", "d'affaires", "A+"). */
 static unsigned char sep_ascii[256];
+static unsigned char word_ascii[256];   /* ASCII and no separator */
 
 static void
 sep_init(void)
 {
 	for (const char *p = " \t\r\n,;:|()/\"[]!?<>*=_"; *p; p++)
 		sep_ascii[(unsigned char)*p] = 1;
+	for (int c = 0; c < 0x80; c++)
+		word_ascii[c] = !sep_ascii[c];
 }
 
 static inline size_t
@@ -319,68 +406,85 @@ sep_len(const unsigned char *p, size_t n)
 static size_t
 tokenize(const char *s, size_t n, struct tok *t, size_t max)
 {
-	size_t i = 0, k = 0;
 	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k = 0;
 
-	while (i < n && k < max) {
-		size_t m;
-		while (i < n && (m = sep_len(u + i, n - i)))
-			i += m;
-		if (i >= n)
-			break;
-		size_t b = i;
-		int ascii = 1;
-		while (i < n) {
+	while (k < max) {
+		/* separators */
+		for (;;) {
+			if (i >= n)
+				return k;
 			if (u[i] < 0x80) {
-				if (sep_ascii[u[i]])
+				if (!sep_ascii[u[i]])
 					break;
 				i++;
 				continue;
 			}
-			if (sep_len(u + i, n - i))
+			size_t m = sep_len(u + i, n - i);
+			if (!m)
 				break;
-			ascii = 0;
-			i += crm_utf8_seqlen(u + i, n - i);
+			i += m;
 		}
 		struct tok *x = &t[k];
+		char *f = x->f;
+		size_t b = i, fl = 0;
+		uint64_t h = FNV_BASIS;
+		int ascii = 1;
+		/* an ASCII word is lowercased and hashed as it is read (its
+		 * first 63 bytes) */
+		while (i < n && word_ascii[u[i]]) {
+			if (fl < sizeof x->f - 1) {
+				unsigned char ch = (unsigned char)a_lower(u[i]);
+				f[fl++] = (char)ch;
+				h = (h ^ ch) * FNV_PRIME;
+			}
+			i++;
+		}
+		/* a letter beyond ASCII in the word: read on */
+		while (i < n && u[i] >= 0x80 && !sep_len(u + i, n - i)) {
+			ascii = 0;
+			i += crm_utf8_seqlen(u + i, n - i);
+			while (i < n && word_ascii[u[i]])
+				i++;
+		}
 		x->b = b;
 		x->e = i;
-		if (ascii) {
-			size_t l = i - b < sizeof x->f - 1 ? i - b : sizeof x->f - 1;
-			for (size_t j = 0; j < l; j++)
-				x->f[j] = (char)tolower(u[b + j]);
-			x->f[l] = 0;
-			x->fl = l;
-		} else {
-			x->fl = fold_buf(s + b, i - b, x->f, sizeof x->f);
+		if (ascii)
+			f[fl] = 0;
+		else {
+			fl = fold_buf(s + b, i - b, x->f, sizeof x->f);
 			/* ’ -> ' */
 			for (char *q; (q = strstr(x->f, "\xE2\x80\x99"));) {
 				*q = '\'';
 				memmove(q + 1, q + 3, strlen(q + 3) + 1);
-				x->fl -= 2;
+				fl -= 2;
 			}
 		}
 		/* a final '.' goes unless the token is an abbreviation (S.A.) */
-		if (x->fl > 1 && x->f[x->fl - 1] == '.' && !memchr(x->f, '.', x->fl - 1))
-			x->f[--x->fl] = 0;
-		while (x->fl > 1 && (x->f[x->fl - 1] == '-' || x->f[x->fl - 1] == '\''))
-			x->f[--x->fl] = 0;
+		size_t whole = fl;
+		if (fl > 1 && x->f[fl - 1] == '.' && !memchr(x->f, '.', fl - 1))
+			x->f[--fl] = 0;
+		while (fl > 1 && (x->f[fl - 1] == '-' || x->f[fl - 1] == '\''))
+			x->f[--fl] = 0;
+		x->fl = fl;
+		x->h = ascii && fl == whole ? h : fnv_more(FNV_BASIS, x->f, fl);
 		k++;
 	}
 	return k;
 }
 
-static struct lexent *
-lex_find(const struct crm_sig_rules *r, const char *key, size_t kl)
+/* key (kl bytes) whose crm_fnv1a() is hash. */
+static inline struct lexent *
+lex_find(const struct crm_sig_rules *r, const char *key, size_t kl, uint64_t hash)
 {
-	if (!r->lexcap)
+	if (!r->lexcap || !((r->lexbits[(hash >> 38) & 1023] >> ((hash >> 32) & 63)) & 1))
 		return NULL;
-	size_t h = (size_t)crm_fnv1a(key, kl) & (r->lexcap - 1);
+	size_t h = (size_t)hash & (r->lexcap - 1);
 	for (;;) {
 		struct lexent *e = &r->lex[h];
 		if (!e->key)
 			return NULL;
-		if (!strncmp(e->key, key, kl) && e->key[kl] == 0)
+		if (e->hash == hash && e->keylen == kl && !memcmp(e->key, key, kl))
 			return e;
 		h = (h + 1) & (r->lexcap - 1);
 	}
@@ -397,20 +501,25 @@ lex_insert(struct crm_sig_rules *r, const char *key)
 		r->lexcap = cap;
 		for (size_t i = 0; i < oldcap; i++)
 			if (old[i].key) {
-				size_t h = (size_t)crm_fnv1a(old[i].key, strlen(old[i].key)) & (cap - 1);
+				size_t h = (size_t)old[i].hash & (cap - 1);
 				while (r->lex[h].key)
 					h = (h + 1) & (cap - 1);
 				r->lex[h] = old[i];
 			}
 		free(old);
 	}
-	struct lexent *e = lex_find(r, key, strlen(key));
+	size_t kl = strlen(key);
+	uint64_t hash = crm_fnv1a(key, kl);
+	struct lexent *e = lex_find(r, key, kl, hash);
 	if (e)
 		return e;
-	size_t h = (size_t)crm_fnv1a(key, strlen(key)) & (r->lexcap - 1);
+	size_t h = (size_t)hash & (r->lexcap - 1);
 	while (r->lex[h].key)
 		h = (h + 1) & (r->lexcap - 1);
 	r->lex[h].key = crm_xstrdup(key);
+	r->lex[h].keylen = kl;
+	r->lex[h].hash = hash;
+	r->lexbits[(hash >> 38) & 1023] |= 1ULL << ((hash >> 32) & 63);
 	r->lexn++;
 	return &r->lex[h];
 }
@@ -486,7 +595,7 @@ struct lexhit {
 
 /* Which lexicons the text touches: every token sequence is looked up. */
 static unsigned
-lex_scan(const struct crm_sig_rules *r, const char *s, size_t n, struct lexhit *h)
+lex_scan_text(const struct crm_sig_rules *r, const char *s, size_t n, struct lexhit *h)
 {
 	struct tok t[MAXTOK];
 	size_t nt = tokenize(s, n, t, MAXTOK);
@@ -495,18 +604,26 @@ lex_scan(const struct crm_sig_rules *r, const char *s, size_t n, struct lexhit *
 	h->flags = 0;
 	h->title_tok = -1;
 	h->country = NULL;
+	h->country_b = 0;
 	h->ntok = nt;
 	for (size_t i = 0; i < nt; i++) {
-		size_t kl = 0;
+		size_t kl = t[i].fl;
+		uint64_t hash = t[i].h;
+		const char *k = t[i].f;
 		for (size_t j = i; j < nt && (int)(j - i) < r->lexmax; j++) {
-			if (kl + t[j].fl + 2 >= sizeof key)
-				break;
-			if (j > i)
+			if (j > i) {
+				if (kl + t[j].fl + 2 >= sizeof key)
+					break;
+				if (k != key) {
+					memcpy(key, k, kl);
+					k = key;
+				}
 				key[kl++] = ' ';
-			memcpy(key + kl, t[j].f, t[j].fl);
-			kl += t[j].fl;
-			key[kl] = 0;
-			struct lexent *e = lex_find(r, key, kl);
+				memcpy(key + kl, t[j].f, t[j].fl);
+				kl += t[j].fl;
+				hash = fnv_more((hash ^ ' ') * FNV_PRIME, t[j].f, t[j].fl);
+			}
+			struct lexent *e = lex_find(r, k, kl, hash);
 			if (!e)
 				break;
 			unsigned f = e->flags & ~(unsigned)LX_PREFIX;
@@ -529,6 +646,81 @@ lex_scan(const struct crm_sig_rules *r, const char *s, size_t n, struct lexhit *
 				break;
 		}
 	}
+	return h->flags;
+}
+
+/* lex_scan() results by text.  The lines it reads recur from message to
+ * message (a sender's signature, a firm's notice, a list's footer: half
+ * of the lines of the benchmark corpus), so the latest results are kept
+ * per thread in a direct-mapped table keyed by the whole text; rules
+ * loaded later carry a new id and never see older entries.  Two
+ * tables: lines up to 120 bytes (most), and longer ones up to a notice's
+ * 400 (fewer, but a firm's disclaimer recurs in every message). */
+#define LEXMEMO_SHORT 1024
+#define LEXMEMO_SHORT_TEXT 120
+#define LEXMEMO_LONG 128
+#define LEXMEMO_LONG_TEXT 400
+
+struct lexmemo {
+	unsigned long rules_id;
+	size_t n;
+	char *text;              /* LEXMEMO_*_TEXT bytes in the thread's arena */
+	struct lexhit hit;
+};
+
+static __thread struct lexmemo *lexmemo;    /* LEXMEMO_SHORT, then LEXMEMO_LONG */
+
+static uint64_t
+text_hash(const char *s, size_t n)
+{
+	uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ULL, v;
+
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&v, s, 8);
+		h = (h ^ v) * 0xFF51AFD7ED558CCDULL;
+		h ^= h >> 32;
+	}
+	v = 0;
+	memcpy(&v, s, n);
+	h = (h ^ v) * 0xFF51AFD7ED558CCDULL;
+	return h ^ (h >> 29);
+}
+
+static void
+lexmemo_init(void)
+{
+	char *arena;
+
+	lexmemo = crm_xcalloc(LEXMEMO_SHORT + LEXMEMO_LONG, sizeof *lexmemo);
+	arena = crm_xmalloc(LEXMEMO_SHORT * LEXMEMO_SHORT_TEXT + LEXMEMO_LONG * LEXMEMO_LONG_TEXT);
+	for (size_t i = 0; i < LEXMEMO_SHORT + LEXMEMO_LONG; i++) {
+		lexmemo[i].text = arena;
+		arena += i < LEXMEMO_SHORT ? LEXMEMO_SHORT_TEXT : LEXMEMO_LONG_TEXT;
+	}
+}
+
+static unsigned
+lex_scan(const struct crm_sig_rules *r, const char *s, size_t n, struct lexhit *h)
+{
+	struct lexmemo *m;
+	uint64_t k;
+
+	if (n > LEXMEMO_LONG_TEXT)
+		return lex_scan_text(r, s, n, h);
+	if (!lexmemo)
+		lexmemo_init();
+	k = text_hash(s, n);
+	m = n <= LEXMEMO_SHORT_TEXT ? &lexmemo[k % LEXMEMO_SHORT]
+	    : &lexmemo[LEXMEMO_SHORT + k % LEXMEMO_LONG];
+	if (m->rules_id == r->id && m->n == n && !memcmp(m->text, s, n)) {
+		*h = m->hit;
+		return h->flags;
+	}
+	lex_scan_text(r, s, n, h);
+	m->rules_id = r->id;
+	m->n = n;
+	memcpy(m->text, s, n);
+	m->hit = *h;
 	return h->flags;
 }
 
@@ -736,6 +928,61 @@ patterns(struct crm_sig_rules *r, const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+/* A code point that PCRE2's caseless matching folds onto an ASCII
+ * letter: U+017F (s), U+212A (K), U+0130 and U+0131 (i). */
+static int
+ascii_twin(const unsigned char *p, size_t n)
+{
+	return (n >= 2 && ((p[0] == 0xC5 && p[1] == 0xBF) || (p[0] == 0xC4 && (p[1] == 0xB0
+	    || p[1] == 0xB1)))) || (n >= 3 && p[0] == 0xE2 && p[1] == 0x84 && p[2] == 0xAA);
+}
+
+static int
+ascii_blank(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* The guard tables of the closing phrases (closings.txt). */
+static int
+close_guard(struct close_guard *g, const char *dir, char *err, size_t errlen)
+{
+	struct rfile f;
+
+	memset(g, 0, sizeof *g);
+	if (rfile_read(&f, dir, "closings.txt", 2, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < f.n; i++) {
+		const unsigned char *w = (const unsigned char *)f.e[i].col[1];
+		size_t n = strlen((const char *)w);
+		if (!strcmp(f.e[i].col[0], "line")) {
+			/* the pattern's prefix [\s\-–—*>]* could eat a first
+			 * character of that class: no guard then */
+			if (n < 2 || strchr("-*>", w[0]) || ascii_blank(w[0]) || w[0] == 0xE2
+			    || ascii_twin(w, n) || ascii_twin(w + 1, n - 1))
+				g->open_off = 1;
+			else if (w[0] < 0x80 && w[1] < 0x80) {
+				int a = a_lower(w[0]), b = ascii_blank(w[1]) ? ' ' : a_lower(w[1]);
+				g->open[a][b >> 3] |= (unsigned char)(1 << (b & 7));
+			}
+			/* a non-ASCII first or second letter: the text has one
+			 * too there, and may_close() lets the pattern decide */
+		} else {
+			unsigned char e = w[n - 1];
+			size_t k = n - 1;
+			while (k > 0 && (w[k] & 0xC0) == 0x80)
+				k--;
+			if (strchr(",.!;:", e) || ascii_blank(e) || !strcmp((const char *)w + k, "…")
+			    || ascii_twin(w + k, n - k))
+				g->last_off = 1;
+			else if (e < 0x80)
+				g->last[a_lower(e)] = g->last[a_upper(e)] = 1;
+		}
+	}
+	rfile_free(&f);
+	return 0;
+}
+
 struct crm_sig_rules *
 crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 {
@@ -749,11 +996,13 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 	static const char *const ph_kinds[] = { "fax", "mobile", "direct", "main", "phone", "none" };
 	static const char *const no[] = { NULL, NULL, NULL, NULL, NULL, NULL };
 	static const char *const af_kinds[] = { "prefix", "suffix" };
+	static unsigned long ids;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	char dirbuf[4096];
 	pcre2_code *pair[2] = { NULL, NULL };
 
-	if (!sep_ascii[' '])
-		sep_init();
+	r->id = __atomic_add_fetch(&ids, 1, __ATOMIC_RELAXED);
+	pthread_once(&once, sep_init);
 	if (!dir) {
 		snprintf(dirbuf, sizeof dirbuf, "%s", crm_rules_path("signature"));
 		dir = dirbuf;
@@ -763,6 +1012,8 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 		goto bad;
 	r->closing_line = pair[0];
 	r->closing_end = pair[1];
+	if (close_guard(&r->cg, dir, err, errlen) < 0)
+		goto bad;
 	if (lex_file(r, dir, "disclaimer.txt", 2, "cue", LX_DISC_CUE, err, errlen) < 0
 	    || lex_file(r, dir, "disclaimer.txt", 2, "short", LX_DISC_SHORT, err, errlen) < 0
 	    || lex_file(r, dir, "titles.txt", 1, NULL, LX_TITLE, err, errlen) < 0
@@ -810,6 +1061,8 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 	if (kinds(dir, "name_affixes.txt", af_kinds, 2, no, no, 0, NULL, &r->affixes,
 	    &r->naffixes, err, errlen) < 0)
 		goto bad;
+	for (size_t i = 0; i < r->naffixes; i++)
+		r->affix_first[(unsigned char)r->affixes[i].key[0]] |= (unsigned char)(1 << r->affixes[i].kind);
 	if (kv_table(dir, "tld_regions.txt", &r->tlds, &r->ntlds, err, errlen) < 0
 	    || list(dir, "webmail.txt", &r->webmail, &r->nwebmail, err, errlen) < 0
 	    || list(dir, "social.txt", &r->social, &r->nsocial, err, errlen) < 0
@@ -882,6 +1135,7 @@ struct ctx {
 	int webmail;
 	int from_company;         /* the display name is a firm's */
 	int domain_done;
+	int names_done;           /* stok, first, from_display, from_company */
 };
 
 static int
@@ -933,6 +1187,8 @@ trim(const char **s, size_t *n)
 static int
 has_affix(const struct crm_sig_rules *r, const char *folded, int kind)
 {
+	if (!(r->affix_first[(unsigned char)folded[0]] & (1 << kind)))
+		return 0;
 	for (size_t i = 0; i < r->naffixes; i++)
 		if (r->affixes[i].kind == kind && !strcmp(r->affixes[i].key, folded))
 			return 1;
@@ -944,12 +1200,16 @@ static size_t
 name_tokens(const struct crm_sig_rules *r, const char *s, size_t n, char **tok,
     char (*buf)[48], size_t max, const char *seps)
 {
+	unsigned char sep[256] = { 1 };     /* NUL and seps */
 	size_t k = 0, i = 0;
+
+	for (const char *p = seps; *p; p++)
+		sep[(unsigned char)*p] = 1;
 	while (i < n && k < max) {
-		while (i < n && strchr(seps, s[i]))
+		while (i < n && sep[(unsigned char)s[i]])
 			i++;
 		size_t j = i;
-		while (j < n && !strchr(seps, s[j]))
+		while (j < n && !sep[(unsigned char)s[j]])
 			j++;
 		if (j > i) {
 			char *f = buf[k];
@@ -967,8 +1227,6 @@ name_tokens(const struct crm_sig_rules *r, const char *s, size_t n, char **tok,
 static void
 ctx_init(struct ctx *c, const struct crm_sig_rules *r, const struct crm_sig_input *in)
 {
-	const char *e = in->from_email, *at;
-
 	c->r = r;
 	c->in = in;
 	c->nstok = 0;
@@ -976,10 +1234,25 @@ ctx_init(struct ctx *c, const struct crm_sig_rules *r, const struct crm_sig_inpu
 	c->domain = c->dlabel = NULL;
 	c->tld_region[0] = 0;
 	c->domain_done = 0;
+	c->names_done = 0;
 	static __thread pcre2_match_data *md;
 	if (!md && !(md = pcre2_match_data_create(16, NULL)))
 		crm_die(3, "out of memory");
 	c->md = md;
+}
+
+/* The sender's name tokens: read when a line is first matched against
+ * them (most messages end in prose and never are). */
+static void
+ctx_names(struct ctx *c)
+{
+	const struct crm_sig_rules *r = c->r;
+	const struct crm_sig_input *in = c->in;
+	const char *e = in->from_email, *at;
+
+	if (c->names_done)
+		return;
+	c->names_done = 1;
 	if (in->from_name && *in->from_name) {
 		size_t fl = strlen(in->from_name);
 		/* "Cabinet Roussel", "Service Partenaires": not a person */
@@ -995,7 +1268,7 @@ ctx_init(struct ctx *c, const struct crm_sig_rules *r, const struct crm_sig_inpu
 	for (size_t i = 0; i < c->nstok; i++) {
 		unsigned char f = (unsigned char)c->stok[i][0];
 		c->first[f] = 1;
-		c->first[toupper(f)] = 1;
+		c->first[a_upper(f)] = 1;
 	}
 }
 
@@ -1012,14 +1285,14 @@ ctx_domain(struct ctx *c)
 	if (e && (at = strrchr(e, '@')) && at[1]) {
 		c->domain = fold(at + 1, strlen(at + 1));
 		for (size_t i = 0; i < r->nwebmail; i++)
-			if (!strcmp(r->webmail[i], c->domain))
+			if (r->webmail[i][0] == c->domain[0] && !strcmp(r->webmail[i], c->domain))
 				c->webmail = 1;
 		/* label: strip the public suffix (one label, or two for co.uk ...) */
 		char *d = crm_xstrdup(c->domain), *dot = strrchr(d, '.');
 		if (dot) {
 			const char *tld = dot + 1;
 			for (size_t i = 0; i < r->ntlds; i++)
-				if (!strcmp(r->tlds[i].key, tld))
+				if (r->tlds[i].key[0] == tld[0] && !strcmp(r->tlds[i].key, tld))
 					set_region(c->tld_region, r->tlds[i].val);
 			*dot = 0;
 			char *d2 = strrchr(d, '.');
@@ -1030,7 +1303,7 @@ ctx_domain(struct ctx *c)
 			char *lab = d3 ? d3 + 1 : d;
 			size_t k = 0;
 			for (char *p = lab; *p; p++)
-				if (isalnum((unsigned char)*p))
+				if (a_isalnum((unsigned char)*p))
 					lab[k++] = *p;
 			lab[k] = 0;
 			c->dlabel = crm_xstrdup(lab);
@@ -1086,26 +1359,13 @@ count_letter_words(const char *s, size_t n)
 		int letter = 0;
 		while (i < n && s[i] != ' ' && s[i] != '\t') {
 			unsigned char ch = (unsigned char)s[i];
-			if (isalpha(ch) || ch >= 0xC3)
+			if (a_isalpha(ch) || ch >= 0xC3)
 				letter = 1;
 			i++;
 		}
 		w += letter;
 	}
 	return w;
-}
-
-/* Separators between the parts of a one-line signature. */
-static size_t
-count_seps(const char *s, size_t n)
-{
-	size_t k = 0;
-	for (size_t i = 0; i + 2 < n; i++)
-		if (s[i] == ' ' && (s[i + 1] == '|' || s[i + 1] == '-' || s[i + 1] == '/'
-		    || !memcmp(s + i + 1, "•", 3) || !memcmp(s + i + 1, "·", 2)
-		    || !memcmp(s + i + 1, "–", 3)) && (s[i + 2] == ' ' || (unsigned char)s[i + 1] >= 0xC2))
-			k++;
-	return k;
 }
 
 static size_t
@@ -1123,8 +1383,13 @@ is_sep_line(const char *s, size_t n)
 	if (n < 5)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (!strchr("=*-_~#+. ", s[i]))
+		switch (s[i]) {
+		case '=': case '*': case '-': case '_': case '~': case '#': case '+': case '.':
+		case ' ': case 0:
+			continue;
+		default:
 			return 0;
+		}
 	return 1;
 }
 
@@ -1142,13 +1407,14 @@ stok_has(const struct ctx *c, const char *t)
  * 2 initial + surname ("Y. Leroux"), 1 a lone first name or nickname,
  * 0 none.  first and last get the byte span of the matched tokens. */
 static int
-name_match(const struct ctx *c, const char *s, size_t n, size_t *first, size_t *last)
+name_match(struct ctx *c, const char *s, size_t n, size_t *first, size_t *last)
 {
 	size_t i = 0, full = 0, init = 0, words = 0, nick = 0;
 	size_t f0 = (size_t)-1, l0 = 0;
 	char t[128];
 #define NSEP(ch) ((ch) == ' ' || (ch) == '\t' || (ch) == ',' || (ch) == '|' || (ch) == '/')
 
+	ctx_names(c);
 	if (!c->nstok || n > 120)
 		return 0;
 	while (i < n) {
@@ -1172,7 +1438,7 @@ name_match(const struct ctx *c, const char *s, size_t n, size_t *first, size_t *
 		int m = 0;
 		if (tl >= 2 && stok_has(c, t))
 			m = 2;
-		else if (tl == 2 && t[1] == '.' && isalpha((unsigned char)t[0])) {
+		else if (tl == 2 && t[1] == '.' && a_isalpha((unsigned char)t[0])) {
 			for (size_t k = 0; k < c->nstok; k++)
 				if (c->stok[k][0] == t[0])
 					m = 1;
@@ -1208,29 +1474,104 @@ name_match(const struct ctx *c, const char *s, size_t n, size_t *first, size_t *
 	return 0;
 }
 
+/* Can the closing_line pattern match s?  0 only when it cannot: the
+ * first two letters after the pattern's prefix open no phrase.  A
+ * non-ASCII byte there (a Unicode blank, "À") is left to the pattern. */
 static int
-cheap_features(const char *s, size_t n)
+may_close(const struct crm_sig_rules *r, const char *s, size_t n)
 {
-	size_t digits = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch >= '0' && ch <= '9') {
-			if (++digits >= 8)
-				return 1;
-		} else if (ch == '@')
-			return 1;
-		else if (ch == '.' && i + 2 < n && isalpha((unsigned char)s[i + 1])
-		    && isalpha((unsigned char)s[i + 2]))
-			return 1;       /* www.x, x.com, x.fr */
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	if (r->cg.open_off)
+		return 1;
+	for (;;) {
+		if (i < n && (ascii_blank(u[i]) || u[i] == '-' || u[i] == '*' || u[i] == '>'))
+			i++;
+		else if (i + 2 < n && u[i] == 0xE2 && u[i + 1] == 0x80 && (u[i + 2] == 0x93
+		    || u[i + 2] == 0x94))
+			i += 3;         /* – — */
+		else
+			break;
+	}
+	if (i + 1 >= n)
+		return 0;       /* every phrase has two characters or more */
+	if (u[i] >= 0x80 || u[i + 1] >= 0x80)
+		return 1;
+	int a = a_lower(u[i]), b = ascii_blank(u[i + 1]) ? ' ' : a_lower(u[i + 1]);
+	return (r->cg.open[a][b >> 3] >> (b & 7)) & 1;
+}
+
+/* Can the closing_end pattern match s?  Its phrase must end where only
+ * [\s,.!;:…] follow. */
+static int
+may_close_end(const struct crm_sig_rules *r, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (r->cg.last_off)
+		return 1;
+	while (n) {
+		unsigned char c = u[n - 1];
+		if (ascii_blank(c) || c == ',' || c == '.' || c == '!' || c == ';' || c == ':')
+			n--;
+		else if (n >= 3 && c == 0xA6 && u[n - 2] == 0x80 && u[n - 3] == 0xE2)
+			n -= 3;         /* … */
+		else if (c >= 0x80)
+			return 1;       /* a Unicode blank, or a phrase's "é" */
+		else
+			return r->cg.last[c];
 	}
 	return 0;
+}
+
+static int
+closing_line(struct ctx *c, const char *s, size_t n)
+{
+	return may_close(c->r, s, n) && rx(c, c->r->closing_line, s, n, 0) >= 0;
+}
+
+/* A line in one pass: its words holding a letter (as count_letter_words()),
+ * the separators of a one-line signature (" | ", " - ", " / ", " • ",
+ * " · ", " – "), and whether it shows a contact feature: eight digits,
+ * an '@', or a dot before two letters (www.x, x.com, x.fr). */
+static void
+line_stats(const char *s, size_t n, size_t *words, size_t *seps, int *feat)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t w = 0, k = 0, digits = 0;
+	int letter = 0, f = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = u[i];
+		if (ch == ' ' || ch == '\t') {
+			w += letter;
+			letter = 0;
+			if (ch == ' ' && i + 2 < n && (s[i + 1] == '|' || s[i + 1] == '-' || s[i + 1] == '/'
+			    || !memcmp(s + i + 1, "•", 3) || !memcmp(s + i + 1, "·", 2)
+			    || !memcmp(s + i + 1, "–", 3)) && (s[i + 2] == ' ' || u[i + 1] >= 0xC2))
+				k++;
+			continue;
+		}
+		if (a_isalpha(ch) || ch >= 0xC3)
+			letter = 1;
+		if (a_isdigit(ch))
+			f |= ++digits >= 8;
+		else if (ch == '@')
+			f = 1;
+		else if (ch == '.' && i + 2 < n && a_isalpha(u[i + 1]) && a_isalpha(u[i + 2]))
+			f = 1;
+	}
+	*words = w + letter;
+	*seps = k;
+	*feat = f;
 }
 
 static void
 flag_line(struct ctx *c, struct tline *l)
 {
-	size_t w = count_letter_words(l->s, l->n);
-	size_t a, b;
+	size_t w, seps, a, b;
+	int feat;
 	char last = l->n ? l->s[l->n - 1] : 0;
 
 	if (l->n && l->s[0] == '>') {
@@ -1257,7 +1598,7 @@ flag_line(struct ctx *c, struct tline *l)
 			return;
 		}
 	}
-	if (l->n <= 80 && rx(c, c->r->closing_line, l->s, l->n, 0) >= 0) {
+	if (l->n <= 80 && closing_line(c, l->s, l->n)) {
 		PCRE2_SIZE *o = ov(c);
 		l->f |= L_CLOSE;
 		if (pcre2_get_ovector_count(c->md) > 1 && o[2] != PCRE2_UNSET) {
@@ -1271,18 +1612,20 @@ flag_line(struct ctx *c, struct tline *l)
 		if (l->f & L_CLOSE)
 			return;
 	}
-	if ((last == '.' || last == ',') && rx(c, c->r->closing_end, l->s, l->n, 0) >= 0) {
+	if ((last == '.' || last == ',') && may_close_end(c->r, l->s, l->n)
+	    && rx(c, c->r->closing_end, l->s, l->n, 0) >= 0) {
 		l->f |= L_CLOSE_END;
 		return;
 	}
-	if (count_seps(l->s, l->n) >= 2 && l->n <= 160)
+	line_stats(l->s, l->n, &w, &seps, &feat);
+	if (seps >= 2 && l->n <= 160)
 		;       /* "Name | Title | Firm | phone": a one-line signature */
 	else if (w >= 16 || l->n > 140 || (w >= 8 && (last == '.' || last == '?' || last == '!'
 	    || last == ':')) || (w >= 5 && (last == '?' || last == '!')))
 		l->f |= L_PROSE;
 	if (!(l->f & L_PROSE) && l->n <= 80 && name_match(c, l->s, l->n, &a, &b))
 		l->f |= L_NAME;
-	if (cheap_features(l->s, l->n))
+	if (feat)
 		l->f |= L_FEAT;
 }
 
@@ -1293,9 +1636,8 @@ tail_lines(const char *s, size_t n, struct tline *out)
 	size_t k = 0, e = n;
 
 	while (e > 0 && k < MAXLINES) {
-		size_t b = e;
-		while (b > 0 && s[b - 1] != '\n')
-			b--;
+		const char *nl = e ? memrchr(s, '\n', e) : NULL;
+		size_t b = nl ? (size_t)(nl - s) + 1 : 0;
 		const char *p = s + b;
 		size_t m = e - b;
 		trim(&p, &m);
@@ -1329,7 +1671,7 @@ person_shape(struct ctx *c, const char *s, size_t n)
 		if (i >= n)
 			break;
 		unsigned char ch = (unsigned char)s[i];
-		if (!(isupper(ch) || ch >= 0xC3))
+		if (!(a_isupper(ch) || ch >= 0xC3))
 			return 0;
 		if (ch >= 0xC3) {       /* accented capital: É, À ... */
 			char *f = fold(s + i, 2);
@@ -1340,7 +1682,7 @@ person_shape(struct ctx *c, const char *s, size_t n)
 		}
 		while (i < n && s[i] != ' ') {
 			ch = (unsigned char)s[i];
-			if (isdigit(ch) || strchr("@:/|,;()&+", ch))
+			if (a_isdigit(ch) || strchr("@:/|,;()&+", ch))
 				return 0;
 			i++;
 		}
@@ -1367,7 +1709,7 @@ mentions_domain(struct ctx *c, const char *s, size_t n)
 		return 0;
 	fl = fold_buf(s, n < 600 ? n : 600, f, sizeof f);
 	for (size_t i = 0; i < fl; i++)
-		if (isalnum((unsigned char)f[i]))
+		if (a_isalnum((unsigned char)f[i]))
 			p[k++] = f[i];
 	p[k] = 0;
 	char want[8];
@@ -1561,15 +1903,18 @@ set_field(struct crm_signature *s, int f, char *v, double conf, const char *rule
 static size_t
 sep_at(const char *s, size_t n, size_t i, int *dash)
 {
-	static const char *const seps[] = { " | ", " • ", " · ", " – ", " — ", " - ", " / ",
-		"|", "•", "·", "  ", NULL };
+#define SEP(x) { x, sizeof x - 1 }
+	static const struct { const char *s; size_t n; } seps[] = { SEP(" | "), SEP(" • "),
+		SEP(" · "), SEP(" – "), SEP(" — "), SEP(" - "), SEP(" / "), SEP("|"), SEP("•"),
+		SEP("·"), SEP("  ") };
+#undef SEP
 	*dash = 0;
 	unsigned char ch = (unsigned char)s[i];
 	if (ch != ' ' && ch != '|' && ch != 0xE2 && ch != 0xC2)
 		return 0;
-	for (int k = 0; seps[k]; k++) {
-		size_t m = strlen(seps[k]);
-		if (i + m <= n && !memcmp(s + i, seps[k], m)) {
+	for (size_t k = 0; k < sizeof seps / sizeof seps[0]; k++) {
+		size_t m = seps[k].n;
+		if ((unsigned char)seps[k].s[0] == ch && i + m <= n && !memcmp(s + i, seps[k].s, m)) {
 			*dash = k == 5;
 			return m;
 		}
@@ -1647,7 +1992,7 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 	 * dashes, no-break and thin spaces) becomes a space */
 	for (size_t i = 0; i < n && k + 1 < sizeof clean; i++) {
 		char ch = num[i];
-		if (isdigit((unsigned char)ch) || ch == '(' || ch == ')' || (ch == '+' && k == 0))
+		if (a_isdigit((unsigned char)ch) || ch == '(' || ch == ')' || (ch == '+' && k == 0))
 			clean[k++] = ch;
 		else if (k && clean[k - 1] != ' ')
 			clean[k++] = ' ';
@@ -1773,7 +2118,7 @@ norm_website(const struct crm_sig_rules *r, const char *u, size_t n)
 		return NULL;
 	out = crm_xstrndup(u + i, n - i);
 	for (char *p = out; *p && *p != '/'; p++)
-		*p = (char)tolower((unsigned char)*p);
+		*p = (char)a_lower((unsigned char)*p);
 	{
 		char *q = strchr(out, '?');
 		if (q)
@@ -1826,7 +2171,7 @@ find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 			sl--;
 		crm_buf_adds(&b, "linkedin.com/");
 		for (size_t k = o[2]; k < o[3]; k++)
-			crm_buf_addc(&b, (char)tolower((unsigned char)g->s[k]));
+			crm_buf_addc(&b, (char)a_lower((unsigned char)g->s[k]));
 		crm_buf_addc(&b, '/');
 		crm_buf_add(&b, slug, sl);
 		set_field(s, CRM_SIG_LINKEDIN, crm_buf_steal(&b), 0.97, "linkedin-url");
@@ -1835,7 +2180,7 @@ find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 	/* a URL has a dot followed by a letter */
 	int dotword = 0;
 	for (size_t k = 0; k + 1 < g->n && !dotword; k++)
-		dotword = g->s[k] == '.' && isalpha((unsigned char)g->s[k + 1]);
+		dotword = g->s[k] == '.' && a_isalpha((unsigned char)g->s[k + 1]);
 	while (dotword && pos < g->n && rx(c, c->r->p_url, g->s, g->n, pos) >= 0) {
 		PCRE2_SIZE *o = ov(c);
 		size_t b = o[0], e = o[1];
@@ -2016,19 +2361,19 @@ find_address(struct ex *x, int li, struct crm_signature *s)
 	 * letter next to a digit (UK, CA, IE codes) */
 	int run4 = 0, run5 = 0, run6 = 0, mixed = 0;
 	for (size_t i = 0; i < n;) {
-		if (!isdigit((unsigned char)line[i])) {
-			if (i + 1 < n && isalpha((unsigned char)line[i]) && isdigit((unsigned char)line[i + 1]))
+		if (!a_isdigit((unsigned char)line[i])) {
+			if (i + 1 < n && a_isalpha((unsigned char)line[i]) && a_isdigit((unsigned char)line[i + 1]))
 				mixed = 1;
 			i++;
 			continue;
 		}
 		size_t j = i;
-		while (j < n && isdigit((unsigned char)line[j]))
+		while (j < n && a_isdigit((unsigned char)line[j]))
 			j++;
 		run4 |= j - i == 4;
 		run5 |= j - i == 5;
 		run6 |= j - i == 6;
-		if (j < n && isalpha((unsigned char)line[j]))
+		if (j < n && a_isalpha((unsigned char)line[j]))
 			mixed = 1;
 		i = j;
 	}
@@ -2164,7 +2509,7 @@ capital_ratio(const char *s, size_t n)
 				wl -= skip;
 			}
 			words++;
-			if (wl && (isupper((unsigned char)w[0]) || isdigit((unsigned char)w[0])))
+			if (wl && (a_isupper((unsigned char)w[0]) || a_isdigit((unsigned char)w[0])))
 				caps++;
 			else if (wl >= 2 && (unsigned char)w[0] >= 0xC3) {
 				char *f = fold(w, 2);
@@ -2194,12 +2539,12 @@ domain_cover(struct ctx *c, const char *s, size_t n)
 	char *tok[24];
 	size_t nt = 0;
 	for (char *p = f; *p && nt < 24;) {
-		while (*p && !isalnum((unsigned char)*p))
+		while (*p && !a_isalnum((unsigned char)*p))
 			p++;
 		if (!*p)
 			break;
 		char *b = p;
-		while (*p && isalnum((unsigned char)*p))
+		while (*p && a_isalnum((unsigned char)*p))
 			p++;
 		size_t tl = (size_t)(p - b);
 		tok[nt] = crm_xstrndup(b, tl);
@@ -2314,7 +2659,7 @@ company_from_domain(struct ctx *c)
 			*p = ' ';
 			start = 1;
 		} else if (start) {
-			*p = (char)toupper((unsigned char)*p);
+			*p = (char)a_upper((unsigned char)*p);
 			start = 0;
 		}
 	}
@@ -2344,10 +2689,10 @@ display_name(struct ctx *c)
 	if (k >= 2) {
 		int upper0 = 1, upper1 = 1;
 		for (char *p = w[0]; *p; p++)
-			if (islower((unsigned char)*p))
+			if (a_islower((unsigned char)*p))
 				upper0 = 0;
 		for (char *p = w[1]; *p; p++)
-			if (islower((unsigned char)*p))
+			if (a_islower((unsigned char)*p))
 				upper1 = 0;
 		if (upper0 && !upper1 && strlen(w[0]) > 1) {
 			char *t = w[0];
@@ -2375,6 +2720,7 @@ find_name(struct ex *x, struct crm_signature *s)
 	int best = 0, bline = -1;
 	size_t bf = 0, bl = 0;
 
+	ctx_names(c);
 	x->name_line = -1;
 	for (size_t i = 0; i < x->ns; i++) {
 		struct seg *g = &x->seg[i];
@@ -2496,7 +2842,7 @@ find_title_company(struct ex *x, struct crm_signature *s)
 			continue;
 		const struct lexhit *h = seg_lex(c->r, g);
 		unsigned lf = h->flags;
-		if ((lf & (LX_DISC_CUE | LX_DISC_SHORT)) || rx(c, c->r->closing_line, g->s, g->n, 0) >= 0)
+		if ((lf & (LX_DISC_CUE | LX_DISC_SHORT)) || closing_line(c, g->s, g->n))
 			continue;
 		int th = (lf & LX_TITLE) != 0;
 		size_t toff = th && h->title_tok > 0;
@@ -2525,7 +2871,7 @@ find_title_company(struct ex *x, struct crm_signature *s)
 		    && count_digits(g->s, g->n) == 0 && count_words(g->s, g->n) <= 6 && g->n <= 60
 		    && !memchr(g->s, '@', g->n)
 		    && !(seg_lex(c->r, g)->flags & (LX_COUNTRY | LX_STREET | LX_DISC_CUE | LX_DISC_SHORT))
-		    && rx(c, c->r->closing_line, g->s, g->n, 0) < 0 && count_letter_words(g->s, g->n) >= 1) {
+		    && !closing_line(c, g->s, g->n) && count_letter_words(g->s, g->n) >= 1) {
 			size_t f0, l0;
 			if (!name_match(c, g->s, g->n, &f0, &l0)) {
 				tseg = name_seg + 1;
@@ -2756,8 +3102,22 @@ str_or_null(const char *s)
 static json_object *
 conf_json(double v)
 {
-	char buf[16];
-	double r = (double)(long)(v * 1000 + 0.5) / 1000;
+	char buf[24];
+	long k = (long)(v * 1000 + 0.5);
+	double r = (double)k / 1000;
+
+	/* "%.3f" of k / 1000 is k's own digits: written without printf */
+	if (k >= 0 && k < 100000) {
+		char *p = buf + sizeof buf;
+		*--p = 0;
+		for (int d = 0; d < 3; d++, k /= 10)
+			*--p = (char)('0' + k % 10);
+		*--p = '.';
+		do
+			*--p = (char)('0' + k % 10);
+		while ((k /= 10));
+		return json_object_new_double_s(r, p);
+	}
 	snprintf(buf, sizeof buf, "%.3f", r);
 	return json_object_new_double_s(r, buf);
 }

@@ -175,6 +175,19 @@ $t"; } >in.jsonl
 	[[ "$stderr" == *"2 records, 2 signatures found, 1 cache hits, 0 rejected"* ]]
 }
 
+@test "closing lines in capitals or after a dash open the block (block confidence 0.95, not a bare run of lines)" {
+	p='Voici le dossier complet que vous attendiez pour la réunion de jeudi.'
+	blk=$'Directeur commercial\nCabinet Martin SAS\n01 23 45 67 89'
+	for close in $'\xe2\x80\x94 CORDIALEMENT,' 'Veuillez agréer, Monsieur, mes SALUTATIONS DISTINGUÉES.'; do
+		c=$(card "Jean Martin" "jean.martin@cabinet-martin.fr" "$p"$'\n\n'"$close"$'\n'"$blk")
+		jq_is .text "$blk" "$c"
+		jq_is .field_confidence.phone 0.903 "$c"
+	done
+	# without a closing the same lines are only a run of contact lines
+	c=$(card "Jean Martin" "jean.martin@cabinet-martin.fr" "$p"$'\n'"$blk")
+	jq_is .field_confidence.phone 0.76 "$c"
+}
+
 @test "a record without text, or with a text that is not a string, is rejected with its line" {
 	{ rec "A" "a@b.fr" "Bonjour"; echo '{"v":1,"id":"x"}'; echo '{"v":1,"text":42}'; rec "B" "b@b.fr" "Salut"; } >in.jsonl
 	run --separate-stderr crm-parse-signature --rejects rej.jsonl in.jsonl
