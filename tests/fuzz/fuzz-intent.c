@@ -4,7 +4,9 @@
  * in turn), the rest the text and, for odd sizes, the delivery_status:
  * the rules scan, the automatic-mail details, dates, names and phones all
  * see hostile text.  Rules come from $CRM_RULES_DIR (default lib/rules,
- * as make fuzz runs from the top of the tree). */
+ * as make fuzz runs from the top of the tree).  $CRM_WRULES_CHECK makes
+ * the rules engine run PCRE2 after every match it decided from a rule's
+ * literal expansions, and abort when they differ. */
 #define _GNU_SOURCE
 #include "charset.h"
 #include "intent.h"
@@ -38,6 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ie) {
 		struct crm_intent_opts o = { .max_text = 4096 };
 		setenv("CRM_RULES_DIR", "lib/rules", 0);
+		setenv("CRM_WRULES_CHECK", "1", 0);   /* PCRE2 confirms every literal decision */
 		ie = crm_intent_new(&o);
 	}
 	nl1 = memchr(data, '\n', size);
