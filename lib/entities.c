@@ -58,11 +58,30 @@ static const char phone_pattern[] =
     "(?:[ .\\-]?\\d{2,4}){2,5}(?!\\w)";
 
 enum { G_TITLE = 1, G_FIRST = 2, G_FORM = 4, G_PLACE = 8, G_STOP = 16 };
+enum { D_ALWAYS = 1, D_MONTH, D_LA, D_NEXT, D_IN };   /* date words (date_may_start) */
+
+/* Bytes of words: ASCII letters and digits, and all of non-ASCII. */
+static unsigned char word_byte[256];
+
+static void
+init_tables(void)
+{
+	for (int c = 0; c < 256; c++)
+		word_byte[c] = isalnum(c) || c >= 0x80;
+}
+
+static inline int
+is_word_byte(unsigned char c)
+{
+	return word_byte[c];
+}
 
 struct crm_entities {
-	pcre2_code *date, *date_at, *email, *phone;
+	pcre2_code *date_at, *email, *phone;
 	struct crm_lexicon *datewords;
 	pcre2_match_data *md;
+	pcre2_match_context *mc;          /* with a JIT stack of its own */
+	pcre2_jit_stack *stack;
 	struct crm_lexicon *gaz, *senti;   /* gaz: every gazetteer, values are G_ flags */
 	struct crm_buf tmp, names;
 };
@@ -94,23 +113,43 @@ crm_entities_new(void)
 {
 	struct crm_entities *e = crm_xcalloc(1, sizeof *e);
 
-	static const char *const datewords[] = { "janvier", "janv", "fevrier", "fevr", "fev",
-		"mars", "avril", "avr", "mai", "juin", "juillet", "juil", "aout", "septembre",
-		"sept", "octobre", "oct", "novembre", "nov", "decembre", "dec", "january", "jan",
-		"february", "feb", "march", "mar", "april", "apr", "may", "june", "jun", "july",
-		"jul", "august", "aug", "september", "sep", "october", "november", "december",
-		"lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "monday",
-		"tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "aujourd'hui",
-		"today", "apres-demain", "apres", "demain", "tomorrow", "hier", "yesterday", "la",
-		"next", "dans", "in", NULL };
-	e->date = compile(date_pattern, 0);
+	init_tables();
+	/* the words a date can start with, by what must follow them (D_) */
+	static const struct {
+		const char *w;
+		int kind;
+	} datewords[] = {
+		{ "janvier", D_MONTH }, { "janv", D_MONTH }, { "fevrier", D_MONTH }, { "fevr", D_MONTH },
+		{ "fev", D_MONTH }, { "mars", D_MONTH }, { "avril", D_MONTH }, { "avr", D_MONTH },
+		{ "mai", D_MONTH }, { "juin", D_MONTH }, { "juillet", D_MONTH }, { "juil", D_MONTH },
+		{ "aout", D_MONTH }, { "septembre", D_MONTH }, { "sept", D_MONTH },
+		{ "octobre", D_MONTH }, { "oct", D_MONTH }, { "novembre", D_MONTH }, { "nov", D_MONTH },
+		{ "decembre", D_MONTH }, { "dec", D_MONTH }, { "january", D_MONTH }, { "jan", D_MONTH },
+		{ "february", D_MONTH }, { "feb", D_MONTH }, { "march", D_MONTH }, { "mar", D_MONTH },
+		{ "april", D_MONTH }, { "apr", D_MONTH }, { "may", D_MONTH }, { "june", D_MONTH },
+		{ "jun", D_MONTH }, { "july", D_MONTH }, { "jul", D_MONTH }, { "august", D_MONTH },
+		{ "aug", D_MONTH }, { "september", D_MONTH }, { "sep", D_MONTH },
+		{ "october", D_MONTH }, { "november", D_MONTH }, { "december", D_MONTH },
+		{ "lundi", D_ALWAYS }, { "mardi", D_ALWAYS }, { "mercredi", D_ALWAYS },
+		{ "jeudi", D_ALWAYS }, { "vendredi", D_ALWAYS }, { "samedi", D_ALWAYS },
+		{ "dimanche", D_ALWAYS }, { "monday", D_ALWAYS }, { "tuesday", D_ALWAYS },
+		{ "wednesday", D_ALWAYS }, { "thursday", D_ALWAYS }, { "friday", D_ALWAYS },
+		{ "saturday", D_ALWAYS }, { "sunday", D_ALWAYS }, { "aujourd'hui", D_ALWAYS },
+		{ "today", D_ALWAYS }, { "apres-demain", D_ALWAYS }, { "apres", D_ALWAYS },
+		{ "demain", D_ALWAYS }, { "tomorrow", D_ALWAYS }, { "hier", D_ALWAYS },
+		{ "yesterday", D_ALWAYS }, { "la", D_LA }, { "next", D_NEXT }, { "dans", D_IN },
+		{ "in", D_IN },
+	};
 	e->date_at = compile(date_pattern, PCRE2_ANCHORED);
 	e->email = compile(email_pattern, PCRE2_ANCHORED);
 	e->phone = compile(phone_pattern, PCRE2_ANCHORED);
 	e->datewords = crm_lexicon_new();
-	for (const char *const *w = datewords; *w; w++)
-		crm_lexicon_add(e->datewords, *w, 1);
+	for (size_t i = 0; i < sizeof datewords / sizeof datewords[0]; i++)
+		crm_lexicon_add(e->datewords, datewords[i].w, datewords[i].kind);
 	e->md = pcre2_match_data_create(64, NULL);
+	e->mc = pcre2_match_context_create(NULL);
+	e->stack = pcre2_jit_stack_create(32 * 1024, 512 * 1024, NULL);
+	pcre2_jit_stack_assign(e->mc, NULL, e->stack);
 	e->gaz = crm_lexicon_new();
 	crm_lexicon_merge(e->gaz, crm_rules_path("entities/titles.txt"), G_TITLE);
 	crm_lexicon_merge(e->gaz, crm_rules_path("entities/firstnames.txt"), G_FIRST);
@@ -127,12 +166,13 @@ crm_entities_free(struct crm_entities *e)
 {
 	if (!e)
 		return;
-	pcre2_code_free(e->date);
 	pcre2_code_free(e->date_at);
 	crm_lexicon_free(e->datewords);
 	pcre2_code_free(e->email);
 	pcre2_code_free(e->phone);
 	pcre2_match_data_free(e->md);
+	pcre2_match_context_free(e->mc);
+	pcre2_jit_stack_free(e->stack);
 	crm_lexicon_free(e->gaz);
 	crm_lexicon_free(e->senti);
 	crm_buf_free(&e->tmp);
@@ -331,7 +371,7 @@ crm_entities_date_at(struct crm_entities *e, const char *folded, size_t fn,
 
 	while (at < fn && folded[at] == ' ')
 		at++;
-	if (pcre2_match(e->date_at, (PCRE2_SPTR)folded, fn, at, PCRE2_NO_UTF_CHECK, e->md, NULL) < 0)
+	if (pcre2_match(e->date_at, (PCRE2_SPTR)folded, fn, at, PCRE2_NO_UTF_CHECK, e->md, e->mc) < 0)
 		return 0;
 	struct groups g = { folded, e->date_at, pcre2_get_ovector_pointer(e->md) };
 	if (!resolve(&g, ref, full))
@@ -343,18 +383,73 @@ crm_entities_date_at(struct crm_entities *e, const char *folded, size_t fn,
 	return 1;
 }
 
+
 static int
-is_word_byte(unsigned char c);
+is_space(unsigned char c)
+{
+	return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Can date_pattern match at f[p], a word start whose word ends at q?
+ * What each alternative needs first, read off the pattern: at digits,
+ * "dddd-" (iso), "d/" or "dd." (num), "dd " or "dd" and a suffix (dmy);
+ * at a month, ".", then blanks and a digit (mdy); "la semaine
+ * prochaine"; "next" or "dans"/"in" and a blank (the latter then a
+ * digit); at a weekday or a relative day, always.  A non-ASCII
+ * character where a blank or a digit is needed may be one (Unicode \s,
+ * \d): the pattern decides then.  Keep this in step with date_pattern. */
+static int
+date_may_start(struct crm_entities *e, const char *f, size_t fn, size_t p, size_t q)
+{
+	const unsigned char *u = (const unsigned char *)f;
+	double kind;
+	size_t r;
+
+	if (isdigit(u[p])) {
+		size_t d = 0;
+		while (p + d < fn && isdigit(u[p + d]))
+			d++;
+		if (p + d >= fn)
+			return 0;
+		unsigned char x = u[p + d];
+		if (x >= 0x80)
+			return d < 4;
+		if (d == 4)
+			return x == '-';
+		return d <= 2 && (x == '/' || x == '.' || is_space(x) || strchr("esnrt", x));
+	}
+	if (!crm_lexicon_get(e->datewords, f + p, q - p, &kind))
+		return 0;
+	switch ((int)kind) {
+	case D_ALWAYS:
+		return 1;
+	case D_LA:
+		return fn - p >= 20 && !memcmp(f + p, "la semaine prochaine", 20);
+	case D_NEXT:
+		return q < fn && (is_space(u[q]) || u[q] >= 0x80);
+	case D_MONTH:
+	case D_IN:
+		r = q;
+		if ((int)kind == D_MONTH && r < fn && u[r] == '.')
+			r++;
+		if (!(r < fn && (is_space(u[r]) || u[r] >= 0x80)))
+			return 0;
+		while (r < fn && is_space(u[r]))
+			r++;
+		return r < fn && (isdigit(u[r]) || u[r] >= 0x80);
+	}
+	return 1;
+}
 
 /* Dates start at a word that is a number or a date word: the anchored
- * pattern is tried only there. */
+ * pattern is tried only there, and only when what follows may fit. */
 static void
 dates(struct crm_entities *e, const char *f, size_t fn, time_t ref, json_object *arr)
 {
-	size_t p = 0;
+	size_t p = 0, found = 0;
 	char iso[24];
 
-	while (p < fn && json_object_array_length(arr) < 32) {
+	while (p < fn && found < 32) {
 		unsigned char c = (unsigned char)f[p];
 		if (!is_word_byte(c) || (p > 0 && is_word_byte((unsigned char)f[p - 1]))) {
 			p++;
@@ -363,11 +458,8 @@ dates(struct crm_entities *e, const char *f, size_t fn, time_t ref, json_object 
 		size_t q = p;
 		while (q < fn && (is_word_byte((unsigned char)f[q]) || f[q] == '\'' || f[q] == '-'))
 			q++;
-		if (!isdigit(c) && !crm_lexicon_get(e->datewords, f + p, q - p, NULL)) {
-			p = q;
-			continue;
-		}
-		if (pcre2_match(e->date_at, (PCRE2_SPTR)f, fn, p, PCRE2_NO_UTF_CHECK, e->md, NULL) < 0) {
+		if (!date_may_start(e, f, fn, p, q) ||
+		    pcre2_match(e->date_at, (PCRE2_SPTR)f, fn, p, PCRE2_NO_UTF_CHECK, e->md, e->mc) < 0) {
 			p = q;
 			continue;
 		}
@@ -380,6 +472,7 @@ dates(struct crm_entities *e, const char *f, size_t fn, time_t ref, json_object 
 			json_object_object_add(o, "text", json_object_new_string_len(f + s, (int)(t - s)));
 			json_object_object_add(o, "value", json_object_new_string(iso));
 			json_object_array_add(arr, o);
+			found++;
 		}
 		p = g.ov[1] > p ? g.ov[1] : q;
 	}
@@ -418,7 +511,7 @@ crm_entities_contacts(struct crm_entities *e, const char *text, size_t n,
 		while (p > 0 && email_byte((unsigned char)text[p - 1]))
 			p--;
 		at++;
-		if (pcre2_match(e->email, (PCRE2_SPTR)text, n, p, PCRE2_NO_UTF_CHECK, e->md, NULL) < 0)
+		if (pcre2_match(e->email, (PCRE2_SPTR)text, n, p, PCRE2_NO_UTF_CHECK, e->md, e->mc) < 0)
 			continue;
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md);
 		char buf[256];
@@ -444,7 +537,7 @@ crm_entities_contacts(struct crm_entities *e, const char *text, size_t n,
 			p++;
 			continue;
 		}
-		if (pcre2_match(e->phone, (PCRE2_SPTR)text, n, p, PCRE2_NO_UTF_CHECK, e->md, NULL) < 0) {
+		if (pcre2_match(e->phone, (PCRE2_SPTR)text, n, p, PCRE2_NO_UTF_CHECK, e->md, e->mc) < 0) {
 			p++;
 			continue;
 		}
@@ -474,6 +567,8 @@ struct tok {
 static int
 is_upper_at(const char *s, size_t n)
 {
+	if (n && !((unsigned char)s[0] & 0x80))
+		return s[0] >= 'A' && s[0] <= 'Z';   /* Lu in ASCII; no Lt there */
 	utf8proc_int32_t c;
 	if (utf8proc_iterate((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &c) <= 0)
 		return 0;
@@ -481,11 +576,6 @@ is_upper_at(const char *s, size_t n)
 	return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LT;
 }
 
-static int
-is_word_byte(unsigned char c)
-{
-	return isalnum(c) || c >= 0x80;
-}
 
 /* Split one line into words (letters, digits, inner ' - . &). */
 static size_t
@@ -557,12 +647,18 @@ token_flags(struct crm_entities *e, const char *s, size_t n)
 static int
 connector(const char *s, size_t n)
 {
-	static const char *const w[] = { "&", "de", "du", "des", "la", "le", "van", "von",
-		"der", "di", "da", "et", "and", "of", NULL };
-	for (const char *const *p = w; *p; p++)
-		if (strlen(*p) == n && !memcmp(*p, s, n))
-			return 1;
+#define IS(w) (!memcmp(s, w, sizeof w - 1))
+	switch (n) {
+	case 1:
+		return s[0] == '&';
+	case 2:
+		return IS("de") || IS("du") || IS("la") || IS("le") || IS("di") || IS("da") ||
+		    IS("et") || IS("of");
+	case 3:
+		return IS("des") || IS("van") || IS("von") || IS("der") || IS("and");
+	}
 	return 0;
+#undef IS
 }
 
 static int
@@ -573,12 +669,14 @@ street(const char *s, size_t n)
 		"lane", NULL };
 	char low[16];
 
-	if (n >= sizeof low)
+	if (n >= sizeof low || n < 2)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		low[i] = (char)tolower((unsigned char)s[i]);
+	if (!strchr("rabpaqicsl", low[0]))
+		return 0;
 	for (const char *const *p = w; *p; p++)
-		if (strlen(*p) == n && !memcmp(*p, low, n))
+		if ((*p)[0] == low[0] && strlen(*p) == n && !memcmp(*p, low, n))
 			return 1;
 	return n == 6 && !memcmp(low, "all\xc3\xa9" "e", 6);
 }
@@ -753,9 +851,23 @@ keywords(struct crm_entities *e, const char *f, size_t fn, const struct crm_buf 
 			slot[h] = (unsigned short)++nw;
 		}
 	}
-	qsort(w, nw, sizeof *w, cmp_word);
-	for (size_t k = 0; k < nw && k < 5; k++)
-		json_object_array_add(arr, json_object_new_string_len(w[k].s, (int)w[k].n));
+	/* the first five in cmp_word's order (a total order: first is unique) */
+	const struct word *top[5];
+	size_t nt = 0;
+	for (size_t k = 0; k < nw; k++) {
+		size_t j = nt < 5 ? nt++ : 5;
+		if (j == 5 && cmp_word(&w[k], top[4]) >= 0)
+			continue;
+		if (j == 5)
+			j = 4;
+		while (j > 0 && cmp_word(&w[k], top[j - 1]) < 0) {
+			top[j] = top[j - 1];
+			j--;
+		}
+		top[j] = &w[k];
+	}
+	for (size_t k = 0; k < nt; k++)
+		json_object_array_add(arr, json_object_new_string_len(top[k]->s, (int)top[k]->n));
 }
 
 double

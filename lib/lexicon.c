@@ -1,7 +1,10 @@
 /* lexicon.c — open-addressing hash table of folded terms (see lexicon.h).
  * Prefix terms are kept in the same table, flagged, and found by probing
  * each prefix length of the word that some prefix term has: lookups stay
- * a few hash probes per word, which the per-token loops need. */
+ * a few hash probes per word, which the per-token loops need.  Most
+ * words are turned away before any hashing: a bitmap of the first two
+ * bytes of every term, and by first byte the lengths of the terms and of
+ * the prefix terms, tell when no term can be the word or begin it. */
 #include "lexicon.h"
 #include "exitcode.h"
 #include "fold.h"
@@ -22,10 +25,19 @@ struct slot {
 
 struct crm_lexicon {
 	struct slot *t;
-	size_t cap, n;
-	unsigned char plen[64];   /* prefix lengths in use (< 64) */
+	size_t cap, n, nprefix;
+	uint64_t elen[256];       /* by first byte, bit k: a term of length k (63: >= 63) */
+	uint64_t plen[256];       /* by first byte, bit k: a prefix term of length k (< 64) */
 	unsigned char lead[8192]; /* bitmap of the first two bytes of every term */
 };
+
+#define PLEN_MAX 64   /* longer prefix terms are exact terms */
+
+static uint64_t
+len_bit(size_t n)
+{
+	return n < 63 ? 1ULL << n : 1ULL << 63;
+}
 
 static unsigned
 lead_key(const char *w, size_t n)
@@ -42,10 +54,14 @@ crm_lexicon_new(void)
 	return lx;
 }
 
+#define FNV_OFFSET 1469598103934665603ULL
+#define FNV_PRIME 1099511628211ULL
+
+/* The slot of (w, n, prefix) whose hash is h, or the empty slot to fill. */
 static struct slot *
-find(const struct crm_lexicon *lx, const char *w, size_t n, int prefix)
+find_h(const struct crm_lexicon *lx, const char *w, size_t n, int prefix, uint64_t h)
 {
-	size_t i = (size_t)(crm_fnv1a(w, n) ^ (uint64_t)prefix) & (lx->cap - 1);
+	size_t i = (size_t)(h ^ (uint64_t)prefix) & (lx->cap - 1);
 
 	while (lx->t[i].term) {
 		if (lx->t[i].len == n && lx->t[i].prefix == prefix && !memcmp(lx->t[i].term, w, n))
@@ -53,6 +69,12 @@ find(const struct crm_lexicon *lx, const char *w, size_t n, int prefix)
 		i = (i + 1) & (lx->cap - 1);
 	}
 	return &lx->t[i];
+}
+
+static struct slot *
+find(const struct crm_lexicon *lx, const char *w, size_t n, int prefix)
+{
+	return find_h(lx, w, n, prefix, crm_fnv1a(w, n));
 }
 
 static void
@@ -85,8 +107,11 @@ put(struct crm_lexicon *lx, const char *w, size_t n, int prefix, double v)
 	s->prefix = prefix;
 	s->value = v;
 	lx->n++;
-	if (prefix && n < sizeof lx->plen)
-		lx->plen[n] = 1;
+	lx->nprefix += prefix != 0;
+	if (prefix)
+		lx->plen[(unsigned char)w[0]] |= 1ULL << n;
+	else
+		lx->elen[(unsigned char)w[0]] |= len_bit(n);
 }
 
 void
@@ -97,7 +122,7 @@ crm_lexicon_add(struct crm_lexicon *lx, const char *folded, double value)
 
 	if (prefix)
 		n--;
-	if (prefix && n >= sizeof lx->plen)
+	if (prefix && n >= PLEN_MAX)
 		prefix = 0;
 	put(lx, folded, n, prefix, value);
 }
@@ -167,30 +192,40 @@ crm_lexicon_merge(struct crm_lexicon *lx, const char *path, unsigned flag)
 int
 crm_lexicon_get(const struct crm_lexicon *lx, const char *w, size_t n, double *value)
 {
-	struct slot *s;
+	const unsigned char *u = (const unsigned char *)w;
+	const struct slot *s, *hit = NULL, *phit = NULL;
+	uint64_t h = FNV_OFFSET, eb, pm;
 
 	if (!lx || !n)
 		return 0;
 	unsigned key = lead_key(w, n);
 	if (!(lx->lead[key >> 3] & (1u << (key & 7))))
 		return 0;
-	s = find(lx, w, n, 0);
-	if (s->term) {
-		if (value)
-			*value = s->value;
-		return 1;
+	eb = lx->elen[u[0]] & len_bit(n);
+	pm = lx->plen[u[0]] & (n < 63 ? (2ULL << n) - 1 : ~0ULL);
+	if (!eb && !pm)
+		return 0;
+	if (eb) {
+		for (size_t i = 0; i < n; i++)
+			h = (h ^ u[i]) * FNV_PRIME;
+		s = find_h(lx, w, n, 0, h);
+		if (s->term)
+			hit = s;
 	}
-	for (size_t k = n < sizeof lx->plen ? n : sizeof lx->plen - 1; k > 0; k--) {
-		if (!lx->plen[k])
-			continue;
-		s = find(lx, w, k, 1);
-		if (s->term) {
-			if (value)
-				*value = s->value;
-			return 1;
-		}
+	/* prefix terms: the longest that begins the word */
+	h = FNV_OFFSET;
+	for (size_t k = 1; !hit && k <= n && k < PLEN_MAX && pm >> k; k++) {
+		h = (h ^ u[k - 1]) * FNV_PRIME;
+		if (pm >> k & 1 && (s = find_h(lx, w, k, 1, h))->term)
+			phit = s;
 	}
-	return 0;
+	if (!hit)
+		hit = phit;
+	if (!hit)
+		return 0;
+	if (value)
+		*value = hit->value;
+	return 1;
 }
 
 size_t
