@@ -84,6 +84,7 @@ struct crm_entities {
 	pcre2_jit_stack *stack;
 	struct crm_lexicon *gaz, *senti;   /* gaz: every gazetteer, values are G_ flags */
 	struct crm_buf tmp, names;
+	struct crm_ent_set scratch;       /* of the json-returning calls */
 };
 
 static pcre2_code *
@@ -186,10 +187,26 @@ crm_parse_iso8601(const char *s)
 	struct tm tm = { 0 };
 	int y, mo, d, h = 0, mi = 0, sec = 0;
 
-	if (!s || sscanf(s, "%4d-%2d-%2d", &y, &mo, &d) != 3)
+	if (!s)
 		return 0;
-	if (strlen(s) >= 19)
-		sscanf(s + 11, "%2d:%2d:%2d", &h, &mi, &sec);
+#define D2(p) (((p)[0] - '0') * 10 + (p)[1] - '0')
+#define DIG(i) isdigit((unsigned char)s[i])
+	/* crm-sync's "2025-10-30T09:12:00Z" read directly; anything else as sscanf reads it */
+	size_t n = strnlen(s, 19);
+	if (n >= 10 && DIG(0) && DIG(1) && DIG(2) && DIG(3) && s[4] == '-' && DIG(5) && DIG(6) &&
+	    s[7] == '-' && DIG(8) && DIG(9) && (n < 19 || (DIG(11) && DIG(12) && s[13] == ':' &&
+	    DIG(14) && DIG(15) && s[16] == ':' && DIG(17) && DIG(18)))) {
+		y = D2(s) * 100 + D2(s + 2), mo = D2(s + 5), d = D2(s + 8);
+		if (n >= 19)
+			h = D2(s + 11), mi = D2(s + 14), sec = D2(s + 17);
+	} else {
+		if (sscanf(s, "%4d-%2d-%2d", &y, &mo, &d) != 3)
+			return 0;
+		if (strlen(s) >= 19)
+			sscanf(s + 11, "%2d:%2d:%2d", &h, &mi, &sec);
+	}
+#undef D2
+#undef DIG
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
 	tm.tm_mday = d;
@@ -444,10 +461,9 @@ date_may_start(struct crm_entities *e, const char *f, size_t fn, size_t p, size_
 /* Dates start at a word that is a number or a date word: the anchored
  * pattern is tried only there, and only when what follows may fit. */
 static void
-dates(struct crm_entities *e, const char *f, size_t fn, time_t ref, json_object *arr)
+dates(struct crm_entities *e, const char *f, size_t fn, time_t ref, struct crm_ent_set *set)
 {
 	size_t p = 0, found = 0;
-	char iso[24];
 
 	while (p < fn && found < 32) {
 		unsigned char c = (unsigned char)f[p];
@@ -465,33 +481,33 @@ dates(struct crm_entities *e, const char *f, size_t fn, time_t ref, json_object 
 		}
 		struct groups g = { f, e->date_at, pcre2_get_ovector_pointer(e->md) };
 		size_t s = g.ov[0], t = g.ov[1];
-		if (resolve(&g, ref, iso)) {
-			json_object *o = json_object_new_object();
+		if (resolve(&g, ref, set->date_value[found])) {
 			while (t > s && f[t - 1] == ' ')
 				t--;
-			json_object_object_add(o, "text", json_object_new_string_len(f + s, (int)(t - s)));
-			json_object_object_add(o, "value", json_object_new_string(iso));
-			json_object_array_add(arr, o);
-			found++;
+			set->dates[found++] = (struct crm_ent_str){ f + s, t - s };
 		}
 		p = g.ov[1] > p ? g.ov[1] : q;
 	}
+	set->ndates = found;
+}
+
+/* ---- lists of strings (the arrays of the "entities" object) ---- */
+
+struct list {
+	struct crm_ent_str *v;
+	size_t *n, max;
+};
+
+static int
+has_str(const struct list *l, const char *s, size_t n)
+{
+	for (size_t i = 0; i < *l->n; i++)
+		if (l->v[i].n == n && !memcmp(l->v[i].s, s, n))
+			return 1;
+	return 0;
 }
 
 /* ---- e-mail addresses and phones ---- */
-
-static int
-has_str(json_object *arr, const char *s, size_t n)
-{
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		json_object *v = json_object_array_get_idx(arr, i);
-		if (json_object_is_type(v, json_type_object))
-			v = json_object_object_get(v, "value");
-		if ((size_t)json_object_get_string_len(v) == n && !memcmp(json_object_get_string(v), s, n))
-			return 1;
-	}
-	return 0;
-}
 
 static int
 email_byte(unsigned char c)
@@ -499,14 +515,17 @@ email_byte(unsigned char c)
 	return isalnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
 }
 
-void
-crm_entities_contacts(struct crm_entities *e, const char *text, size_t n,
-    json_object *emails, json_object *phones)
+/* Into set's emails and phones (either skipped when its flag is 0). */
+static void
+contacts(struct crm_entities *e, const char *text, size_t n, struct crm_ent_set *set,
+    int want_emails, int want_phones)
 {
 	const char *at = text, *end = text + n;
 	size_t digits = 0;
+	struct list emails = { set->emails, &set->nemails, 32 };
+	struct list phones = { set->phones, &set->nphones, 16 };
 
-	while (emails && (at = memchr(at, '@', (size_t)(end - at))) != NULL) {
+	while (want_emails && (at = memchr(at, '@', (size_t)(end - at))) != NULL) {
 		size_t p = (size_t)(at - text);
 		while (p > 0 && email_byte((unsigned char)text[p - 1]))
 			p--;
@@ -514,21 +533,24 @@ crm_entities_contacts(struct crm_entities *e, const char *text, size_t n,
 		if (pcre2_match(e->email, (PCRE2_SPTR)text, n, p, PCRE2_NO_UTF_CHECK, e->md, e->mc) < 0)
 			continue;
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md);
-		char buf[256];
+		char buf[sizeof set->email_buf[0]];
 		size_t len = ov[1] - ov[0];
 		if (len < sizeof buf) {
 			for (size_t i = 0; i < len; i++)
 				buf[i] = (char)tolower((unsigned char)text[ov[0] + i]);
 			while (len && buf[len - 1] == '.')
 				len--;
-			if (!has_str(emails, buf, len) && json_object_array_length(emails) < 32)
-				json_object_array_add(emails, json_object_new_string_len(buf, (int)len));
+			if (!has_str(&emails, buf, len) && set->nemails < 32) {
+				char *keep = set->email_buf[set->nemails];
+				memcpy(keep, buf, len);
+				set->emails[set->nemails++] = (struct crm_ent_str){ keep, len };
+			}
 		}
 		at = text + ov[1];
 	}
-	for (size_t i = 0; phones && i < n && digits < 8; i++)
+	for (size_t i = 0; want_phones && i < n && digits < 8; i++)
 		digits += isdigit((unsigned char)text[i]) != 0;
-	for (size_t p = 0; phones && digits >= 8 && p < n;) {
+	for (size_t p = 0; want_phones && digits >= 8 && p < n;) {
 		unsigned char c = (unsigned char)text[p];
 		/* numbers are written with a country code or a trunk 0 ("06 12...",
 		 * "(0)1..."); other digit runs are amounts, dates, references */
@@ -542,17 +564,38 @@ crm_entities_contacts(struct crm_entities *e, const char *text, size_t n,
 			continue;
 		}
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md);
-		char e164[CRM_PHONE_MAX];
+		char *e164 = set->phone_buf[set->nphones < 16 ? set->nphones : 15];
 		int nd = 0;
 		for (size_t i = ov[0]; i < ov[1]; i++)
 			nd += isdigit((unsigned char)text[i]) != 0;
 		p = ov[1] > p ? ov[1] : p + 1;
-		if (nd < 8 || nd > 15)
+		if (nd < 8 || nd > 15 || set->nphones >= 16)
 			continue;
 		if (crm_phone_parse(text + ov[0], ov[1] - ov[0], "FR", e164) != CRM_PHONE_INVALID &&
-		    !has_str(phones, e164, strlen(e164)) && json_object_array_length(phones) < 16)
-			json_object_array_add(phones, json_object_new_string(e164));
+		    !has_str(&phones, e164, strlen(e164)))
+			set->phones[set->nphones++] = (struct crm_ent_str){ e164, strlen(e164) };
 	}
+}
+
+static void
+to_array(json_object *arr, const struct crm_ent_str *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(arr, json_object_new_string_len(v[i].s, (int)v[i].n));
+}
+
+void
+crm_entities_contacts(struct crm_entities *e, const char *text, size_t n,
+    json_object *emails, json_object *phones)
+{
+	struct crm_ent_set *set = &e->scratch;
+
+	set->nemails = set->nphones = 0;
+	contacts(e, text, n, set, emails != NULL, phones != NULL);
+	if (emails)
+		to_array(emails, set->emails, set->nemails);
+	if (phones)
+		to_array(phones, set->phones, set->nphones);
 }
 
 /* ---- names ---- */
@@ -682,16 +725,16 @@ street(const char *s, size_t n)
 }
 
 static void
-add_unique(json_object *arr, const char *s, size_t n)
+add_unique(struct list *l, const char *s, size_t n)
 {
-	if (!arr || n == 0 || n > 120 || has_str(arr, s, n) || json_object_array_length(arr) >= 16)
+	if (!l || n == 0 || n > 120 || has_str(l, s, n) || *l->n >= l->max)
 		return;
-	json_object_array_add(arr, json_object_new_string_len(s, (int)n));
+	l->v[(*l->n)++] = (struct crm_ent_str){ s, n };
 }
 
 static void
-names_line(struct crm_entities *e, const char *s, size_t n, json_object *persons,
-    json_object *orgs, json_object *locs)
+names_line(struct crm_entities *e, const char *s, size_t n, struct list *persons,
+    struct list *orgs, struct list *locs)
 {
 	struct tok t[128];
 	unsigned fl[128];
@@ -764,8 +807,8 @@ names_line(struct crm_entities *e, const char *s, size_t n, json_object *persons
 }
 
 static void
-names(struct crm_entities *e, const char *text, size_t n, json_object *persons,
-    json_object *orgs, json_object *locs)
+names(struct crm_entities *e, const char *text, size_t n, struct list *persons,
+    struct list *orgs, struct list *locs)
 {
 	const char *p = text, *end = text + n;
 
@@ -782,7 +825,15 @@ void
 crm_entities_names(struct crm_entities *e, const char *text, size_t n,
     json_object *persons, json_object *orgs)
 {
-	names(e, text, n, persons, orgs, NULL);
+	struct crm_ent_set *set = &e->scratch;
+	struct list pl = { set->persons, &set->npersons, 16 }, ol = { set->orgs, &set->norgs, 16 };
+
+	set->npersons = set->norgs = 0;
+	names(e, text, n, persons ? &pl : NULL, orgs ? &ol : NULL, NULL);
+	if (persons)
+		to_array(persons, set->persons, set->npersons);
+	if (orgs)
+		to_array(orgs, set->orgs, set->norgs);
 }
 
 /* ---- keywords and sentiment (folded words) ---- */
@@ -820,7 +871,7 @@ in_names(const struct crm_buf *names, const char *w, size_t n)
 
 static void
 keywords(struct crm_entities *e, const char *f, size_t fn, const struct crm_buf *names,
-    json_object *arr)
+    struct crm_ent_set *set)
 {
 	struct word w[256];
 	unsigned short slot[512] = { 0 };
@@ -867,7 +918,8 @@ keywords(struct crm_entities *e, const char *f, size_t fn, const struct crm_buf 
 		top[j] = &w[k];
 	}
 	for (size_t k = 0; k < nt; k++)
-		json_object_array_add(arr, json_object_new_string_len(top[k]->s, (int)top[k]->n));
+		set->keywords[k] = (struct crm_ent_str){ top[k]->s, top[k]->n };
+	set->nkeywords = nt;
 }
 
 double
@@ -906,33 +958,129 @@ crm_entities_sentiment(struct crm_entities *e, const char *f, size_t fn)
 	return round(s * 100) / 100;
 }
 
+void
+crm_entities_scan(struct crm_entities *e, const char *text, size_t n,
+    const char *folded, size_t fn, time_t ref, struct crm_ent_set *set)
+{
+	struct list pl = { set->persons, &set->npersons, 16 }, ol = { set->orgs, &set->norgs, 16 };
+	struct list ll = { set->locs, &set->nlocs, 16 };
+
+	set->npersons = set->norgs = set->nlocs = set->ndates = 0;
+	set->nphones = set->nemails = set->nkeywords = 0;
+	names(e, text, n, &pl, &ol, &ll);
+	dates(e, folded, fn, ref, set);
+	contacts(e, text, n, set, 1, 1);
+	crm_buf_reset(&e->names);
+	for (size_t i = 0; i < set->npersons; i++) {
+		if (e->names.len)
+			crm_buf_addc(&e->names, ' ');
+		crm_fold(&e->names, set->persons[i].s, set->persons[i].n, 0);
+	}
+	keywords(e, folded, fn, &e->names, set);
+}
+
+json_object *
+crm_entities_json(const struct crm_ent_set *set)
+{
+	json_object *o = json_object_new_object(), *a;
+
+	to_array(a = json_object_new_array(), set->persons, set->npersons);
+	json_object_object_add(o, "persons", a);
+	to_array(a = json_object_new_array(), set->orgs, set->norgs);
+	json_object_object_add(o, "organisations", a);
+	to_array(a = json_object_new_array(), set->locs, set->nlocs);
+	json_object_object_add(o, "locations", a);
+	a = json_object_new_array();
+	for (size_t i = 0; i < set->ndates; i++) {
+		json_object *d = json_object_new_object();
+		json_object_object_add(d, "text",
+		    json_object_new_string_len(set->dates[i].s, (int)set->dates[i].n));
+		json_object_object_add(d, "value", json_object_new_string(set->date_value[i]));
+		json_object_array_add(a, d);
+	}
+	json_object_object_add(o, "dates", a);
+	to_array(a = json_object_new_array(), set->phones, set->nphones);
+	json_object_object_add(o, "phones", a);
+	to_array(a = json_object_new_array(), set->emails, set->nemails);
+	json_object_object_add(o, "emails", a);
+	to_array(a = json_object_new_array(), set->keywords, set->nkeywords);
+	json_object_object_add(o, "keywords", a);
+	return o;
+}
+
+/* A JSON string as json-c writes it with JSON_C_TO_STRING_NOSLASHESCAPE:
+ * the short escapes, \u00XX (lower-case hex) for other control bytes,
+ * every other byte as it is. */
+void
+crm_json_escape(struct crm_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t run = 0;
+
+	crm_buf_grow(b, n + 2);
+	b->s[b->len++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		crm_buf_add(b, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': crm_buf_add(b, "\\\"", 2); break;
+		case '\\': crm_buf_add(b, "\\\\", 2); break;
+		case '\n': crm_buf_add(b, "\\n", 2); break;
+		case '\r': crm_buf_add(b, "\\r", 2); break;
+		case '\t': crm_buf_add(b, "\\t", 2); break;
+		case '\b': crm_buf_add(b, "\\b", 2); break;
+		case '\f': crm_buf_add(b, "\\f", 2); break;
+		default: {
+			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			crm_buf_add(b, u, 6);
+		}
+		}
+	}
+	crm_buf_add(b, s + run, n - run);
+	crm_buf_addc(b, '"');
+}
+
+static void
+render_list(struct crm_buf *b, const char *key, const struct crm_ent_str *v, size_t n)
+{
+	crm_buf_adds(b, key);
+	crm_buf_addc(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			crm_buf_addc(b, ',');
+		crm_json_escape(b, v[i].s, v[i].n);
+	}
+	crm_buf_addc(b, ']');
+}
+
+void
+crm_entities_render(const struct crm_ent_set *set, struct crm_buf *b)
+{
+	render_list(b, "{\"persons\":", set->persons, set->npersons);
+	render_list(b, ",\"organisations\":", set->orgs, set->norgs);
+	render_list(b, ",\"locations\":", set->locs, set->nlocs);
+	crm_buf_adds(b, ",\"dates\":[");
+	for (size_t i = 0; i < set->ndates; i++) {
+		crm_buf_adds(b, i ? ",{\"text\":" : "{\"text\":");
+		crm_json_escape(b, set->dates[i].s, set->dates[i].n);
+		crm_buf_adds(b, ",\"value\":");
+		crm_json_escape(b, set->date_value[i], strlen(set->date_value[i]));
+		crm_buf_addc(b, '}');
+	}
+	crm_buf_addc(b, ']');
+	render_list(b, ",\"phones\":", set->phones, set->nphones);
+	render_list(b, ",\"emails\":", set->emails, set->nemails);
+	render_list(b, ",\"keywords\":", set->keywords, set->nkeywords);
+	crm_buf_addc(b, '}');
+}
+
 json_object *
 crm_entities_extract(struct crm_entities *e, const char *text, size_t n,
     const char *folded, size_t fn, time_t ref)
 {
-	json_object *o = json_object_new_object();
-	json_object *persons = json_object_new_array(), *orgs = json_object_new_array();
-	json_object *locs = json_object_new_array(), *d = json_object_new_array();
-	json_object *phones = json_object_new_array(), *emails = json_object_new_array();
-	json_object *kw = json_object_new_array();
-
-	names(e, text, n, persons, orgs, locs);
-	dates(e, folded, fn, ref, d);
-	crm_entities_contacts(e, text, n, emails, phones);
-	crm_buf_reset(&e->names);
-	for (size_t i = 0; i < json_object_array_length(persons); i++) {
-		json_object *p = json_object_array_get_idx(persons, i);
-		if (e->names.len)
-			crm_buf_addc(&e->names, ' ');
-		crm_fold(&e->names, json_object_get_string(p), (size_t)json_object_get_string_len(p), 0);
-	}
-	keywords(e, folded, fn, &e->names, kw);
-	json_object_object_add(o, "persons", persons);
-	json_object_object_add(o, "organisations", orgs);
-	json_object_object_add(o, "locations", locs);
-	json_object_object_add(o, "dates", d);
-	json_object_object_add(o, "phones", phones);
-	json_object_object_add(o, "emails", emails);
-	json_object_object_add(o, "keywords", kw);
-	return o;
+	crm_entities_scan(e, text, n, folded, fn, ref, &e->scratch);
+	return crm_entities_json(&e->scratch);
 }
