@@ -56,17 +56,29 @@ hdr(json_object *h, const char *name)
 	return h ? crm_get_str(h, name) : NULL;
 }
 
+/* Does a header name begin with one of prefixes (lower case, all
+ * beginning with "x-", "l" or "f")?  Called for every record: a header
+ * whose name begins otherwise is passed over at its first byte. */
 static int
 has_prefix_header(json_object *h, const char *const *prefixes)
 {
 	if (!h || !json_object_is_type(h, json_type_object))
 		return 0;
+#define LOWER(c) ((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : (c))
 	json_object_object_foreach(h, k, v) {
 		(void)v;
-		for (const char *const *p = prefixes; *p; p++)
-			if (!strncasecmp(k, *p, strlen(*p)))
+		char c = LOWER(k[0]);
+		if (c != 'x' && c != 'l' && c != 'f')
+			continue;
+		for (const char *const *p = prefixes; *p; p++) {
+			const char *a = k, *b = *p;
+			while (*b && LOWER(*a) == *b)
+				a++, b++;
+			if (!*b)
 				return 1;
+		}
 	}
+#undef LOWER
 	return 0;
 }
 

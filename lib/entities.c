@@ -60,20 +60,36 @@ static const char phone_pattern[] =
 enum { G_TITLE = 1, G_FIRST = 2, G_FORM = 4, G_PLACE = 8, G_STOP = 16 };
 enum { D_ALWAYS = 1, D_MONTH, D_LA, D_NEXT, D_IN };   /* date words (date_may_start) */
 
-/* Bytes of words: ASCII letters and digits, and all of non-ASCII. */
-static unsigned char word_byte[256];
+/* Byte classes of the scanning loops (every word of a message goes
+ * through several of them): C_WORD, bytes of words (ASCII letters and
+ * digits, all of non-ASCII); C_DIGIT; C_ALNUM, ASCII letters and digits;
+ * C_PUNCT, what ends a run of names (tokenize); C_EMAIL, bytes of the
+ * local part of an address; C_PHONE, how a phone number starts. */
+enum { C_WORD = 1, C_DIGIT = 2, C_ALNUM = 4, C_PUNCT = 8, C_EMAIL = 16, C_PHONE = 32 };
+static unsigned char cclass[256];
 
 static void
 init_tables(void)
 {
-	for (int c = 0; c < 256; c++)
-		word_byte[c] = isalnum(c) || c >= 0x80;
+	for (int c = 0; c < 256; c++) {
+		int an = c < 0x80 && isalnum(c);
+		cclass[c] = (an || c >= 0x80 ? C_WORD : 0) | (c >= '0' && c <= '9' ? C_DIGIT : 0) |
+		    (an ? C_ALNUM : 0) | (c && strchr(",:();!?\"/<>|-", c) ? C_PUNCT : 0) |
+		    (an || (c && strchr("._%+-", c)) ? C_EMAIL : 0) |
+		    (c == '0' || c == '+' || c == '(' ? C_PHONE : 0);
+	}
 }
 
 static inline int
 is_word_byte(unsigned char c)
 {
-	return word_byte[c];
+	return cclass[c] & C_WORD;
+}
+
+static inline int
+is_digit(unsigned char c)
+{
+	return cclass[c] & C_DIGIT;
 }
 
 struct crm_entities {
@@ -422,9 +438,9 @@ date_may_start(struct crm_entities *e, const char *f, size_t fn, size_t p, size_
 	double kind;
 	size_t r;
 
-	if (isdigit(u[p])) {
+	if (is_digit(u[p])) {
 		size_t d = 0;
-		while (p + d < fn && isdigit(u[p + d]))
+		while (p + d < fn && is_digit(u[p + d]))
 			d++;
 		if (p + d >= fn)
 			return 0;
@@ -453,7 +469,7 @@ date_may_start(struct crm_entities *e, const char *f, size_t fn, size_t p, size_
 			return 0;
 		while (r < fn && is_space(u[r]))
 			r++;
-		return r < fn && (isdigit(u[r]) || u[r] >= 0x80);
+		return r < fn && (is_digit(u[r]) || u[r] >= 0x80);
 	}
 	return 1;
 }
@@ -512,7 +528,7 @@ has_str(const struct list *l, const char *s, size_t n)
 static int
 email_byte(unsigned char c)
 {
-	return isalnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+	return cclass[c] & C_EMAIL;
 }
 
 /* Into set's emails and phones (either skipped when its flag is 0). */
@@ -549,13 +565,15 @@ contacts(struct crm_entities *e, const char *text, size_t n, struct crm_ent_set 
 		at = text + ov[1];
 	}
 	for (size_t i = 0; want_phones && i < n && digits < 8; i++)
-		digits += isdigit((unsigned char)text[i]) != 0;
+		digits += is_digit((unsigned char)text[i]) != 0;
 	for (size_t p = 0; want_phones && digits >= 8 && p < n;) {
-		unsigned char c = (unsigned char)text[p];
 		/* numbers are written with a country code or a trunk 0 ("06 12...",
 		 * "(0)1..."); other digit runs are amounts, dates, references */
-		if (!(c == '0' || c == '+' || c == '(') || (p > 0 &&
-		    (isalnum((unsigned char)text[p - 1]) || text[p - 1] == '+'))) {
+		while (p < n && !(cclass[(unsigned char)text[p]] & C_PHONE))
+			p++;
+		if (p >= n)
+			break;
+		if (p > 0 && ((cclass[(unsigned char)text[p - 1]] & C_ALNUM) || text[p - 1] == '+')) {
 			p++;
 			continue;
 		}
@@ -567,7 +585,7 @@ contacts(struct crm_entities *e, const char *text, size_t n, struct crm_ent_set 
 		char *e164 = set->phone_buf[set->nphones < 16 ? set->nphones : 15];
 		int nd = 0;
 		for (size_t i = ov[0]; i < ov[1]; i++)
-			nd += isdigit((unsigned char)text[i]) != 0;
+			nd += is_digit((unsigned char)text[i]) != 0;
 		p = ov[1] > p ? ov[1] : p + 1;
 		if (nd < 8 || nd > 15 || set->nphones >= 16)
 			continue;
@@ -633,10 +651,7 @@ tokenize(const char *s, size_t n, struct tok *t, size_t max)
 			continue;
 		}
 		if (!is_word_byte((unsigned char)s[i])) {
-			if (k && (s[i] == ',' || s[i] == ':' || s[i] == '(' || s[i] == ')' ||
-			    s[i] == ';' || s[i] == '!' || s[i] == '?' || s[i] == '"' || s[i] == '/' ||
-			    s[i] == '<' || s[i] == '>' || s[i] == '|' || s[i] == '-' ||
-			    (unsigned char)s[i] == 0xE2))   /* "-", and the dashes and bullets of U+20xx */
+			if (k && (cclass[(unsigned char)s[i]] & C_PUNCT))   /* "," ":" "(" "-" ... */
 				t[k - 1].punct_after = 1;
 			if (k && s[i] == '.')
 				t[k - 1].dot_after = 1;
@@ -662,7 +677,7 @@ lookup(struct crm_entities *e, const char *s, size_t n)
 	double v = 0;
 
 	for (i = 0; i < n && i < sizeof w && !((unsigned char)s[i] & 0x80); i++)
-		w[i] = (char)tolower((unsigned char)s[i]);
+		w[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
 	if (i == n) {   /* ASCII: folding is lower-casing */
 		if (!crm_lexicon_get(e->gaz, w, n, &v))
 			return 0;
@@ -885,7 +900,7 @@ keywords(struct crm_entities *e, const char *f, size_t fn, const struct crm_buf 
 		int alpha = 1;
 		while (i < fn && (is_word_byte((unsigned char)f[i]) ||
 		    (f[i] == '-' && i + 1 < fn && is_word_byte((unsigned char)f[i + 1]))))
-			alpha &= !isdigit((unsigned char)f[i++]);
+			alpha &= !is_digit((unsigned char)f[i++]);
 		size_t n = i - b;
 		if (n < 4 || n > 40 || !alpha || crm_lexicon_get(e->gaz, f + b, n, NULL) ||
 		    in_names(names, f + b, n))

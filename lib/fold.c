@@ -4,6 +4,7 @@
  * mappings utf8proc does not make (curly quotes, ligatures, spaces). */
 #include "fold.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <utf8proc.h>
 
@@ -60,6 +61,9 @@ fold_cp(struct crm_buf *out, utf8proc_int32_t c)
 	}
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGH 0x8080808080808080ULL
+
 /* ASCII classes: 0 a character kept (lower-cased), 1 a blank, 2 a line break. */
 static const unsigned char ascii_class[128] = {
 	['\t'] = 1, ['\r'] = 1, ['\f'] = 1, ['\v'] = 1, [' '] = 1, ['\n'] = 2,
@@ -80,6 +84,29 @@ crm_fold(struct crm_buf *out, const char *s, size_t n, size_t max)
 	len = out->len;
 	while (p < e) {
 		if (max && len - start >= max)
+			break;
+		/* eight plain ASCII bytes (single spaces between others) at a
+		 * time: lower-cased and copied as they are */
+		while (!max && e - p >= 8) {
+			uint64_t v, sp;
+			memcpy(&v, p, 8);
+			sp = v ^ (ONES * ' ');
+			sp = (sp - ONES) & ~sp & HIGH;   /* 0x80 in each space byte */
+			if ((v & HIGH) || ((v - ONES * 0x20) & ~v & HIGH) || (sp & 0x80) ||
+			    (sp >> 56) || (sp & (sp << 8)))
+				break;   /* non-ASCII, a control byte, spaces at the ends or doubled */
+			if (nl | blank) {
+				if (len > start)
+					o[len++] = nl ? '\n' : ' ';
+				nl = blank = 0;
+			}
+			uint64_t a = v + ONES * (0x80 - 'A'), z = v + ONES * (0x80 - 'Z' - 1);
+			v |= (a & ~z & HIGH) >> 2;   /* 'A'..'Z' + 0x20 */
+			memcpy(o + len, &v, 8);
+			len += 8;
+			p += 8;
+		}
+		if (p >= e)
 			break;
 		unsigned char ch = *p;
 		if (ch < 0x80) {
