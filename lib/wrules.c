@@ -24,9 +24,9 @@
  * made of literal text alone (and \\b at the ends of its alternatives,
  * the common case) is decided without PCRE2: its first expansion in
  * PCRE2's own trying order whose boundaries hold is the match.  The
- * others are run anchored at the word, JIT-compiled when first needed
- * (most rules never need PCRE2, and compiling them all costs more than
- * a thousand messages).  Patterns that do not begin with literals (a
+ * others are run anchored at the word, compiled when first needed and
+ * JIT-compiled once they have run a few times (most rules never need
+ * PCRE2, and compiling them all costs more than a thousand messages).  Patterns that do not begin with literals (a
  * class, an optional group, ^) are kept in one JIT alternation, each
  * branch tagged with (*MARK:n), scanned over the whole text; keep them
  * few.  Semantics, documented in crm-intent(1): matches of the prefixed
@@ -52,7 +52,8 @@
 
 #define XMAX 512    /* expansions of a rule decided without PCRE2 */
 #define XPRE 24     /* bytes of a prefix (a rule PCRE2 confirms) */
-#define XLEN 120    /* bytes of one expansion */
+#define XLEN 64     /* bytes of one expansion */
+#define JIT_AFTER 32   /* runs of a rule's pattern before it is JIT-compiled */
 
 /* One expansion while it is built: a path through the pattern. */
 struct path {
@@ -75,7 +76,7 @@ struct rule {
 	char *id, *pattern, *file;
 	pcre2_code *re;               /* anchored, for a rule with expansions;
 	                                 compiled at load, or on first use when full */
-	int jit;                      /* re JIT-compiled (on first use) */
+	int jit;                      /* runs so far, up to JIT_AFTER: then JIT-compiled */
 	int full;                     /* literal only: decided from its expansions */
 	int trig;                     /* has expansions (else: in the alternation) */
 	struct plist x;               /* its expansions, until compiled */
@@ -327,11 +328,13 @@ any_open(const struct plist *l)
  * opt, the empty element last (greedy '?').  When the product would
  * pass max, the paths are closed as they are. */
 static void
-cross(struct plist *paths, const struct plist *el, int opt, size_t max)
+cross(struct plist *paths, const struct plist *el, int opt, size_t max, struct plist *tmp)
 {
-	struct plist out = { 0 };
+	struct plist out = *tmp;
 	size_t total = 0, ne = el->n + (opt != 0);
 
+	out.n = 0;
+	out.overflow = 0;
 	for (size_t i = 0; i < paths->n; i++)
 		total += paths->p[i].open ? ne : 1;
 	if (total > max || el->overflow) {
@@ -364,7 +367,7 @@ cross(struct plist *paths, const struct plist *el, int opt, size_t max)
 			plist_add(&out, &p);
 		}
 	}
-	free(paths->p);
+	*tmp = *paths;   /* the old list's memory serves the next product */
 	*paths = out;
 }
 
@@ -402,6 +405,7 @@ static void
 xseq(const char *s, size_t n, struct plist *out, int top, int depth, size_t max)
 {
 	struct path start = { .open = 1, .full = 1 };
+	struct plist el = { 0 }, tmp = { 0 };
 	size_t i = 0;
 
 	out->n = 0;
@@ -412,8 +416,10 @@ xseq(const char *s, size_t n, struct plist *out, int top, int depth, size_t max)
 	}
 	plist_add(out, &start);
 	while (i < n) {
-		struct plist el = { 0 };
 		struct path one = { .len = 1, .open = 1, .full = 1 };
+
+		el.n = 0;
+		el.overflow = 0;
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '\\' && i + 1 < n && s[i + 1] == 'b') {
@@ -450,7 +456,6 @@ xseq(const char *s, size_t n, struct plist *out, int top, int depth, size_t max)
 			i += 2;
 		} else if (c == '[') {
 			if (!xclass(s, n, &i, &el)) {
-				free(el.p);
 				close_all(out);
 				break;
 			}
@@ -487,17 +492,18 @@ xseq(const char *s, size_t n, struct plist *out, int top, int depth, size_t max)
 		/* a quantifier after the element */
 		char q = i < n ? s[i] : 0, q2 = i + 1 < n ? s[i + 1] : 0;
 		if (q == '?' && q2 != '?' && q2 != '+') {
-			cross(out, &el, 1, max);
+			cross(out, &el, 1, max, &tmp);
 			i++;
 		} else if (q == '?' || q == '*' || q == '{') {
 			close_all(out);
 		} else if (q == '+') {
-			cross(out, &el, 0, max);
+			cross(out, &el, 0, max, &tmp);
 			close_all(out);
 		} else
-			cross(out, &el, 0, max);
-		free(el.p);
+			cross(out, &el, 0, max, &tmp);
 	}
+	free(el.p);
+	free(tmp.p);
 }
 
 /* Alternatives separated by '|' at this level, concatenated in order. */
@@ -756,7 +762,7 @@ struct builder {
 static size_t
 bslot(const struct builder *b, unsigned key)
 {
-	size_t i = (size_t)(key * 2654435761u) & (b->hcap - 1);
+	size_t i = (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ULL) >> 40) & (b->hcap - 1);
 	while (b->h[i].key && b->h[i].key != key)
 		i = (i + 1) & (b->hcap - 1);
 	return i;
@@ -1096,10 +1102,10 @@ run(const struct crm_wrules *w, int i, const char *text, size_t n, size_t p, siz
 
 	if (!r->re)
 		r->re = check_pattern(r->file, r->pub.line, r->pattern);
-	if (!r->jit) {
+	/* JIT-compiling a pattern costs as much as a few hundred runs of the
+	 * interpreter: only the rules that keep being tried are compiled */
+	if (r->jit < JIT_AFTER && ++r->jit == JIT_AFTER)
 		pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE);   /* falls back to the interpreter */
-		r->jit = 1;
-	}
 	if (pcre2_match(r->re, (PCRE2_SPTR)text, n, p, PCRE2_NO_UTF_CHECK, w->md, w->mc) < 0)
 		return 0;
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(w->md);
