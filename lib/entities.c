@@ -65,7 +65,11 @@ enum { D_ALWAYS = 1, D_MONTH, D_LA, D_NEXT, D_IN };   /* date words (date_may_st
  * digits, all of non-ASCII); C_DIGIT; C_ALNUM, ASCII letters and digits;
  * C_PUNCT, what ends a run of names (tokenize); C_EMAIL, bytes of the
  * local part of an address; C_PHONE, how a phone number starts. */
-enum { C_WORD = 1, C_DIGIT = 2, C_ALNUM = 4, C_PUNCT = 8, C_EMAIL = 16, C_PHONE = 32 };
+enum {
+	C_WORD = 1, C_DIGIT = 2, C_ALNUM = 4, C_PUNCT = 8, C_EMAIL = 16, C_PHONE = 32,
+	C_DTOK = 64,     /* in a date word: word bytes, ' and - */
+	C_STOK = 128,    /* in a sentiment word: word bytes and ' */
+};
 static unsigned char cclass[256];
 
 static void
@@ -76,7 +80,9 @@ init_tables(void)
 		cclass[c] = (an || c >= 0x80 ? C_WORD : 0) | (c >= '0' && c <= '9' ? C_DIGIT : 0) |
 		    (an ? C_ALNUM : 0) | (c && strchr(",:();!?\"/<>|-", c) ? C_PUNCT : 0) |
 		    (an || (c && strchr("._%+-", c)) ? C_EMAIL : 0) |
-		    (c == '0' || c == '+' || c == '(' ? C_PHONE : 0);
+		    (c == '0' || c == '+' || c == '(' ? C_PHONE : 0) |
+		    (an || c >= 0x80 || c == '\'' || c == '-' ? C_DTOK : 0) |
+		    (an || c >= 0x80 || c == '\'' ? C_STOK : 0);
 	}
 }
 
@@ -488,7 +494,7 @@ dates(struct crm_entities *e, const char *f, size_t fn, time_t ref, struct crm_e
 			continue;
 		}
 		size_t q = p;
-		while (q < fn && (is_word_byte((unsigned char)f[q]) || f[q] == '\'' || f[q] == '-'))
+		while (q < fn && (cclass[(unsigned char)f[q]] & C_DTOK))
 			q++;
 		if (!date_may_start(e, f, fn, p, q) ||
 		    pcre2_match(e->date_at, (PCRE2_SPTR)f, fn, p, PCRE2_NO_UTF_CHECK, e->md, e->mc) < 0) {
@@ -889,32 +895,56 @@ keywords(struct crm_entities *e, const char *f, size_t fn, const struct crm_buf 
     struct crm_ent_set *set)
 {
 	struct word w[256];
-	unsigned short slot[512] = { 0 };
-	size_t nw = 0, i = 0;
+	struct crm_ent_str away[192];   /* words turned away (stop words, names) */
+	short slot[512] = { 0 };        /* index + 1 into w, or -(index + 1) into away */
+	size_t nw = 0, naway = 0, i = 0;
 	int pos = 0;
 
 	while (i < fn) {
 		while (i < fn && !is_word_byte((unsigned char)f[i]))
 			i++;
 		size_t b = i;
-		int alpha = 1;
-		while (i < fn && (is_word_byte((unsigned char)f[i]) ||
-		    (f[i] == '-' && i + 1 < fn && is_word_byte((unsigned char)f[i + 1]))))
-			alpha &= !is_digit((unsigned char)f[i++]);
+		unsigned cls = 0;
+		uint64_t h = 1469598103934665603ULL;   /* FNV-1a, as crm_fnv1a() */
+		for (;;) {
+			while (i < fn && (cclass[(unsigned char)f[i]] & C_WORD)) {
+				cls |= cclass[(unsigned char)f[i]];
+				h = (h ^ (unsigned char)f[i++]) * 1099511628211ULL;
+			}
+			if (!(i + 1 < fn && f[i] == '-' && is_word_byte((unsigned char)f[i + 1])))
+				break;
+			h = (h ^ (unsigned char)f[i++]) * 1099511628211ULL;
+		}
 		size_t n = i - b;
-		if (n < 4 || n > 40 || !alpha || crm_lexicon_get(e->gaz, f + b, n, NULL) ||
-		    in_names(names, f + b, n))
-			continue;   /* stop words, names (the persons found, first names, titles,
-			             * places) are not topics */
-		/* open addressing over the 256 words kept: slot holds index + 1 */
-		size_t h = (size_t)crm_fnv1a(f + b, n) & 511;
-		while (slot[h] && !(w[slot[h] - 1].n == n && !memcmp(w[slot[h] - 1].s, f + b, n)))
-			h = (h + 1) & 511;
-		if (slot[h])
-			w[slot[h] - 1].count++;
-		else if (nw < 256) {
+		if (n < 4 || n > 40 || (cls & C_DIGIT))
+			continue;
+		/* each distinct word is judged once: open addressing over the
+		 * words kept and turned away (at most 448 of 512 slots) */
+		size_t s = (size_t)h & 511;
+		for (; slot[s]; s = (s + 1) & 511) {
+			const char *os = slot[s] > 0 ? w[slot[s] - 1].s : away[-slot[s] - 1].s;
+			size_t on = slot[s] > 0 ? w[slot[s] - 1].n : away[-slot[s] - 1].n;
+			if (on == n && !memcmp(os, f + b, n))
+				break;
+		}
+		if (slot[s] > 0) {
+			w[slot[s] - 1].count++;
+			continue;
+		}
+		if (slot[s] < 0)
+			continue;
+		if (crm_lexicon_get(e->gaz, f + b, n, NULL) || in_names(names, f + b, n)) {
+			/* stop words, names (the persons found, first names, titles,
+			 * places) are not topics */
+			if (naway < sizeof away / sizeof away[0]) {
+				away[naway++] = (struct crm_ent_str){ f + b, n };
+				slot[s] = (short)-naway;
+			}
+			continue;
+		}
+		if (nw < 256) {
 			w[nw] = (struct word){ f + b, n, 1, pos++ };
-			slot[h] = (unsigned short)++nw;
+			slot[s] = (short)++nw;
 		}
 	}
 	/* the first five in cmp_word's order (a total order: first is unique) */
@@ -945,13 +975,13 @@ crm_entities_sentiment(struct crm_entities *e, const char *f, size_t fn)
 	double sum = 0;
 
 	while (i < fn) {
-		while (i < fn && !is_word_byte((unsigned char)f[i]) && f[i] != '\'') {
+		while (i < fn && !(cclass[(unsigned char)f[i]] & C_STOK)) {
 			if (f[i] == '.' || f[i] == '!' || f[i] == '?' || f[i] == ',' || f[i] == '\n')
 				since_neg = 99;
 			i++;
 		}
 		size_t b = i;
-		while (i < fn && (is_word_byte((unsigned char)f[i]) || f[i] == '\''))
+		while (i < fn && (cclass[(unsigned char)f[i]] & C_STOK))
 			i++;
 		size_t n = i - b;
 		if (!n) {

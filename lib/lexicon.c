@@ -2,9 +2,10 @@
  * Prefix terms are kept in the same table, flagged, and found by probing
  * each prefix length of the word that some prefix term has: lookups stay
  * a few hash probes per word, which the per-token loops need.  Most
- * words are turned away before any hashing: a bitmap of the first two
- * bytes of every term, and by first byte the lengths of the terms and of
- * the prefix terms, tell when no term can be the word or begin it. */
+ * words are turned away before any hashing: a small table gives, for
+ * the first two bytes of the terms, the lengths of the terms and of the
+ * prefix terms that begin with them; a word no term of its length (or
+ * shorter prefix term) begins like is not hashed at all. */
 #include "lexicon.h"
 #include "exitcode.h"
 #include "fold.h"
@@ -23,12 +24,21 @@ struct slot {
 	int prefix;
 };
 
+/* The terms that begin with two given bytes (one for a one-byte term). */
+struct lead {
+	unsigned key;             /* lead_key() + 1; 0: a free entry */
+	uint64_t exact;           /* bit k: a term of length k (63: 63 or more) */
+	uint64_t prefix;          /* bit k: a prefix term of length k (2..63) */
+};
+
 struct crm_lexicon {
 	struct slot *t;
 	size_t cap, n, nprefix;
-	uint64_t elen[256];       /* by first byte, bit k: a term of length k (63: >= 63) */
-	uint64_t plen[256];       /* by first byte, bit k: a prefix term of length k (< 64) */
-	unsigned char lead[8192]; /* bitmap of the first two bytes of every term */
+	struct lead *lead;
+	size_t lcap, nlead;
+	unsigned char pre1[256];  /* a one-byte prefix term: every word beginning so */
+	unsigned char bits[8192]; /* bitmap of the keys in lead, and of every key
+	                             beginning with a pre1 byte: the first test */
 };
 
 #define PLEN_MAX 64   /* longer prefix terms are exact terms */
@@ -51,7 +61,52 @@ crm_lexicon_new(void)
 	struct crm_lexicon *lx = crm_xcalloc(1, sizeof *lx);
 	lx->cap = 64;
 	lx->t = crm_xcalloc(lx->cap, sizeof *lx->t);
+	lx->lcap = 64;
+	lx->lead = crm_xcalloc(lx->lcap, sizeof *lx->lead);
 	return lx;
+}
+
+static struct lead *
+lead_slot(const struct crm_lexicon *lx, unsigned key)
+{
+	size_t i = (size_t)(((uint64_t)(key + 1) * 0x9E3779B97F4A7C15ULL) >> 40) & (lx->lcap - 1);
+
+	while (lx->lead[i].key && lx->lead[i].key != key + 1)
+		i = (i + 1) & (lx->lcap - 1);
+	return &lx->lead[i];
+}
+
+static void
+add_lead(struct crm_lexicon *lx, const char *w, size_t n, int prefix)
+{
+	struct lead *l;
+
+	if (prefix && n == 1) {
+		lx->pre1[(unsigned char)w[0]] = 1;
+		memset(lx->bits + (unsigned char)w[0] * 32, 0xFF, 32);
+		return;
+	}
+	if ((lx->nlead + 1) * 2 > lx->lcap) {
+		struct lead *old = lx->lead;
+		size_t oc = lx->lcap;
+		lx->lcap *= 2;
+		lx->lead = crm_xcalloc(lx->lcap, sizeof *lx->lead);
+		for (size_t i = 0; i < oc; i++)
+			if (old[i].key)
+				*lead_slot(lx, old[i].key - 1) = old[i];
+		free(old);
+	}
+	unsigned k = lead_key(w, n);
+	lx->bits[k >> 3] |= (unsigned char)(1u << (k & 7));
+	l = lead_slot(lx, k);
+	if (!l->key) {
+		l->key = lead_key(w, n) + 1;
+		lx->nlead++;
+	}
+	if (prefix)
+		l->prefix |= 1ULL << n;
+	else
+		l->exact |= len_bit(n);
 }
 
 #define FNV_OFFSET 1469598103934665603ULL
@@ -98,20 +153,12 @@ put(struct crm_lexicon *lx, const char *w, size_t n, int prefix, double v)
 		return;
 	}
 	s->term = crm_xstrndup(w, n);
-	unsigned k = lead_key(w, n);
-	lx->lead[k >> 3] |= (unsigned char)(1u << (k & 7));
-	if (n == 1)   /* a one-byte term leads every word that starts with it */
-		for (unsigned c = 0; c < 256; c++)
-			lx->lead[(k | c) >> 3] |= (unsigned char)(1u << ((k | c) & 7));
 	s->len = n;
 	s->prefix = prefix;
 	s->value = v;
 	lx->n++;
 	lx->nprefix += prefix != 0;
-	if (prefix)
-		lx->plen[(unsigned char)w[0]] |= 1ULL << n;
-	else
-		lx->elen[(unsigned char)w[0]] |= len_bit(n);
+	add_lead(lx, w, n, prefix);
 }
 
 void
@@ -199,10 +246,11 @@ crm_lexicon_get(const struct crm_lexicon *lx, const char *w, size_t n, double *v
 	if (!lx || !n)
 		return 0;
 	unsigned key = lead_key(w, n);
-	if (!(lx->lead[key >> 3] & (1u << (key & 7))))
+	if (!(lx->bits[key >> 3] & (1u << (key & 7))))
 		return 0;
-	eb = lx->elen[u[0]] & len_bit(n);
-	pm = lx->plen[u[0]] & (n < 63 ? (2ULL << n) - 1 : ~0ULL);
+	const struct lead *l = lead_slot(lx, key);
+	eb = l->exact & len_bit(n);
+	pm = (l->prefix & (n < 63 ? (2ULL << n) - 1 : ~0ULL)) | (lx->pre1[u[0]] ? 2 : 0);
 	if (!eb && !pm)
 		return 0;
 	if (eb) {
@@ -242,5 +290,6 @@ crm_lexicon_free(struct crm_lexicon *lx)
 	for (size_t i = 0; i < lx->cap; i++)
 		free(lx->t[i].term);
 	free(lx->t);
+	free(lx->lead);
 	free(lx);
 }

@@ -1168,9 +1168,18 @@ crm_wrules_scan(const struct crm_wrules *w, unsigned scope, const char *text,
 
 	/* rules with expansions, word start by word start */
 	while (w->scope_any[scope] && k < max) {
-		while (p < n && (wordb[(unsigned char)text[p]] != 1 ||
-		    (p > 0 && wordb[(unsigned char)text[p - 1]])))
-			p++;
+		/* the next word start: a word byte that may start one, after
+		 * a byte that is not in a word */
+		while (p < n) {
+			unsigned char c = wordb[(unsigned char)text[p]];
+			if (!c)
+				p++;
+			else if (c == 1 && (p == 0 || !wordb[(unsigned char)text[p - 1]]))
+				break;
+			else
+				for (p++; p < n && wordb[(unsigned char)text[p]]; p++)
+					;   /* inside a word */
+		}
 		if (p >= n)
 			break;
 		size_t nc = walk(w, scope, text, n, p), end = 0;
