@@ -90,13 +90,18 @@ struct xout {
 };
 enum { X_FULL = 1, X_LEADB = 2, X_TRAILB = 4, X_WSTAR = 8, X_WPLUS = 16 };
 
-/* A trie node: children in a dense table (many) or a short list (few). */
+/* A trie node, 16 bytes: its children are numbered first, first + 1...
+ * (nodes are numbered breadth first), their bytes kept in the node when
+ * they are few, else in a table of 256 (index + 1, by byte). */
+#define TINLINE 5
 struct tnode {
-	unsigned first;               /* edges: ebyte/echild[first..first+nedge) */
-	unsigned dense;               /* or the table dense[(dense - 1) * 256 + byte] */
-	unsigned nedge;
-	unsigned out, nout;           /* outputs: xo[out..out+nout) */
+	unsigned first;               /* the first child */
+	unsigned out;                 /* outputs: xo[out..out+nout) */
+	unsigned short nout;
+	unsigned char nedge;          /* children; TWIDE: more than TINLINE */
+	unsigned char eb[TINLINE];    /* their bytes; for TWIDE, the table's number */
 };
+#define TWIDE 255
 
 /* A candidate at one word: an expansion found there. */
 struct cand {
@@ -112,8 +117,7 @@ struct crm_wrules {
 	size_t n, cap;
 	struct tnode *node;           /* node 0 is the root */
 	size_t nnode;
-	unsigned char *ebyte;
-	unsigned *echild, *dense;
+	unsigned short *wide;         /* tables of the nodes with many children */
 	struct xout *xo;
 	size_t nxo;
 	struct cand *cand;            /* scratch of crm_wrules_scan() */
@@ -818,41 +822,64 @@ cmp_out(const void *a, const void *b)
 	return (p->o.order > q->o.order) - (p->o.order < q->o.order);
 }
 
+static int
+cmp_edge(const void *a, const void *b)
+{
+	const struct bedge *x = a, *y = b;
+	return (x->key > y->key) - (x->key < y->key);
+}
+
 static void
 finish(struct crm_wrules *w, struct builder *b)
 {
-	size_t nn = b->nnode + 1, ne = 0, nd = 0;
-	unsigned *cnt = crm_xcalloc(nn, sizeof *cnt);
+	size_t nn = b->nnode + 1, nw = 0, q = 0, next = 1;
+	unsigned *start = crm_xcalloc(nn + 1, sizeof *start), *renum = crm_xcalloc(nn, sizeof *renum);
+	unsigned *order = crm_xcalloc(nn, sizeof *order);
+	struct bedge *e = crm_xcalloc(b->nedge + 1, sizeof *e);
 
-	for (size_t i = 0; i < b->hcap; i++)
-		if (b->h[i].key)
-			cnt[(b->h[i].key - 1) >> 8]++;
+	/* the edges by parent, then byte: sorted by key */
+	for (size_t i = 0, k = 0; i < b->hcap; i++)
+		if (b->h[i].key) {
+			e[k++] = b->h[i];
+			start[((b->h[i].key - 1) >> 8) + 1]++;
+		}
+	qsort(e, b->nedge, sizeof *e, cmp_edge);
+	for (size_t i = 0; i < nn; i++)
+		start[i + 1] += start[i];
+	/* breadth first: a node's children get consecutive numbers */
 	w->nnode = nn;
 	w->node = crm_xcalloc(nn, sizeof *w->node);
-	for (size_t i = 0; i < nn; i++) {
-		if (cnt[i] > 8)
-			w->node[i].dense = (unsigned)++nd;
-		else {
-			w->node[i].first = (unsigned)ne;
-			ne += cnt[i];
+	order[q++] = 0;
+	for (size_t h = 0; h < q; h++) {
+		unsigned u = order[h], ne = start[u + 1] - start[u];
+		struct tnode *t = &w->node[renum[u]];
+		t->first = (unsigned)next;
+		t->nedge = ne > TINLINE ? TWIDE : (unsigned char)ne;
+		if (ne > TINLINE) {
+			unsigned ti = (unsigned)nw++;
+			memcpy(t->eb, &ti, sizeof ti);
+			w->wide = crm_xrealloc(w->wide, nw * 256 * sizeof *w->wide);
+			memset(w->wide + (size_t)ti * 256, 0, 256 * sizeof *w->wide);
+		}
+		for (unsigned k = 0; k < ne; k++) {
+			const struct bedge *x = &e[start[u] + k];
+			unsigned char c = (unsigned char)((x->key - 1) & 0xFF);
+			renum[x->child] = (unsigned)next++;
+			order[q++] = x->child;
+			if (ne > TINLINE) {
+				unsigned ti;
+				memcpy(&ti, t->eb, sizeof ti);
+				w->wide[(size_t)ti * 256 + c] = (unsigned short)(k + 1);
+			} else
+				t->eb[k] = c;
 		}
 	}
-	w->ebyte = crm_xcalloc(ne + 1, 1);
-	w->echild = crm_xcalloc(ne + 1, sizeof *w->echild);
-	w->dense = crm_xcalloc(nd * 256 + 1, sizeof *w->dense);
-	for (size_t i = 0; i < b->hcap; i++) {
-		if (!b->h[i].key)
-			continue;
-		struct tnode *t = &w->node[(b->h[i].key - 1) >> 8];
-		unsigned char c = (unsigned char)((b->h[i].key - 1) & 0xFF);
-		if (t->dense)
-			w->dense[(size_t)(t->dense - 1) * 256 + c] = b->h[i].child;
-		else {
-			w->ebyte[t->first + t->nedge] = c;
-			w->echild[t->first + t->nedge++] = b->h[i].child;
-		}
-	}
-	free(cnt);
+	for (size_t i = 0; i < b->nout; i++)
+		b->out[i].node = renum[b->out[i].node];
+	free(start);
+	free(renum);
+	free(order);
+	free(e);
 	qsort(b->out, b->nout, sizeof *b->out, cmp_out);
 	w->xo = crm_xcalloc(b->nout + 1, sizeof *w->xo);
 	w->nxo = b->nout;
@@ -1127,12 +1154,16 @@ walk(const struct crm_wrules *w, unsigned scope, const char *text, size_t n, siz
 		const struct tnode *t = &w->node[cur];
 		unsigned char c = (unsigned char)text[q];
 		unsigned next = 0;
-		if (t->dense)
-			next = w->dense[(size_t)(t->dense - 1) * 256 + c];
-		else
-			for (unsigned k = t->first, e = t->first + t->nedge; k < e; k++)
-				if (w->ebyte[k] == c) {
-					next = w->echild[k];
+		if (t->nedge == TWIDE) {
+			unsigned ti;
+			memcpy(&ti, t->eb, sizeof ti);
+			unsigned k = w->wide[(size_t)ti * 256 + c];
+			if (k)
+				next = t->first + k - 1;
+		} else
+			for (unsigned k = 0; k < t->nedge; k++)
+				if (t->eb[k] == c) {
+					next = t->first + k;
 					break;
 				}
 		if (!next)
@@ -1251,9 +1282,7 @@ crm_wrules_free(struct crm_wrules *w)
 	if (!w)
 		return;
 	free(w->node);
-	free(w->ebyte);
-	free(w->echild);
-	free(w->dense);
+	free(w->wide);
 	free(w->xo);
 	free(w->cand);
 	for (size_t i = 0; i < w->n; i++) {
