@@ -822,30 +822,36 @@ cmp_out(const void *a, const void *b)
 	return (p->o.order > q->o.order) - (p->o.order < q->o.order);
 }
 
-static int
-cmp_edge(const void *a, const void *b)
-{
-	const struct bedge *x = a, *y = b;
-	return (x->key > y->key) - (x->key < y->key);
-}
-
 static void
 finish(struct crm_wrules *w, struct builder *b)
 {
 	size_t nn = b->nnode + 1, nw = 0, q = 0, next = 1;
 	unsigned *start = crm_xcalloc(nn + 1, sizeof *start), *renum = crm_xcalloc(nn, sizeof *renum);
-	unsigned *order = crm_xcalloc(nn, sizeof *order);
+	unsigned *order = crm_xcalloc(nn, sizeof *order), *fill = crm_xcalloc(nn, sizeof *fill);
 	struct bedge *e = crm_xcalloc(b->nedge + 1, sizeof *e);
 
-	/* the edges by parent, then byte: sorted by key */
-	for (size_t i = 0, k = 0; i < b->hcap; i++)
-		if (b->h[i].key) {
-			e[k++] = b->h[i];
+	/* the edges by parent (counted), then by byte within each parent */
+	for (size_t i = 0; i < b->hcap; i++)
+		if (b->h[i].key)
 			start[((b->h[i].key - 1) >> 8) + 1]++;
-		}
-	qsort(e, b->nedge, sizeof *e, cmp_edge);
 	for (size_t i = 0; i < nn; i++)
 		start[i + 1] += start[i];
+	for (size_t i = 0; i < b->hcap; i++)
+		if (b->h[i].key)
+			e[fill[(b->h[i].key - 1) >> 8]++ + start[(b->h[i].key - 1) >> 8]] = b->h[i];
+	for (size_t u = 0; u < nn; u++)
+		for (unsigned i = start[u] + 1; i < start[u + 1]; i++) {
+			struct bedge x = e[i];
+			unsigned j = i;
+			for (; j > start[u] && e[j - 1].key > x.key; j--)
+				e[j] = e[j - 1];
+			e[j] = x;
+		}
+	free(fill);
+	for (size_t u = 0; u < nn; u++)
+		nw += start[u + 1] - start[u] > TINLINE;
+	w->wide = crm_xcalloc(nw * 256 + 1, sizeof *w->wide);
+	nw = 0;
 	/* breadth first: a node's children get consecutive numbers */
 	w->nnode = nn;
 	w->node = crm_xcalloc(nn, sizeof *w->node);
@@ -858,8 +864,6 @@ finish(struct crm_wrules *w, struct builder *b)
 		if (ne > TINLINE) {
 			unsigned ti = (unsigned)nw++;
 			memcpy(t->eb, &ti, sizeof ti);
-			w->wide = crm_xrealloc(w->wide, nw * 256 * sizeof *w->wide);
-			memset(w->wide + (size_t)ti * 256, 0, 256 * sizeof *w->wide);
 		}
 		for (unsigned k = 0; k < ne; k++) {
 			const struct bedge *x = &e[start[u] + k];
