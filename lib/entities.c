@@ -431,12 +431,42 @@ is_space(unsigned char c)
 
 /* Can date_pattern match at f[p], a word start whose word ends at q?
  * What each alternative needs first, read off the pattern: at digits,
- * "dddd-" (iso), "d/" or "dd." (num), "dd " or "dd" and a suffix (dmy);
+ * "dddd-" (iso), "d/d" or "dd.d" (num), "dd", maybe a suffix, blanks,
+ * maybe "of" and blanks, and a month (dmy);
  * at a month, ".", then blanks and a digit (mdy); "la semaine
  * prochaine"; "next" or "dans"/"in" and a blank (the latter then a
  * digit); at a weekday or a relative day, always.  A non-ASCII
  * character where a blank or a digit is needed may be one (Unicode \s,
  * \d): the pattern decides then.  Keep this in step with date_pattern. */
+/* After blanks at f[r], and "of" and blanks, a month name (a whole
+ * word; or anything non-ASCII, which the pattern judges)? */
+static int
+month_next(struct crm_entities *e, const char *f, size_t fn, size_t r)
+{
+	const unsigned char *u = (const unsigned char *)f;
+	double kind;
+
+	for (int of = 0; of < 2; of++) {
+		if (r < fn && u[r] >= 0x80)
+			return 1;
+		if (!(r < fn && is_space(u[r])))
+			return 0;
+		while (r < fn && is_space(u[r]))
+			r++;
+		size_t q = r;
+		while (q < fn && is_word_byte(u[q]) && u[q] < 0x80)
+			q++;
+		if (q < fn && u[q] >= 0x80)
+			return 1;
+		if (crm_lexicon_get(e->datewords, f + r, q - r, &kind) && (int)kind == D_MONTH)
+			return 1;
+		if (!(q - r == 2 && f[r] == 'o' && f[r + 1] == 'f'))
+			return 0;
+		r = q;
+	}
+	return 0;
+}
+
 static int
 date_may_start(struct crm_entities *e, const char *f, size_t fn, size_t p, size_t q)
 {
@@ -455,7 +485,21 @@ date_may_start(struct crm_entities *e, const char *f, size_t fn, size_t p, size_
 			return d < 4;
 		if (d == 4)
 			return x == '-';
-		return d <= 2 && (x == '/' || x == '.' || is_space(x) || strchr("esnrt", x));
+		if (d > 2)
+			return 0;
+		if (x == '/' || x == '.')   /* num: "5/11", "5.11" */
+			return p + d + 1 < fn && (is_digit(u[p + d + 1]) || u[p + d + 1] >= 0x80);
+		/* dmy: "5 nov", "5th of November", "1er mars" */
+		static const char *const suffix[] = { "", "er", "st", "nd", "rd", "th", "e" };
+		for (size_t k = 0; k < sizeof suffix / sizeof suffix[0]; k++) {
+			size_t sl = strlen(suffix[k]);
+			r = p + d + sl;
+			if (r >= fn || memcmp(f + p + d, suffix[k], sl) || !(is_space(u[r]) || u[r] >= 0x80))
+				continue;
+			if (month_next(e, f, fn, r))
+				return 1;
+		}
+		return 0;
 	}
 	if (!crm_lexicon_get(e->datewords, f + p, q - p, &kind))
 		return 0;
