@@ -79,6 +79,8 @@ struct rule {
 	int jit;                      /* runs so far, up to JIT_AFTER: then JIT-compiled */
 	int full;                     /* literal only: decided from its expansions */
 	int trig;                     /* has expansions (else: in the alternation) */
+	char one[8];                  /* in the alternation and one ASCII symbol ("\?", "[!?]"):
+	                                 the symbols, NUL-terminated; else "" */
 	struct plist x;               /* its expansions, until compiled */
 };
 
@@ -125,6 +127,8 @@ struct crm_wrules {
 	unsigned char scope_any[3];   /* some rule of the scope has expansions */
 	int verify;                   /* $CRM_WRULES_CHECK: PCRE2 confirms every decision */
 	pcre2_code *re[3];            /* rules without triggers, by scope bit: 1 body, 2 subject */
+	short *bytes[3];              /* or, when they are all one-symbol rules, the rule
+	                                 (+ 1) of each byte: no PCRE2 then */
 	pcre2_match_data *md;
 	pcre2_match_context *mc;
 	pcre2_jit_stack *stack;
@@ -292,9 +296,9 @@ alternatives(const char *s, size_t n, struct crm_buf *out, int depth)
  * kept as they were: which rules are in the alternation is part of the
  * semantics).  The expansions below are longer: every string a match
  * anchored at a word can begin with, read through groups, alternations,
- * small classes and optional parts; a path that meets something else (a
- * class with ranges, \d, a repeat, a look-around) stops there and is a
- * prefix only.  They are listed in the order PCRE2 tries them
+ * small classes, \d and optional parts; a path that meets something
+ * else (a class with ranges, a repeat, a look-around) stops there and is
+ * a prefix only.  They are listed in the order PCRE2 tries them
  * (alternatives left to right, greedy '?' with the part first), so when
  * every path is the whole alternative (a trailing greedy \w* or \w+ is
  * allowed: it cannot give back what it took) the first one whose
@@ -453,7 +457,23 @@ xseq(const char *s, size_t n, struct plist *out, int top, int depth, size_t max)
 			i += 3;
 			continue;
 		}
-		if (c == '\\' && i + 1 < n && (unsigned char)s[i + 1] < 0x80 &&
+		if (c == '\\' && i + 1 < n && s[i + 1] == 'd') {
+			/* a digit: ASCII, or the first byte of a Unicode one (a
+			 * prefix then; the lead bytes of every Nd block) */
+			static const unsigned char nd_lead[] = { 0xD9, 0xDB, 0xDF, 0xE0, 0xE1, 0xE2, 0xE3,
+				0xE4, 0xE5, 0xE6, 0xE7, 0xE8, 0xE9, 0xEA, 0xEB, 0xEC, 0xED, 0xEE, 0xEF, 0xF0,
+				0xF1, 0xF2, 0xF3, 0xF4 };
+			for (char d = '0'; d <= '9'; d++) {
+				one.s[0] = d;
+				plist_add(&el, &one);
+			}
+			one.open = one.full = 0;
+			for (size_t k = 0; k < sizeof nd_lead; k++) {
+				one.s[0] = (char)nd_lead[k];
+				plist_add(&el, &one);
+			}
+			i += 2;
+		} else if (c == '\\' && i + 1 < n && (unsigned char)s[i + 1] < 0x80 &&
 		    ispunct((unsigned char)s[i + 1])) {
 			one.s[0] = s[i + 1];
 			plist_add(&el, &one);
@@ -498,6 +518,9 @@ xseq(const char *s, size_t n, struct plist *out, int top, int depth, size_t max)
 		if (q == '?' && q2 != '?' && q2 != '+') {
 			cross(out, &el, 1, max, &tmp);
 			i++;
+		} else if (q == '{' && i + 1 < n && s[i + 1] >= '1' && s[i + 1] <= '9') {
+			cross(out, &el, 0, max, &tmp);   /* {m,...}, m >= 1: once at least */
+			close_all(out);
 		} else if (q == '?' || q == '*' || q == '{') {
 			close_all(out);
 		} else if (q == '+') {
@@ -719,6 +742,27 @@ crm_wrules_load(struct crm_wrules *w, const char *path)
 	fclose(f);
 }
 
+/* Is the rule one ASCII symbol, as "\?" is (from its expansions, before
+ * they are freed)?  Sets r->one.  An alternation of such rules is a
+ * byte table. */
+static void
+one_byte(struct rule *r)
+{
+	r->one[0] = 0;
+	if (!r->x.n || r->x.n >= sizeof r->one || r->x.overflow || !r->full)
+		return;
+	for (size_t k = 0; k < r->x.n; k++) {
+		const struct path *p = &r->x.p[k];
+		if (p->len != 1 || !p->full || !p->open || p->lb || p->tb || p->ws ||
+		    (unsigned char)p->s[0] >= 0x80 || isalnum((unsigned char)p->s[0]) ||
+		    (unsigned char)p->s[0] < 0x20)
+			return;
+	}
+	for (size_t k = 0; k < r->x.n; k++)
+		r->one[k] = r->x.p[k].s[0];
+	r->one[r->x.n] = 0;
+}
+
 static pcre2_code *
 combine(struct crm_wrules *w, unsigned scope)
 {
@@ -727,10 +771,26 @@ combine(struct crm_wrules *w, unsigned scope)
 	int err;
 	PCRE2_SIZE off;
 
+	int bytes = 1;
+
 	for (size_t i = 0; i < w->n; i++) {
 		if (!(w->r[i].pub.scope & scope) || w->r[i].pub.weight == 0 || w->r[i].trig)
 			continue;
 		crm_buf_printf(&b, "%s(*MARK:%zu)(?:%s)", b.len ? "|" : "", i, w->r[i].pattern);
+		bytes &= w->r[i].one[0] != 0;
+	}
+	if (b.len && bytes) {
+		/* the first rule in file order that is a byte matches it, as
+		 * the alternation would */
+		w->bytes[scope] = crm_xcalloc(256, sizeof *w->bytes[scope]);
+		for (size_t i = w->n; i-- > 0;) {
+			struct rule *r = &w->r[i];
+			if ((r->pub.scope & scope) && r->pub.weight != 0 && !r->trig)
+				for (const char *c = r->one; *c; c++)
+					w->bytes[scope][(unsigned char)*c] = (short)(i + 1);
+		}
+		crm_buf_free(&b);
+		return NULL;
 	}
 	if (!b.len)
 		return NULL;
@@ -950,6 +1010,8 @@ crm_wrules_compile(struct crm_wrules *w)
 		if (!r->trig) {
 			pcre2_code_free(r->re);
 			r->re = NULL;
+			if (r->pub.weight != 0)
+				one_byte(r);
 			r->full = 0;
 		} else if (!r->full && !r->re)
 			r->re = check_pattern(r->file, r->pub.line, r->pattern);
@@ -1245,8 +1307,19 @@ crm_wrules_scan(const struct crm_wrules *w, unsigned scope, const char *text,
 			p++;
 	}
 	k1 = k;
-	/* the others, one alternation over the whole text */
+	/* the others, one alternation over the whole text, or a table */
 	floor = 0;
+	for (size_t i = 0; w->bytes[scope] && i < n && k < max; i++) {
+		short r = w->bytes[scope][(unsigned char)text[i]];
+		if (!r)
+			continue;
+		m[k].rule = r - 1;
+		m[k].start = i;
+		m[k].end = i + 1;
+		m[k].negated = negated(text, floor, i);
+		k++;
+		floor = i + 1;
+	}
 	while (re && off <= n && k < max) {
 		int rc = pcre2_match(re, (PCRE2_SPTR)text, n, off, PCRE2_NO_UTF_CHECK, w->md, w->mc);
 		if (rc < 0)
@@ -1299,6 +1372,8 @@ crm_wrules_free(struct crm_wrules *w)
 	free(w->r);
 	pcre2_code_free(w->re[1]);
 	pcre2_code_free(w->re[2]);
+	free(w->bytes[1]);
+	free(w->bytes[2]);
 	pcre2_match_data_free(w->md);
 	pcre2_match_context_free(w->mc);
 	pcre2_jit_stack_free(w->stack);
