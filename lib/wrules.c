@@ -129,6 +129,7 @@ struct crm_wrules {
 	pcre2_code *re[3];            /* rules without triggers, by scope bit: 1 body, 2 subject */
 	short *bytes[3];              /* or, when they are all one-symbol rules, the rule
 	                                 (+ 1) of each byte: no PCRE2 then */
+	char byte1[3];                /* the byte, when there is one only */
 	pcre2_match_data *md;
 	pcre2_match_context *mc;
 	pcre2_jit_stack *stack;
@@ -789,6 +790,11 @@ combine(struct crm_wrules *w, unsigned scope)
 				for (const char *c = r->one; *c; c++)
 					w->bytes[scope][(unsigned char)*c] = (short)(i + 1);
 		}
+		for (unsigned c = 1; c < 128; c++)
+			if (w->bytes[scope][c])
+				w->byte1[scope] = w->byte1[scope] ? -1 : (char)c;
+		if (w->byte1[scope] == -1)
+			w->byte1[scope] = 0;
 		crm_buf_free(&b);
 		return NULL;
 	}
@@ -1309,10 +1315,21 @@ crm_wrules_scan(const struct crm_wrules *w, unsigned scope, const char *text,
 	k1 = k;
 	/* the others, one alternation over the whole text, or a table */
 	floor = 0;
-	for (size_t i = 0; w->bytes[scope] && i < n && k < max; i++) {
-		short r = w->bytes[scope][(unsigned char)text[i]];
-		if (!r)
-			continue;
+	for (size_t i = 0; w->bytes[scope] && k < max; i++) {
+		const short *tb = w->bytes[scope];
+		const char *hit;
+		if (w->byte1[scope]) {   /* one symbol: memchr */
+			hit = i < n ? memchr(text + i, w->byte1[scope], n - i) : NULL;
+			if (!hit)
+				break;
+			i = (size_t)(hit - text);
+		} else {
+			while (i < n && !tb[(unsigned char)text[i]])
+				i++;
+			if (i >= n)
+				break;
+		}
+		short r = tb[(unsigned char)text[i]];
 		m[k].rule = r - 1;
 		m[k].start = i;
 		m[k].end = i + 1;
