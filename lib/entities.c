@@ -98,6 +98,16 @@ is_digit(unsigned char c)
 	return cclass[c] & C_DIGIT;
 }
 
+/* The named groups of date_pattern, their numbers looked up once. */
+enum {
+	N_ISO, N_IY, N_IM, N_ID, N_NUM, N_ND, N_SEP, N_NM, N_NY, N_DMY, N_DM, N_DD, N_DY, N_MDY,
+	N_MM, N_MD, N_MY, N_REL, N_NEXTWEEK, N_WDN, N_WDB, N_WD3, N_WD4, N_WD5, N_INN, N_NN,
+	N_UNIT, N_HH, N_MI, N_AP, N_COUNT
+};
+static const char *const group_names[N_COUNT] = { "iso", "iy", "im", "id", "num", "nd", "sep",
+	"nm", "ny", "dmy", "dm", "dd", "dy", "mdy", "mm", "md", "my", "rel", "nextweek", "wdn",
+	"wdb", "wd3", "wd4", "wd5", "inn", "nn", "unit", "hh", "mi", "ap" };
+
 struct crm_entities {
 	pcre2_code *date_at, *email, *phone;
 	struct crm_lexicon *datewords;
@@ -107,6 +117,7 @@ struct crm_entities {
 	struct crm_lexicon *gaz, *senti;   /* gaz: every gazetteer, values are G_ flags */
 	struct crm_buf tmp, names;
 	struct crm_ent_set scratch;       /* of the json-returning calls */
+	int gnum[N_COUNT];                /* date_pattern's group numbers */
 };
 
 static pcre2_code *
@@ -164,6 +175,8 @@ crm_entities_new(void)
 		{ "in", D_IN },
 	};
 	e->date_at = compile(date_pattern, PCRE2_ANCHORED);
+	for (int i = 0; i < N_COUNT; i++)
+		e->gnum[i] = pcre2_substring_number_from_name(e->date_at, (PCRE2_SPTR)group_names[i]);
 	e->email = compile(email_pattern, PCRE2_ANCHORED);
 	e->phone = compile(phone_pattern, PCRE2_ANCHORED);
 	e->datewords = crm_lexicon_new();
@@ -276,14 +289,14 @@ weekday_of(const char *s, size_t n)
 
 struct groups {
 	const char *s;
-	pcre2_code *re;
+	const int *num;            /* group numbers, by N_ */
 	PCRE2_SIZE *ov;
 };
 
 static int
-grp(const struct groups *g, const char *name, const char **p, size_t *n)
+grp(const struct groups *g, int name, const char **p, size_t *n)
 {
-	int i = pcre2_substring_number_from_name(g->re, (PCRE2_SPTR)name);
+	int i = g->num[name];
 	if (i <= 0 || g->ov[2 * i] == PCRE2_UNSET)
 		return 0;
 	*p = g->s + g->ov[2 * i];
@@ -292,7 +305,7 @@ grp(const struct groups *g, const char *name, const char **p, size_t *n)
 }
 
 static int
-grp_int(const struct groups *g, const char *name)
+grp_int(const struct groups *g, int name)
 {
 	const char *p;
 	size_t n;
@@ -324,35 +337,35 @@ resolve(const struct groups *g, time_t ref, char iso[24])
 
 	if (have_ref)
 		gmtime_r(&ref, &r);
-	if (grp(g, "iso", &p, &n)) {
-		y = grp_int(g, "iy"), m = grp_int(g, "im"), d = grp_int(g, "id");
-	} else if (grp(g, "num", &p, &n)) {
-		const char *sep;
+	if (grp(g, N_ISO, &p, &n)) {
+		y = grp_int(g, N_IY), m = grp_int(g, N_IM), d = grp_int(g, N_ID);
+	} else if (grp(g, N_NUM, &p, &n)) {
+		const char *sep = "";   /* (the group always takes part in num) */
 		size_t sn;
-		d = grp_int(g, "nd"), m = grp_int(g, "nm"), y = grp_int(g, "ny");
-		grp(g, "sep", &sep, &sn);
+		d = grp_int(g, N_ND), m = grp_int(g, N_NM), y = grp_int(g, N_NY);
+		grp(g, N_SEP, &sep, &sn);
 		if (y < 0 && *sep == '.')
 			return 0;
 		if (y >= 0 && y < 100)
 			y += 2000;
-	} else if (grp(g, "dmy", &p, &n)) {
-		grp(g, "dm", &p, &n);
-		m = month_of(p, n), d = grp_int(g, "dd"), y = grp_int(g, "dy");
-	} else if (grp(g, "mdy", &p, &n)) {
-		grp(g, "mm", &p, &n);
-		m = month_of(p, n), d = grp_int(g, "md"), y = grp_int(g, "my");
+	} else if (grp(g, N_DMY, &p, &n)) {
+		grp(g, N_DM, &p, &n);
+		m = month_of(p, n), d = grp_int(g, N_DD), y = grp_int(g, N_DY);
+	} else if (grp(g, N_MDY, &p, &n)) {
+		grp(g, N_MM, &p, &n);
+		m = month_of(p, n), d = grp_int(g, N_MD), y = grp_int(g, N_MY);
 	} else if (!have_ref) {
 		return 0;
-	} else if (grp(g, "rel", &p, &n)) {
+	} else if (grp(g, N_REL, &p, &n)) {
 		add = *p == 'a' && p[1] == 'u' ? 0 : *p == 't' && p[2] == 'd' ? 0 :
 		    *p == 'a' ? 2 : *p == 'h' || *p == 'y' ? -1 : 1;
 		if (n >= 5 && !memcmp(p, "today", 5))
 			add = 0;
-	} else if (grp(g, "nextweek", &p, &n)) {
+	} else if (grp(g, N_NEXTWEEK, &p, &n)) {
 		add = ((8 - r.tm_wday) % 7) ? (8 - r.tm_wday) % 7 : 7;   /* next Monday */
-	} else if (grp(g, "wdn", &p, &n) || grp(g, "wdb", &p, &n)) {
-		int wd = -1, next = grp(g, "wdn", &p, &n);
-		if (grp(g, "wd3", &p, &n) || grp(g, "wd4", &p, &n) || grp(g, "wd5", &p, &n))
+	} else if (grp(g, N_WDN, &p, &n) || grp(g, N_WDB, &p, &n)) {
+		int wd = -1, next = grp(g, N_WDN, &p, &n);
+		if (grp(g, N_WD3, &p, &n) || grp(g, N_WD4, &p, &n) || grp(g, N_WD5, &p, &n))
 			wd = weekday_of(p, n);
 		if (wd < 0)
 			return 0;
@@ -363,11 +376,11 @@ resolve(const struct groups *g, time_t ref, char iso[24])
 		int mon_ref = (r.tm_wday + 6) % 7, mon_d = (wd + 6) % 7;
 		if (next && mon_d > mon_ref && add < 7)
 			add += 7;
-	} else if (grp(g, "inn", &p, &n)) {
-		const char *u;
+	} else if (grp(g, N_INN, &p, &n)) {
+		const char *u = "";
 		size_t un;
-		add = grp_int(g, "nn");
-		grp(g, "unit", &u, &un);
+		add = grp_int(g, N_NN);
+		grp(g, N_UNIT, &u, &un);
 		if (*u == 's' || *u == 'w')
 			add *= 7;
 	} else
@@ -391,9 +404,9 @@ resolve(const struct groups *g, time_t ref, char iso[24])
 			return 0;
 	}
 	strftime(iso, 11, "%Y-%m-%d", &tm);
-	int hh = grp_int(g, "hh"), mi = grp_int(g, "mi");
+	int hh = grp_int(g, N_HH), mi = grp_int(g, N_MI);
 	if (hh >= 0) {
-		if (grp(g, "ap", &p, &n) && *p == 'p' && hh < 12)
+		if (grp(g, N_AP, &p, &n) && *p == 'p' && hh < 12)
 			hh += 12;
 		if (hh > 23 || mi > 59)
 			return 1;
@@ -412,7 +425,7 @@ crm_entities_date_at(struct crm_entities *e, const char *folded, size_t fn,
 		at++;
 	if (pcre2_match(e->date_at, (PCRE2_SPTR)folded, fn, at, PCRE2_NO_UTF_CHECK, e->md, e->mc) < 0)
 		return 0;
-	struct groups g = { folded, e->date_at, pcre2_get_ovector_pointer(e->md) };
+	struct groups g = { folded, e->gnum, pcre2_get_ovector_pointer(e->md) };
 	if (!resolve(&g, ref, full))
 		return 0;
 	memcpy(iso, full, 10);
@@ -545,7 +558,7 @@ dates(struct crm_entities *e, const char *f, size_t fn, time_t ref, struct crm_e
 			p = q;
 			continue;
 		}
-		struct groups g = { f, e->date_at, pcre2_get_ovector_pointer(e->md) };
+		struct groups g = { f, e->gnum, pcre2_get_ovector_pointer(e->md) };
 		size_t s = g.ov[0], t = g.ov[1];
 		if (resolve(&g, ref, set->date_value[found])) {
 			while (t > s && f[t - 1] == ' ')
