@@ -209,10 +209,12 @@ reply_of(json_object *rec, const char *subject, size_t max, size_t *n)
 /* Bounces and list traffic settled by their headers: no person wrote
  * them, so their text is not read (no scores, no entities). */
 static int
-machine_mail(struct crm_intent *ie, json_object *rec, struct verdict *v, struct crm_buf *ex)
+machine_mail(struct crm_intent *ie, const struct crm_auto_facts *af, struct verdict *v,
+    struct crm_buf *ex)
 {
 	const char *why;
-	int kind = crm_autodetect_headers(rec, &why);
+	json_object *rec = af->rec;
+	int kind = crm_autodetect_headers_f(af, &why);
 
 	if (kind < 0)
 		return 0;
@@ -236,8 +238,11 @@ judge(struct crm_intent *ie, json_object *rec, struct verdict *v, struct crm_buf
 	const char *why;
 	size_t n, cut;
 
+	struct crm_auto_facts af;
+
 	memset(v, 0, sizeof *v);
-	if (machine_mail(ie, rec, v, ex))
+	crm_autodetect_facts(rec, &af);
+	if (machine_mail(ie, &af, v, ex))
 		return;
 	char *reply = reply_of(rec, subject, ie->max_text, &n);
 	time_t ref = crm_parse_iso8601(crm_get_str(rec, "date"));
@@ -261,7 +266,7 @@ judge(struct crm_intent *ie, json_object *rec, struct verdict *v, struct crm_buf
 		sc[i] += ssc[i];
 
 	struct crm_auto_phrases ph = { sc[A_OOO], sc[A_BOUNCE], sc[A_REPLY], sc[A_LIST] };
-	int kind = crm_autodetect(rec, &ph, &why);
+	int kind = crm_autodetect_f(&af, &ph, &why);
 	double threshold = ie->threshold;
 
 	/* a machine's subject echoes the message it answers: only a person's
