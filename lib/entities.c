@@ -118,6 +118,7 @@ struct crm_entities {
 	struct crm_buf tmp, names;
 	struct crm_ent_set scratch;       /* of the json-returning calls */
 	int gnum[N_COUNT];                /* date_pattern's group numbers */
+	const uint64_t *dw_filter, *gaz_filter, *senti_filter;   /* crm_lexicon_maybe() */
 };
 
 static pcre2_code *
@@ -194,6 +195,9 @@ crm_entities_new(void)
 	crm_lexicon_merge(e->gaz, crm_rules_path("entities/countries.txt"), G_PLACE);
 	crm_lexicon_merge(e->gaz, crm_rules_path("entities/stopwords.txt"), G_STOP);
 	e->senti = lex("intent/sentiment.txt");
+	e->dw_filter = crm_lexicon_filter(e->datewords);
+	e->gaz_filter = crm_lexicon_filter(e->gaz);
+	e->senti_filter = crm_lexicon_filter(e->senti);
 	return e;
 }
 
@@ -514,7 +518,8 @@ date_may_start(struct crm_entities *e, const char *f, size_t fn, size_t p, size_
 		}
 		return 0;
 	}
-	if (!crm_lexicon_get(e->datewords, f + p, q - p, &kind))
+	if (!crm_lexicon_maybe(e->dw_filter, f + p, q - p) ||
+	    !crm_lexicon_get(e->datewords, f + p, q - p, &kind))
 		return 0;
 	switch ((int)kind) {
 	case D_ALWAYS:
@@ -742,7 +747,7 @@ lookup(struct crm_entities *e, const char *s, size_t n)
 	for (i = 0; i < n && i < sizeof w && !((unsigned char)s[i] & 0x80); i++)
 		w[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
 	if (i == n) {   /* ASCII: folding is lower-casing */
-		if (!crm_lexicon_get(e->gaz, w, n, &v))
+		if (!crm_lexicon_maybe(e->gaz_filter, w, n) || !crm_lexicon_get(e->gaz, w, n, &v))
 			return 0;
 		return (unsigned)v;
 	}
@@ -990,7 +995,8 @@ keywords(struct crm_entities *e, const char *f, size_t fn, const struct crm_buf 
 		}
 		if (slot[s] < 0)
 			continue;
-		if (crm_lexicon_get(e->gaz, f + b, n, NULL) || in_names(names, f + b, n)) {
+		if ((crm_lexicon_maybe(e->gaz_filter, f + b, n) && crm_lexicon_get(e->gaz, f + b, n, NULL)) ||
+		    in_names(names, f + b, n)) {
 			/* stop words, names (the persons found, first names, titles,
 			 * places) are not topics */
 			if (naway < sizeof away / sizeof away[0]) {
@@ -1053,7 +1059,7 @@ crm_entities_sentiment(struct crm_entities *e, const char *f, size_t fn)
 			continue;
 		}
 		since_neg++;
-		if (crm_lexicon_get(e->senti, f + b, n, &v))
+		if (crm_lexicon_maybe(e->senti_filter, f + b, n) && crm_lexicon_get(e->senti, f + b, n, &v))
 			sum += since_neg <= 3 ? -0.8 * v : v;
 	}
 	double s = sum / (fabs(sum) + 2);

@@ -39,6 +39,7 @@ struct crm_lexicon {
 	unsigned char pre1[256];  /* a one-byte prefix term: every word beginning so */
 	unsigned char bits[8192]; /* bitmap of the keys in lead, and of every key
 	                             beginning with a pre1 byte: the first test */
+	uint64_t filter[256];     /* crm_lexicon_filter() */
 };
 
 #define PLEN_MAX 64   /* longer prefix terms are exact terms */
@@ -81,6 +82,10 @@ add_lead(struct crm_lexicon *lx, const char *w, size_t n, int prefix)
 {
 	struct lead *l;
 
+	if (prefix)
+		lx->filter[(unsigned char)w[0]] |= ~0ULL << (n < 63 ? n : 63);
+	else
+		lx->filter[(unsigned char)w[0]] |= len_bit(n);
 	if (prefix && n == 1) {
 		lx->pre1[(unsigned char)w[0]] = 1;
 		memset(lx->bits + (unsigned char)w[0] * 32, 0xFF, 32);
@@ -274,6 +279,12 @@ crm_lexicon_get(const struct crm_lexicon *lx, const char *w, size_t n, double *v
 	if (value)
 		*value = hit->value;
 	return 1;
+}
+
+const uint64_t *
+crm_lexicon_filter(const struct crm_lexicon *lx)
+{
+	return lx->filter;
 }
 
 size_t
