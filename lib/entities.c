@@ -687,10 +687,10 @@ crm_entities_contacts(struct crm_entities *e, const char *text, size_t n,
 /* ---- names ---- */
 
 struct tok {
-	size_t s, e;       /* byte range in the text */
-	int cap;           /* starts with an upper-case letter */
-	int punct_after;   /* a comma, colon, parenthesis... follows before the next word */
-	int dot_after;
+	unsigned s, e;              /* byte range in the line */
+	unsigned char cap;          /* starts with an upper-case letter */
+	unsigned char punct_after;  /* a comma, colon, parenthesis... follows before the next word */
+	unsigned char dot_after;
 };
 
 static int
@@ -710,28 +710,31 @@ is_upper_at(const char *s, size_t n)
 static size_t
 tokenize(const char *s, size_t n, struct tok *t, size_t max)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, k = 0;
 
 	while (i < n && k < max) {
-		if (s[i] == '&') {
-			t[k++] = (struct tok){ i, i + 1, 0, 0, 0 };
-			i++;
-			continue;
-		}
-		if (!is_word_byte((unsigned char)s[i])) {
-			if (k && (cclass[(unsigned char)s[i]] & C_PUNCT))   /* "," ":" "(" "-" ... */
+		unsigned char c = u[i], cl = cclass[c];
+		if (!(cl & C_WORD)) {
+			if (c == '&')
+				t[k++] = (struct tok){ (unsigned)i, (unsigned)i + 1, 0, 0, 0 };
+			else if (k && (cl & C_PUNCT))   /* "," ":" "(" "-" ... */
 				t[k - 1].punct_after = 1;
-			if (k && s[i] == '.')
+			else if (k && c == '.')
 				t[k - 1].dot_after = 1;
 			i++;
 			continue;
 		}
 		size_t b = i;
-		while (i < n && (is_word_byte((unsigned char)s[i]) ||
-		    ((s[i] == '-' || s[i] == '\'') && i + 1 < n && is_word_byte((unsigned char)s[i + 1])) ||
-		    (s[i] == (char)0xE2 && i + 3 < n && s[i + 1] == (char)0x80 && s[i + 2] == (char)0x99)))
-			i += s[i] == (char)0xE2 ? 3 : 1;
-		t[k++] = (struct tok){ b, i, is_upper_at(s + b, n - b), 0, 0 };
+		for (;;) {
+			while (i < n && (cclass[u[i]] & C_WORD))
+				i += u[i] == 0xE2 ? 3 : 1;   /* U+20xx: the whole character */
+			if (!(i + 1 < n && (u[i] == '-' || u[i] == '\'') && (cclass[u[i + 1]] & C_WORD)))
+				break;
+			i++;
+		}
+		t[k++] = (struct tok){ (unsigned)b, (unsigned)i, (unsigned char)is_upper_at(s + b, n - b),
+			0, 0 };
 	}
 	return k;
 }
