@@ -17,11 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A term: its bytes in the lexicon's arena (terms + off; off 0: a free
+ * slot), and the high half of its hash, compared before the bytes are. */
 struct slot {
-	char *term;
-	size_t len;
+	uint32_t tag;
+	uint32_t off;
+	uint16_t len;
+	uint8_t prefix;
 	double value;
-	int prefix;
 };
 
 /* The terms that begin with two given bytes (one for a one-byte term). */
@@ -34,6 +37,8 @@ struct lead {
 struct crm_lexicon {
 	struct slot *t;
 	size_t cap, n, nprefix;
+	char *terms;              /* every term's bytes, one after the other */
+	size_t tlen, tcap;
 	struct lead *lead;
 	size_t lcap, nlead;
 	unsigned char pre1[256];  /* a one-byte prefix term: every word beginning so */
@@ -62,6 +67,9 @@ crm_lexicon_new(void)
 	struct crm_lexicon *lx = crm_xcalloc(1, sizeof *lx);
 	lx->cap = 64;
 	lx->t = crm_xcalloc(lx->cap, sizeof *lx->t);
+	lx->tcap = 256;
+	lx->terms = crm_xmalloc(lx->tcap);
+	lx->tlen = 1;   /* offset 0 marks a free slot */
 	lx->lcap = 64;
 	lx->lead = crm_xcalloc(lx->lcap, sizeof *lx->lead);
 	return lx;
@@ -122,9 +130,12 @@ static struct slot *
 find_h(const struct crm_lexicon *lx, const char *w, size_t n, int prefix, uint64_t h)
 {
 	size_t i = (size_t)(h ^ (uint64_t)prefix) & (lx->cap - 1);
+	uint32_t tag = (uint32_t)(h >> 32);
 
-	while (lx->t[i].term) {
-		if (lx->t[i].len == n && lx->t[i].prefix == prefix && !memcmp(lx->t[i].term, w, n))
+	while (lx->t[i].off) {
+		const struct slot *s = &lx->t[i];
+		if (s->tag == tag && s->len == n && s->prefix == prefix &&
+		    !memcmp(lx->terms + s->off, w, n))
 			return &lx->t[i];
 		i = (i + 1) & (lx->cap - 1);
 	}
@@ -148,18 +159,26 @@ put(struct crm_lexicon *lx, const char *w, size_t n, int prefix, double v)
 		lx->cap *= 2;
 		lx->t = crm_xcalloc(lx->cap, sizeof *lx->t);
 		for (size_t i = 0; i < oc; i++)
-			if (old[i].term)
-				*find(lx, old[i].term, old[i].len, old[i].prefix) = old[i];
+			if (old[i].off)
+				*find(lx, lx->terms + old[i].off, old[i].len, old[i].prefix) = old[i];
 		free(old);
 	}
 	s = find(lx, w, n, prefix);
-	if (s->term) {
+	if (s->off) {
 		s->value = v;
 		return;
 	}
-	s->term = crm_xstrndup(w, n);
-	s->len = n;
-	s->prefix = prefix;
+	if (lx->tlen + n > lx->tcap) {
+		while (lx->tlen + n > lx->tcap)
+			lx->tcap *= 2;
+		lx->terms = crm_xrealloc(lx->terms, lx->tcap);
+	}
+	memcpy(lx->terms + lx->tlen, w, n);
+	s->off = (uint32_t)lx->tlen;
+	lx->tlen += n;
+	s->tag = (uint32_t)(crm_fnv1a(w, n) >> 32);
+	s->len = (uint16_t)n;
+	s->prefix = (uint8_t)prefix;
 	s->value = v;
 	lx->n++;
 	lx->nprefix += prefix != 0;
@@ -232,11 +251,11 @@ crm_lexicon_merge(struct crm_lexicon *lx, const char *path, unsigned flag)
 
 	for (size_t i = 0; i < one->cap; i++) {
 		struct slot *t = &one->t[i], *s;
-		if (!t->term)
+		if (!t->off)
 			continue;
-		s = find(lx, t->term, t->len, t->prefix);
-		put(lx, t->term, t->len, t->prefix,
-		    (double)((s->term ? (unsigned)s->value : 0) | flag));
+		const char *term = one->terms + t->off;
+		s = find(lx, term, t->len, t->prefix);
+		put(lx, term, t->len, t->prefix, (double)((s->off ? (unsigned)s->value : 0) | flag));
 	}
 	crm_lexicon_free(one);
 }
@@ -262,14 +281,14 @@ crm_lexicon_get(const struct crm_lexicon *lx, const char *w, size_t n, double *v
 		for (size_t i = 0; i < n; i++)
 			h = (h ^ u[i]) * FNV_PRIME;
 		s = find_h(lx, w, n, 0, h);
-		if (s->term)
+		if (s->off)
 			hit = s;
 	}
 	/* prefix terms: the longest that begins the word */
 	h = FNV_OFFSET;
 	for (size_t k = 1; !hit && k <= n && k < PLEN_MAX && pm >> k; k++) {
 		h = (h ^ u[k - 1]) * FNV_PRIME;
-		if (pm >> k & 1 && (s = find_h(lx, w, k, 1, h))->term)
+		if (pm >> k & 1 && (s = find_h(lx, w, k, 1, h))->off)
 			phit = s;
 	}
 	if (!hit)
@@ -298,8 +317,7 @@ crm_lexicon_free(struct crm_lexicon *lx)
 {
 	if (!lx)
 		return;
-	for (size_t i = 0; i < lx->cap; i++)
-		free(lx->t[i].term);
+	free(lx->terms);
 	free(lx->t);
 	free(lx->lead);
 	free(lx);

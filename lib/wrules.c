@@ -89,6 +89,8 @@ struct xout {
 	int rule;
 	unsigned short order;         /* rank in PCRE2's trying order */
 	unsigned char flags;          /* X_ below */
+	unsigned short len;           /* its length: past TDEPTH, the rest is */
+	unsigned tail;                /* at xtail[tail] (compared to the text) */
 };
 enum { X_FULL = 1, X_LEADB = 2, X_TRAILB = 4, X_WSTAR = 8, X_WPLUS = 16 };
 
@@ -96,6 +98,7 @@ enum { X_FULL = 1, X_LEADB = 2, X_TRAILB = 4, X_WSTAR = 8, X_WPLUS = 16 };
  * (nodes are numbered breadth first), their bytes kept in the node when
  * they are few, else in a table of 256 (index + 1, by byte). */
 #define TINLINE 5
+#define TDEPTH 12   /* the trie holds this much of an expansion, xtail the rest */
 struct tnode {
 	unsigned first;               /* the first child */
 	unsigned out;                 /* outputs: xo[out..out+nout) */
@@ -122,6 +125,8 @@ struct crm_wrules {
 	unsigned short *wide;         /* tables of the nodes with many children */
 	struct xout *xo;
 	size_t nxo;
+	char *xtail;                  /* the ends of long expansions */
+	size_t ntail;
 	struct cand *cand;            /* scratch of crm_wrules_scan() */
 	size_t ccap;
 	unsigned char scope_any[3];   /* some rule of the scope has expansions */
@@ -853,10 +858,20 @@ bgrow(struct builder *b)
 }
 
 static void
-insert(struct builder *b, const char *s, size_t len, struct xout o)
+insert(struct crm_wrules *w, struct builder *b, const char *s, size_t len, struct xout o)
 {
 	unsigned cur = 0;
 
+	if (len > 255)
+		len = 255;   /* (a prefix: shorter is still one) */
+	o.len = (unsigned short)len;
+	if (len > TDEPTH) {
+		w->xtail = crm_xrealloc(w->xtail, w->ntail + len - TDEPTH);
+		memcpy(w->xtail + w->ntail, s + TDEPTH, len - TDEPTH);
+		o.tail = (unsigned)w->ntail;
+		w->ntail += len - TDEPTH;
+		len = TDEPTH;
+	}
 	for (size_t i = 0; i < len; i++) {
 		unsigned key = (cur << 8 | (unsigned char)s[i]) + 1;
 		if ((b->nedge + 1) * 2 > b->hcap)
@@ -987,14 +1002,14 @@ triggers(struct crm_wrules *w, struct builder *b, size_t i)
 	if (r->x.overflow || !r->x.n || prefixes) {
 		/* too many expansions: the prefixes found above then */
 		for (size_t p = 0; p < old.len; p += strlen(old.s + p) + 1)
-			insert(b, old.s + p, strlen(old.s + p), (struct xout){ (int)i, 0, 0 });
+			insert(w, b, old.s + p, strlen(old.s + p), (struct xout){ (int)i, 0, 0, 0, 0 });
 		r->full = 0;
 	} else
 		for (size_t k = 0; k < r->x.n; k++) {
 			const struct path *p = &r->x.p[k];
 			unsigned char f = (p->lb ? X_LEADB : 0) | (p->tb ? X_TRAILB : 0) |
 			    (p->ws == 1 ? X_WSTAR : p->ws == 2 ? X_WPLUS : 0);
-			insert(b, p->s, p->len, (struct xout){ (int)i, (unsigned short)k, f });
+			insert(w, b, p->s, p->len, (struct xout){ (int)i, (unsigned short)k, f, 0, 0 });
 		}
 	w->scope_any[CRM_WR_BODY] |= (r->pub.scope & CRM_WR_BODY) != 0;
 	w->scope_any[CRM_WR_SUBJECT] |= (r->pub.scope & CRM_WR_SUBJECT) != 0;
@@ -1244,8 +1259,12 @@ walk(const struct crm_wrules *w, unsigned scope, const char *text, size_t n, siz
 		t = &w->node[cur];
 		for (unsigned k = t->out; k < t->out + t->nout; k++) {
 			const struct xout *o = &w->xo[k];
+			size_t d = q + 1 - p;
 			if (!(w->r[o->rule].pub.scope & scope))
 				continue;
+			if (o->len > d && (o->len - d > n - q - 1 ||
+			    memcmp(text + q + 1, w->xtail + o->tail, o->len - d)))
+				continue;   /* a long expansion whose end is not there */
 			if (nc == w->ccap) {
 				mw->ccap = w->ccap ? w->ccap * 2 : 64;
 				mw->cand = crm_xrealloc(w->cand, w->ccap * sizeof *w->cand);
@@ -1256,7 +1275,7 @@ walk(const struct crm_wrules *w, unsigned scope, const char *text, size_t n, siz
 				w->cand[j] = w->cand[j - 1];
 				j--;
 			}
-			w->cand[j] = (struct cand){ o->rule, o->order, o->flags, q + 1 - p };
+			w->cand[j] = (struct cand){ o->rule, o->order, o->flags, o->len };
 		}
 	}
 	return nc;
@@ -1378,6 +1397,7 @@ crm_wrules_free(struct crm_wrules *w)
 	free(w->node);
 	free(w->wide);
 	free(w->xo);
+	free(w->xtail);
 	free(w->cand);
 	for (size_t i = 0; i < w->n; i++) {
 		pcre2_code_free(w->r[i].re);
