@@ -943,9 +943,11 @@ cmp_word(const void *a, const void *b)
 static int
 in_names(const struct crm_buf *names, const char *w, size_t n)
 {
+	if (!names->len)
+		return 0;   /* (and names->s may be NULL) */
 	const char *p = names->s, *end = names->s + names->len;
 
-	while (p && p < end) {
+	while (p < end) {
 		const char *q = memchr(p, ' ', (size_t)(end - p));
 		size_t len = q ? (size_t)(q - p) : (size_t)(end - p);
 		if (len == n && !memcmp(p, w, n))
