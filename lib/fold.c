@@ -85,25 +85,25 @@ crm_fold(struct crm_buf *out, const char *s, size_t n, size_t max)
 	while (p < e) {
 		if (max && len - start >= max)
 			break;
-		/* eight plain ASCII bytes (single spaces between others) at a
-		 * time: lower-cased and copied as they are */
-		while (!max && e - p >= 8) {
-			uint64_t v, sp;
+		/* eight plain ASCII bytes (single spaces among them) at a time:
+		 * lower-cased and copied, a leading space made the separator, a
+		 * trailing one left pending, as the byte loop below would */
+		while (!max && !nl && e - p >= 8) {
+			uint64_t v, x, sp;
 			memcpy(&v, p, 8);
-			sp = v ^ (ONES * ' ');
-			sp = (sp - ONES) & ~sp & HIGH;   /* 0x80 in each space byte */
-			if ((v & HIGH) || ((v - ONES * 0x20) & ~v & HIGH) || (sp & 0x80) ||
-			    (sp >> 56) || (sp & (sp << 8)))
-				break;   /* non-ASCII, a control byte, spaces at the ends or doubled */
-			if (nl | blank) {
-				if (len > start)
-					o[len++] = nl ? '\n' : ' ';
-				nl = blank = 0;
-			}
+			x = v ^ (ONES * ' ');
+			sp = ~(((x & ~HIGH) + ~HIGH) | x | ~HIGH);   /* 0x80 in each space byte */
+			if ((v & HIGH) || ((v - ONES * 0x20) & ~v & HIGH) || (sp & (sp << 8)))
+				break;   /* non-ASCII, a control byte, doubled spaces */
+			int lead = (sp & 0x80) != 0, trail = (sp >> 63) != 0;
+			if ((blank || lead) && len > start)
+				o[len++] = ' ';
 			uint64_t a = v + ONES * (0x80 - 'A'), z = v + ONES * (0x80 - 'Z' - 1);
 			v |= (a & ~z & HIGH) >> 2;   /* 'A'..'Z' + 0x20 */
-			memcpy(o + len, &v, 8);
-			len += 8;
+			v >>= lead ? 8 : 0;
+			memcpy(o + len, &v, 8);   /* (room: the output is no longer than the input) */
+			len += 8 - lead - trail;
+			blank = trail;
 			p += 8;
 		}
 		if (p >= e)
