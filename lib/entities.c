@@ -818,12 +818,38 @@ add_unique(struct list *l, const char *s, size_t n)
 	l->v[(*l->n)++] = (struct crm_ent_str){ s, n };
 }
 
+/* Is there an ASCII capital or a byte that may begin a non-ASCII one
+ * (0xC0 and up) in s?  Eight bytes at a time. */
+static int
+may_have_capital(const char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v, low;
+		memcpy(&v, s + i, 8);
+		if (v & (v << 1) & high)
+			return 1;   /* 11xxxxxx: a lead byte */
+		low = v & ~high;   /* the low seven bits of each byte, < 0x80 */
+		if (((low + ones * (0x80 - 'A')) & ~(low + ones * (0x80 - 'Z' - 1)) & ~v & high))
+			return 1;   /* an ASCII byte in 'A'..'Z' */
+	}
+	for (; i < n; i++)
+		if ((s[i] >= 'A' && s[i] <= 'Z') || (unsigned char)s[i] >= 0xC0)
+			return 1;
+	return 0;
+}
+
 static void
 names_line(struct crm_entities *e, const char *s, size_t n, struct list *persons,
     struct list *orgs, struct list *locs)
 {
 	struct tok t[128];
 	unsigned fl[128];
+
+	if (!may_have_capital(s, n))
+		return;   /* every name starts with a capital */
 	size_t k = tokenize(s, n, t, 128), i = 0;
 
 	for (size_t m = 0; m < k; m++)
