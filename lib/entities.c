@@ -9,7 +9,17 @@
  * groups and resolved against the message date: a year-less date is
  * taken in the message's year unless that puts it more than 90 days in
  * the past (then the next year); a bare weekday is the next such day.
- * Phones: candidate digit runs found here, validated by phone.h. */
+ * Phones: candidate digit runs found here, validated by phone.h.
+ *
+ * Cost: every word of every message goes through these loops, so they
+ * work on bytes through class tables, ask the lexicons only about words
+ * whose first byte and length some term has (crm_lexicon_maybe), judge
+ * each distinct keyword once, skip lines without a capital for names,
+ * and try the (large, anchored) date pattern only where what follows a
+ * number or a date word can begin one (date_may_start).  Results are
+ * gathered as C data (struct crm_ent_set) and written as JSON text
+ * directly (crm_entities_render); json-c objects are built only for the
+ * callers that want them. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "entities.h"
 #include "buf.h"

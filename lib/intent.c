@@ -12,7 +12,14 @@
  * the label is "other".
  *
  * Confidence is (1 - e^-best) * best / (best + second): one strong rule
- * gives about 0.9, two labels tied give half of that. */
+ * gives about 0.9, two labels tied give half of that.
+ *
+ * The decision (judge) fills a plain struct; crm_intent_classify() turns
+ * it into json-c objects, crm_intent_render() into the JSON text json-c
+ * would write for them (doubles formatted by json-c once per value and
+ * remembered), which is what crm-intent prints: building objects only
+ * to serialise them cost more than deciding.  The record's headers and
+ * sender are read once (crm_autodetect_facts) for both decisions. */
 #include "intent.h"
 #include "autodetect.h"
 #include "config.h"
