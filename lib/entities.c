@@ -518,8 +518,9 @@ date_may_start(struct crm_entities *e, const char *f, size_t fn, size_t p, size_
 			return p + d + 1 < fn && (is_digit(u[p + d + 1]) || u[p + d + 1] >= 0x80);
 		/* dmy: "5 nov", "5th of November", "1er mars" */
 		static const char *const suffix[] = { "", "er", "st", "nd", "rd", "th", "e" };
+		static const unsigned char sufl[] = { 0, 2, 2, 2, 2, 2, 1 };
 		for (size_t k = 0; k < sizeof suffix / sizeof suffix[0]; k++) {
-			size_t sl = strlen(suffix[k]);
+			size_t sl = sufl[k];
 			r = p + d + sl;
 			if (r >= fn || memcmp(f + p + d, suffix[k], sl) || !(is_space(u[r]) || u[r] >= 0x80))
 				continue;

@@ -190,8 +190,10 @@ reply_of(json_object *rec, const char *subject, size_t max, size_t *n)
 	const char *text = crm_get_str(rec, "text");
 	struct crm_body b;
 
+	/* only max bytes are read, and the one after tells whether it cuts a
+	 * character: the rest is not even measured */
 	if (r) {
-		*n = strlen(r);
+		*n = strnlen(r, max + 1);
 		return crm_xstrndup(r, *n);
 	}
 	if (!text) {
@@ -199,7 +201,7 @@ reply_of(json_object *rec, const char *subject, size_t max, size_t *n)
 		return crm_xstrdup("");
 	}
 	/* the reply comes first: splitting more than we read is wasted */
-	size_t len = strlen(text);
+	size_t len = strnlen(text, max + 1);
 	if (len > max) {
 		len = max;
 		while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
