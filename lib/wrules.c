@@ -89,6 +89,7 @@ struct xout {
 	int rule;
 	unsigned short order;         /* rank in PCRE2's trying order */
 	unsigned char flags;          /* X_ below */
+	unsigned char scope;          /* the rule's (kept here: the walk reads no rule) */
 	unsigned short len;           /* its length: past TDEPTH, the rest is */
 	unsigned tail;                /* at xtail[tail] (compared to the text) */
 };
@@ -1002,14 +1003,16 @@ triggers(struct crm_wrules *w, struct builder *b, size_t i)
 	if (r->x.overflow || !r->x.n || prefixes) {
 		/* too many expansions: the prefixes found above then */
 		for (size_t p = 0; p < old.len; p += strlen(old.s + p) + 1)
-			insert(w, b, old.s + p, strlen(old.s + p), (struct xout){ (int)i, 0, 0, 0, 0 });
+			insert(w, b, old.s + p, strlen(old.s + p),
+			    (struct xout){ (int)i, 0, 0, (unsigned char)r->pub.scope, 0, 0 });
 		r->full = 0;
 	} else
 		for (size_t k = 0; k < r->x.n; k++) {
 			const struct path *p = &r->x.p[k];
 			unsigned char f = (p->lb ? X_LEADB : 0) | (p->tb ? X_TRAILB : 0) |
-			    (p->ws == 1 ? X_WSTAR : p->ws == 2 ? X_WPLUS : 0);
-			insert(w, b, p->s, p->len, (struct xout){ (int)i, (unsigned short)k, f, 0, 0 });
+			    (p->ws == 1 ? X_WSTAR : p->ws == 2 ? X_WPLUS : 0) | (r->full ? X_FULL : 0);
+			insert(w, b, p->s, p->len,
+			    (struct xout){ (int)i, (unsigned short)k, f, (unsigned char)r->pub.scope, 0, 0 });
 		}
 	w->scope_any[CRM_WR_BODY] |= (r->pub.scope & CRM_WR_BODY) != 0;
 	w->scope_any[CRM_WR_SUBJECT] |= (r->pub.scope & CRM_WR_SUBJECT) != 0;
@@ -1260,7 +1263,7 @@ walk(const struct crm_wrules *w, unsigned scope, const char *text, size_t n, siz
 		for (unsigned k = t->out; k < t->out + t->nout; k++) {
 			const struct xout *o = &w->xo[k];
 			size_t d = q + 1 - p;
-			if (!(w->r[o->rule].pub.scope & scope))
+			if (!(o->scope & scope))
 				continue;
 			if (o->len > d && (o->len - d > n - q - 1 ||
 			    memcmp(text + q + 1, w->xtail + o->tail, o->len - d)))
@@ -1310,7 +1313,7 @@ crm_wrules_scan(const struct crm_wrules *w, unsigned scope, const char *text,
 			size_t s = p, e = 0;
 			for (b = a + 1; b < nc && w->cand[b].rule == rule; b++)
 				;
-			got = w->r[rule].full ? decide(w->cand, a, b, text, n, p, &e) : -1;
+			got = (w->cand[a].flags & X_FULL) ? decide(w->cand, a, b, text, n, p, &e) : -1;
 			if (got >= 0 && w->verify)
 				check_decision(w, rule, text, n, p, got, e);
 			if (got < 0)
