@@ -44,6 +44,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pcre2.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +109,8 @@ struct tnode {
 	unsigned char nedge;          /* children; TWIDE: more than TINLINE */
 	unsigned char eb[TINLINE];    /* their bytes; for TWIDE, the table's number */
 };
+_Static_assert(sizeof(struct tnode) == 16 && offsetof(struct tnode, nout) == 8 &&
+    offsetof(struct tnode, eb) == 11, "the walk reads nout..eb as one word");
 #define TWIDE 255
 
 /* A candidate at one word: an expansion found there. */
@@ -1231,6 +1235,46 @@ run(const struct crm_wrules *w, int i, const char *text, size_t n, size_t p, siz
 	return 1;
 }
 
+/* The next word start at or after p (n when none): a word byte that may
+ * start one (wordb 1) after a byte that is not in a word.  Eight bytes at
+ * a time: masks of the word bytes and of the starting ones. */
+static size_t
+next_start(const char *text, size_t n, size_t p)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	int prev = p > 0 && wordb[(unsigned char)text[p - 1]];
+
+	for (; p + 8 <= n; p += 8) {
+		uint64_t v, l, an, w, s, st;
+		memcpy(&v, text + p, 8);
+		l = v & ~high;
+#define GE(c) (l + ones * (0x80 - (c)))
+		an = ((GE('0') & ~GE('9' + 1)) | (GE('A') & ~GE('Z' + 1)) | (GE('a') & ~GE('z' + 1))) &
+		    ~v & high;   /* ASCII letters and digits */
+#undef GE
+		w = an | (v & high);                /* word bytes */
+		s = an | (v & (v << 1) & high);     /* and those that may start a word */
+		st = s & ~((w << 8) | (prev ? 0x80 : 0));
+		if (st)
+			return p + (size_t)__builtin_ctzll(st) / 8;
+		prev = (w >> 63) != 0;
+	}
+	for (; p < n; p++) {
+		unsigned char c = wordb[(unsigned char)text[p]];
+		if (c == 1 && !prev)
+			return p;
+		prev = c != 0;
+	}
+	return n;
+}
+
+/* By number of children, the high bits of the bytes eb[0..n) hold in
+ * the word read from nout on (nout 2 bytes, nedge 1, then eb). */
+static const uint64_t edge_lanes[TINLINE + 1] = {
+	0, 0x80ULL << 24, 0x8080ULL << 24, 0x808080ULL << 24, 0x80808080ULL << 24,
+	0x8080808080ULL << 24,
+};
+
 /* The expansions found at word start p, into w->cand sorted by rule
  * then rank; returns how many. */
 static size_t
@@ -1250,12 +1294,17 @@ walk(const struct crm_wrules *w, unsigned scope, const char *text, size_t n, siz
 			unsigned k = w->wide[(size_t)ti * 256 + c];
 			if (k)
 				next = t->first + k - 1;
-		} else
-			for (unsigned k = 0; k < t->nedge; k++)
-				if (t->eb[k] == c) {
-					next = t->first + k;
-					break;
-				}
+		} else {
+			/* the child's byte among eb[0..nedge): eight bytes from nout
+			 * on, compared at once */
+			uint64_t v, x, hit;
+			memcpy(&v, (const char *)t + offsetof(struct tnode, nout), 8);
+			x = v ^ (0x0101010101010101ULL * c);
+			hit = ~(((x & 0x7F7F7F7F7F7F7F7FULL) + 0x7F7F7F7F7F7F7F7FULL) | x |
+			    0x7F7F7F7F7F7F7F7FULL) & edge_lanes[t->nedge];
+			if (hit)
+				next = t->first + (unsigned)(__builtin_ctzll(hit) / 8) - 3;
+		}
 		if (!next)
 			break;
 		cur = next;
@@ -1293,18 +1342,7 @@ crm_wrules_scan(const struct crm_wrules *w, unsigned scope, const char *text,
 
 	/* rules with expansions, word start by word start */
 	while (w->scope_any[scope] && k < max) {
-		/* the next word start: a word byte that may start one, after
-		 * a byte that is not in a word */
-		while (p < n) {
-			unsigned char c = wordb[(unsigned char)text[p]];
-			if (!c)
-				p++;
-			else if (c == 1 && (p == 0 || !wordb[(unsigned char)text[p - 1]]))
-				break;
-			else
-				for (p++; p < n && wordb[(unsigned char)text[p]]; p++)
-					;   /* inside a word */
-		}
+		p = next_start(text, n, p);
 		if (p >= n)
 			break;
 		size_t nc = walk(w, scope, text, n, p), end = 0;
