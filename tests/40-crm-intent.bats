@@ -204,6 +204,23 @@ bad_rules() {
 	[ "$status" -eq 2 ]
 }
 
+@test "rules decided from their literal text agree with PCRE2, boundaries included" {
+	# CRM_WRULES_CHECK: PCRE2 runs again after every match decided without
+	# it and any difference aborts (crm-intent then fails)
+	cat >"$BATS_TEST_TMPDIR/l.rules" <<'R'
+t.opt    complaint   1  -  \bzorg(?:ette)?s?\b|\bblip[- ]?quux\b
+t.star   interested  1  -  \bflor\w*|\bgna\w+\b
+t.nob    referral    1  -  wib(?:ble|bly)
+R
+	text="zorg zorgette_ zorgs; zorgø blip-quux blipquux blip quux blip_quux florø flor_x florian gna gnaé gnax wibblé wibble_ xwibbly"
+	run sh -c "rec() { jq -cn --arg t \"\$1\" '{text: \$t}'; }; rec '$text' | CRM_WRULES_CHECK=1 crm-intent --explain --rules '$BATS_TEST_TMPDIR/l.rules' 2>&1 >/dev/null"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'t.opt'*'"zorg"'* ]]
+	[[ "$output" == *'t.star'*'"florian"'* ]] || [[ "$output" == *'t.star'*'"flor_x"'* ]]
+	run sh -c "crm-sync --maildir '$FIX/intents' | CRM_WRULES_CHECK=1 crm-intent --max-text 64k >/dev/null"
+	[ "$status" -eq 0 ]
+}
+
 @test "each=N lets a word field count several times" {
 	cat >"$BATS_TEST_TMPDIR/f.rules" <<'R'
 t.field  complaint  0.5  each=3  \b(?:zorg|blip|quux)\b
