@@ -14,6 +14,12 @@
  * Confidence is (1 - e^-best) * best / (best + second): one strong rule
  * gives about 0.9, two labels tied give half of that.
  *
+ * Mail clients that send plain text wrap paragraphs near 72-78
+ * columns, so a phrase ("quelle\nrétrocession") or a negation's scope can
+ * straddle a line break; the rules read a copy in which such soft breaks
+ * are blanks (join_wrapped), while short lines, lists, quotes and
+ * sentence ends keep their breaks.
+ *
  * The decision (judge) fills a plain struct; crm_intent_classify() turns
  * it into json-c objects, crm_intent_render() into the JSON text json-c
  * would write for them (doubles formatted by json-c once per value and
@@ -239,6 +245,30 @@ machine_mail(struct crm_intent *ie, const struct crm_auto_facts *af, struct verd
 	return 1;
 }
 
+/* A soft line break: the line before it is long (a client wrapped it),
+ * does not end a sentence or introduce a list, is not quoted, and the
+ * next line goes on with text.  Such breaks become blanks in place. */
+enum { WRAP_MIN = 50 };
+
+static void
+join_wrapped(char *s, size_t n)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '\n')
+			continue;
+		size_t len = i - start, e = i;
+		while (e > start && s[e - 1] == ' ')
+			e--;
+		char last = e > start ? s[e - 1] : 0, next = i + 1 < n ? s[i + 1] : 0;
+		if (len >= WRAP_MIN && s[start] != '>' && !strchr(".!?:;", last) &&
+		    next && !strchr("\n>-*", next))
+			s[i] = ' ';
+		start = i + 1;
+	}
+}
+
 static void
 judge(struct crm_intent *ie, json_object *rec, struct verdict *v, struct crm_buf *ex)
 {
@@ -262,6 +292,7 @@ judge(struct crm_intent *ie, json_object *rec, struct verdict *v, struct crm_buf
 		cut--;
 	crm_buf_reset(&ie->fold);
 	crm_fold(&ie->fold, reply, cut, 0);
+	join_wrapped(ie->fold.s, ie->fold.len);
 	crm_buf_reset(&ie->subj);
 	if (subject)
 		crm_fold(&ie->subj, subject, strlen(subject), 512);
