@@ -116,7 +116,7 @@ struct kv {
  * that a scan extends only while a longer match is possible. */
 enum {
 	LX_TITLE = 1, LX_COMPANY = 2, LX_LEGAL = 4, LX_STREET = 8, LX_COUNTRY = 16,
-	LX_DISC_CUE = 32, LX_DISC_SHORT = 64, LX_PREFIX = 128,
+	LX_DISC_CUE = 32, LX_DISC_SHORT = 64, LX_PREFIX = 128, LX_REGION = 256,
 };
 
 struct lexent {
@@ -1020,7 +1020,8 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 	    || lex_file(r, dir, "company.txt", 1, NULL, LX_COMPANY, err, errlen) < 0
 	    || lex_file(r, dir, "legal_forms.txt", 1, NULL, LX_LEGAL, err, errlen) < 0
 	    || lex_file(r, dir, "street.txt", 1, NULL, LX_STREET, err, errlen) < 0
-	    || lex_file(r, dir, "countries.txt", 2, NULL, LX_COUNTRY, err, errlen) < 0)
+	    || lex_file(r, dir, "countries.txt", 2, NULL, LX_COUNTRY, err, errlen) < 0
+	    || lex_file(r, dir, "regions.txt", 1, NULL, LX_REGION, err, errlen) < 0)
 		goto bad;
 	{
 		/* every disclaimer line must name a known kind */
@@ -1719,6 +1720,58 @@ mentions_domain(struct ctx *c, const char *s, size_t n)
 	return strstr(p, want) != NULL;
 }
 
+/* "PS : je serai absent ...", "P.-S.", "P.S.", "PPS", "N.B. :",
+ * "Post-scriptum": a line that opens a post-scriptum. */
+static int
+ps_line(const char *s, size_t n)
+{
+	static const char *const marks[] = { "p.-s.", "p.p.s.", "p.s.", "p.s", "pps", "ps",
+		"n.b.", "post-scriptum", "post scriptum", NULL };
+
+	if (n < 3 || ((s[0] | 0x20) != 'p' && (s[0] | 0x20) != 'n'))
+		return 0;
+	for (int k = 0; marks[k]; k++) {
+		size_t m = strlen(marks[k]);
+		if (m > n || strncasecmp(s, marks[k], m))
+			continue;
+		unsigned char after = m < n ? (unsigned char)s[m] : 0;
+		if (a_isalnum(after) || after >= 0x80)
+			return 0;       /* "PSA", "Psychologue", "NBA" */
+		/* "N.B." is a note only with its colon: "N.B. Conseil" is a firm */
+		if (marks[k][0] == 'n') {
+			size_t j = m;
+			while (j < n && s[j] == ' ')
+				j++;
+			return j < n && s[j] == ':';
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* A post-scriptum ending the reply at line end: the index of its first
+ * line (within the last five), or end.  The lines after the marker must
+ * be its text, not a signature (a delimiter, a closing, the sender's name,
+ * a number or an address). */
+static size_t
+postscript(struct ctx *c, struct tline *ln, size_t end)
+{
+	for (size_t k = end; k-- > 0 && end - k <= 5;) {
+		if (!ps_line(ln[k].s, ln[k].n))
+			continue;
+		for (size_t j = k + 1; j < end; j++) {
+			if (!(ln[j].f & L_DONE)) {
+				flag_line(c, &ln[j]);
+				ln[j].f |= L_DONE;
+			}
+			if (ln[j].f & (L_DELIM | L_CLOSE | L_CLOSE_END | L_NAME | L_FEAT))
+				return end;
+		}
+		return k;
+	}
+	return end;
+}
+
 /* Lines are flagged lazily, from the bottom up: the block is found within
  * the last MAXBLOCK lines above any trailing notice, so most of the tail
  * is never looked at. */
@@ -1732,7 +1785,7 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	struct ctx c;
 	size_t n, end, i, start = (size_t)-1, trailing = 0;
 	double bconf = 0;
-	int found = 0;
+	int found = 0, ps_done = 0;
 
 	memset(out, 0, sizeof *out);
 	if (!in->reply || !in->reply_len)
@@ -1740,7 +1793,8 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	ctx_init(&c, r, in);
 	n = tail_lines(in->reply, in->reply_len, ln);
 	/* skip what follows the signature: notices, separators, quoted lines,
-	 * and up to four lines of prose (a P.S., a notice without a cue word) */
+	 * a post-scriptum, and up to four lines of prose after them (a notice
+	 * without a cue word) */
 	end = n;
 	while (end > 0) {
 		FLAG(end - 1);
@@ -1754,6 +1808,16 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 			trailing++;
 			end--;
 			continue;
+		}
+		if (!ps_done) {
+			ps_done = 1;
+			size_t k = postscript(&c, ln, end);
+			if (k < end) {
+				for (i = k; i < end; i++)
+					ln[i].f |= L_DISC | L_DONE;
+				end = k;
+				continue;
+			}
 		}
 		break;
 	}
@@ -1860,7 +1924,8 @@ struct seg {
 	const char *s;
 	size_t n;
 	int line;
-	int sep_before;          /* the separator before it was " - " */
+	int sep_before;          /* the separator before it was a dash: 1 " - ",
+	                            2 " – ", 3 " — " */
 	unsigned kind;
 	int lex_done;            /* lex computed (lex_scan once per segment) */
 	struct lexhit lex;
@@ -1915,7 +1980,7 @@ sep_at(const char *s, size_t n, size_t i, int *dash)
 	for (size_t k = 0; k < sizeof seps / sizeof seps[0]; k++) {
 		size_t m = seps[k].n;
 		if ((unsigned char)seps[k].s[0] == ch && i + m <= n && !memcmp(s + i, seps[k].s, m)) {
-			*dash = k == 5;
+			*dash = k == 5 ? 1 : k == 3 ? 2 : k == 4 ? 3 : 0;
 			return m;
 		}
 	}
@@ -2001,13 +2066,21 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 	char *p = clean;
 	while (*p == ' ' || *p == '(')
 		p++;
-	int intl = *p == '+' || (p[0] == '0' && p[1] == '0');
+	/* "0033 1 42 ...", "00 44 20 ...": 00 is the international call
+	 * prefix of most of the world (the US's 011 excepted), and no
+	 * national number begins so; read as "+", whatever the region */
+	if (p[0] == '0' && p[1] == '0' && ((p[2] >= '1' && p[2] <= '9')
+	    || (p[2] == ' ' && a_isdigit((unsigned char)p[3])))) {
+		p[1] = '+';
+		p++;
+	}
+	int intl = *p == '+';
 	if (intl) {
 		/* "+352 (0) 26 ...": a trunk 0 some write after the country code */
 		char *z;
-		while ((z = strstr(clean, "(0)")))
+		while ((z = strstr(p, "(0)")))
 			memmove(z, z + 3, strlen(z + 3) + 1);
-		t = crm_phone_parse(clean, strlen(clean), "ZZ", e164);
+		t = crm_phone_parse(p, strlen(p), "ZZ", e164);
 	} else {
 		guessed = strcmp(x->region, def) != 0;
 		t = crm_phone_parse(clean, strlen(clean), x->region, e164);
@@ -2041,6 +2114,18 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 	ph->label = label;
 	ph->line = line;
 	ph->region_guessed = guessed;
+}
+
+/* "0033 1 ...", "00 41 22 ...": where a number written with the
+ * international prefix 00 starts in s, or NULL. */
+static const char *
+idd_prefix(const char *s, size_t n)
+{
+	for (const char *p = s; (p = memchr(p, '0', n - (size_t)(p - s))) && p + 3 < s + n; p++)
+		if (p[1] == '0' && (p == s || !a_isalnum((unsigned char)p[-1]))
+		    && ((p[2] >= '1' && p[2] <= '9') || (p[2] == ' ' && a_isdigit((unsigned char)p[3]))))
+			return p;
+	return NULL;
 }
 
 /* Phone candidates of one segment, with the label before or after each. */
@@ -2342,8 +2427,171 @@ postal_country(struct ex *x, const char *prefix, size_t digits)
 	return NULL;
 }
 
+/* A segment that is a postal code alone: 1 a code written before the
+ * city ("75008", "L-2180", "1204"), 2 one written after it ("EC4R 9AB",
+ * "H3B 4W5", "D02 KV60"), 0 none. */
+static int
+postcode_alone(const char *s, size_t n)
+{
+	size_t i = 0, d = 0;
+	char t[10];
+
+	/* "L-2180", "CH-1204", "B-1050", "F-75008", "D-60311" */
+	while (i < n && i < 3 && a_isupper((unsigned char)s[i]))
+		i++;
+	if (i && i < n && s[i] == '-')
+		i++;
+	else
+		i = 0;
+	while (i + d < n && a_isdigit((unsigned char)s[i + d]))
+		d++;
+	if (i + d == n && (d == 4 || d == 5))
+		return 1;
+	/* letters and digits, one blank at most: the UK, Canadian and Irish
+	 * shapes, as A9 9AA .. AA9A 9AA, A9A 9A9, A99 A9A9 */
+	size_t k = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] == ' ')
+			continue;
+		if (k == sizeof t || !a_isalnum((unsigned char)s[i]) || a_islower((unsigned char)s[i]))
+			return 0;
+		t[k++] = a_isdigit((unsigned char)s[i]) ? '9' : 'A';
+	}
+	if (k < 5 || k > 7 || n - k > 1)
+		return 0;
+	int blank_in = n > k && s[n - 4] == ' ', blank_out = n > k && s[3] == ' ';
+	/* UK: an outward part, then 9AA */
+	if (!strncmp(t + k - 3, "9AA", 3) && (n == k || blank_in)) {
+		static const char *const out[] = { "A9", "A99", "AA9", "AA99", "A9A", "AA9A", NULL };
+		for (int j = 0; out[j]; j++)
+			if (strlen(out[j]) == k - 3 && !strncmp(t, out[j], k - 3))
+				return 2;
+	}
+	t[k] = 0;
+	if (!strcmp(t, "A9A9A9") && (n == k || blank_in))
+		return 2;       /* Canada */
+	if (k == 7 && !strncmp(t, "A99", 3) && (n == k || blank_out))
+		return 2;       /* Ireland */
+	return 0;
+}
+
+/* A segment that can be a city: one to four words of letters, a
+ * capital first, no street word, no country. */
+static int
+city_alone(struct ex *x, const char *s, size_t n, unsigned not)
+{
+	size_t w = 1;
+
+	if (n < 2 || n > 40 || !(a_isupper((unsigned char)s[0]) || (unsigned char)s[0] >= 0xC3))
+		return 0;
+	/* "Dublin 2", "Paris 8": a district number */
+	if (n > 3 && a_isdigit((unsigned char)s[n - 1]) && (s[n - 2] == ' '
+	    || (a_isdigit((unsigned char)s[n - 2]) && s[n - 3] == ' ')))
+		n -= s[n - 2] == ' ' ? 2 : 3;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == ' ')
+			w++;
+		else if (!(a_isalpha(ch) || ch >= 0x80 || ch == '-' || ch == '\'' || ch == '.'))
+			return 0;
+	}
+	return w <= 4 && !lex_has(x->c.r, s, n, LX_STREET | LX_TITLE | LX_COMPANY | not);
+}
+
+/* "12 Arthur Street | London | EC4R 9AB", "47 rue X · Paris · 75008":
+ * an address written in separate segments, the postal code alone in
+ * one.  Rewritten into out in the order the patterns read ("street |
+ * London EC4R 9AB | country", "street | 75008 Paris"); 0 when the line
+ * is not so. */
+static size_t
+address_segments(struct ex *x, int li, char *out, size_t cap)
+{
+	size_t save = x->ns, pc = (size_t)-1, city = (size_t)-1, len = 0;
+	int shape = 0;
+
+	segment(x, li, x->lines[li], x->lens[li]);
+	for (size_t k = save; k < x->ns && !shape; k++)
+		if ((shape = postcode_alone(x->seg[k].s, x->seg[k].n)))
+			pc = k;
+	/* the city: the segment next to the code, before it first; a
+	 * country's name only after a code that names it ("L-2180 |
+	 * Luxembourg") */
+	if (shape) {
+		unsigned not = a_isupper((unsigned char)x->seg[pc].s[0]) && shape == 1 ? 0 : LX_COUNTRY;
+		if (pc > save && city_alone(x, x->seg[pc - 1].s, x->seg[pc - 1].n, not | (shape == 1) * LX_COUNTRY))
+			city = pc - 1;
+		else if (pc + 1 < x->ns && city_alone(x, x->seg[pc + 1].s, x->seg[pc + 1].n, not))
+			city = pc + 1;
+		else
+			for (size_t k = save; k < x->ns && city == (size_t)-1; k++)
+				if (k != pc && city_alone(x, x->seg[k].s, x->seg[k].n, LX_COUNTRY))
+					city = k;
+	}
+	if (city != (size_t)-1) {
+		struct seg *c = &x->seg[city], *p = &x->seg[pc];
+		/* the street parts first, then code and city, then the rest
+		 * (a country) */
+		for (int pass = 0; pass < 3; pass++)
+			for (size_t k = save; k < x->ns; k++) {
+				struct seg *g = &x->seg[k];
+				int street = k != city && k != pc && (streetish(x, g->s, g->n)
+				    || (a_isdigit((unsigned char)g->s[0]) && count_digits(g->s, g->n) <= 5));
+				if ((pass == 0 && !street) || (pass == 1 && k != pc)
+				    || (pass == 2 && (street || k == city || k == pc)))
+					continue;
+				if (len + g->n + c->n + 8 > cap) {
+					len = 0;
+					goto out;
+				}
+				if (len) {
+					memcpy(out + len, " | ", 3);
+					len += 3;
+				}
+				if (pass != 1) {
+					memcpy(out + len, g->s, g->n);
+					len += g->n;
+					continue;
+				}
+				const struct seg *a = shape == 1 ? p : c, *b = shape == 1 ? c : p;
+				memcpy(out + len, a->s, a->n);
+				len += a->n;
+				out[len++] = ' ';
+				memcpy(out + len, b->s, b->n);
+				len += b->n;
+			}
+	}
+out:
+	x->ns = save;
+	return len;
+}
+
+static int find_address_line(struct ex *x, int li, struct crm_signature *s);
+
+/* The address on line li, if any; a line of separate segments is read
+ * again rewritten (address_segments()) when the patterns find nothing. */
 static int
 find_address(struct ex *x, int li, struct crm_signature *s)
+{
+	char buf[MAXLINE + 16];
+	size_t n;
+	const char *line = x->lines[li];
+	size_t len = x->lens[li];
+	int found;
+
+	if (find_address_line(x, li, s))
+		return 1;
+	if (len > MAXLINE || count_digits(line, len) < 2 || !(n = address_segments(x, li, buf, sizeof buf)))
+		return 0;
+	x->lines[li] = buf;
+	x->lens[li] = n;
+	found = find_address_line(x, li, s);
+	x->lines[li] = line;
+	x->lens[li] = len;
+	return found;
+}
+
+static int
+find_address_line(struct ex *x, int li, struct crm_signature *s)
 {
 	struct ctx *c = &x->c;
 	const char *line = x->lines[li];
@@ -2713,6 +2961,133 @@ display_name(struct ctx *c)
 	return crm_buf_steal(&b);
 }
 
+/* A word's case: 2 all capitals (two letters or more, none small:
+ * "BERNARD", "BÉRANGER"), 1 capitalised ("Sophie", "Jean-Marc"), 0
+ * anything else. */
+static int
+word_case(const char *s, size_t n)
+{
+	size_t i = 0, letters = 0, lower = 0;
+	int first_up = -1;
+
+	while (i < n) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+		    (utf8proc_ssize_t)(n - i), &cp);
+		if (k <= 0)
+			return 0;
+		i += (size_t)k;
+		int up = cp < 0x80 ? a_isupper(cp) : utf8proc_isupper(cp);
+		int low = cp < 0x80 ? a_islower(cp) : utf8proc_islower(cp);
+		if (!up && !low)
+			continue;
+		if (first_up < 0)
+			first_up = up;
+		letters++;
+		lower += low;
+	}
+	if (letters >= 2 && !lower)
+		return 2;
+	return first_up == 1 ? 1 : 0;
+}
+
+#define MAXNAMEW 8
+
+/* The words of a written name (blanks and commas between them). */
+static size_t
+name_words(const char *s, size_t n, const char **w, size_t *wl)
+{
+	size_t k = 0, i = 0;
+
+	while (i < n) {
+		while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
+			i++;
+		size_t j = i;
+		while (j < n && s[j] != ' ' && s[j] != '\t' && s[j] != ',')
+			j++;
+		if (j == i)
+			break;
+		if (k == MAXNAMEW)
+			return 0;
+		w[k] = s + i;
+		wl[k++] = j - i;
+		i = j;
+	}
+	return k;
+}
+
+/* The name as written, in first-last order: "BERNARD Sophie" (the
+ * surname in capitals first, a French habit) becomes "Sophie BERNARD",
+ * "Bernard, Sophie" (the comma says the surname came first) "Sophie
+ * Bernard".  A name in one case only ("Bernard Sophie") stays as
+ * written: nothing tells which word is the surname.  *moved is set when
+ * the order changed. */
+static char *
+name_in_order(const char *s, size_t n, int *moved)
+{
+	const char *w[MAXNAMEW], *comma = memchr(s, ',', n);
+	size_t wl[MAXNAMEW], k, caps = 0, j;
+	struct crm_buf b = CRM_BUF_INIT;
+
+	*moved = 0;
+	if (comma) {
+		const char *a = s, *z = comma + 1;
+		size_t an = (size_t)(comma - s), zn = n - an - 1;
+		trim(&a, &an);
+		trim(&z, &zn);
+		if (!an || !zn || memchr(z, ',', zn))
+			return crm_xstrndup(s, n);
+		crm_buf_add(&b, z, zn);
+		crm_buf_addc(&b, ' ');
+		crm_buf_add(&b, a, an);
+		*moved = 1;
+		return crm_buf_steal(&b);
+	}
+	k = name_words(s, n, w, wl);
+	while (caps < k && word_case(w[caps], wl[caps]) == 2)
+		caps++;
+	if (k < 2 || caps == 0 || caps == k)
+		return crm_xstrndup(s, n);
+	for (j = caps; j < k && word_case(w[j], wl[j]) == 1; j++)
+		;
+	if (j < k)
+		return crm_xstrndup(s, n);
+	for (j = 0; j < k; j++) {
+		if (j)
+			crm_buf_addc(&b, ' ');
+		crm_buf_add(&b, w[(j + caps) % k], wl[(j + caps) % k]);
+	}
+	*moved = 1;
+	return crm_buf_steal(&b);
+}
+
+/* A name line without its honorifics and letters: "Maître Édouard
+ * Fournier" -> "Édouard Fournier", "Jane Doe, CFA" -> "Jane Doe". */
+static void
+strip_affixes(const struct crm_sig_rules *r, const char **s, size_t *n)
+{
+	const char *w[MAXNAMEW];
+	size_t wl[MAXNAMEW], k = name_words(*s, *n, w, wl), b = 0, e = k;
+	char f[64];
+
+	while (b + 1 < e) {
+		fold_buf(w[b], wl[b], f, sizeof f);
+		if (!has_affix(r, f, 0))
+			break;
+		b++;
+	}
+	while (e > b + 1) {
+		fold_buf(w[e - 1], wl[e - 1], f, sizeof f);
+		if (!has_affix(r, f, 1) && !has_affix(r, f, 0))
+			break;
+		e--;
+	}
+	if (k && (b > 0 || e < k)) {
+		*n = (size_t)(w[e - 1] + wl[e - 1] - w[b]);
+		*s = w[b];
+	}
+}
+
 static void
 find_name(struct ex *x, struct crm_signature *s)
 {
@@ -2740,8 +3115,10 @@ find_name(struct ex *x, struct crm_signature *s)
 	}
 	if (best == 3) {
 		struct seg *g = &x->seg[bline];
-		set_field(s, CRM_SIG_NAME, crm_xstrndup(g->s + bf, bl - bf), 0.97,
-		    c->from_display ? "sender-name-written" : "sender-address-name");
+		int moved;
+		char *nm = name_in_order(g->s + bf, bl - bf, &moved);
+		set_field(s, CRM_SIG_NAME, nm, moved ? 0.93 : 0.97, moved ? "surname-first-reordered"
+		    : c->from_display ? "sender-name-written" : "sender-address-name");
 		/* the rest of the segment after the name: ", Présidente" */
 		size_t rest = bl;
 		while (rest < g->n && strchr(" ,", g->s[rest]))
@@ -2780,7 +3157,11 @@ find_name(struct ex *x, struct crm_signature *s)
 		if (g->kind)
 			continue;
 		if (person_shape(c, g->s, g->n)) {
-			set_field(s, CRM_SIG_NAME, crm_xstrndup(g->s, g->n), 0.6, "person-shaped-line");
+			const char *ns = g->s;
+			size_t nn = g->n;
+			int moved;
+			strip_affixes(c->r, &ns, &nn);
+			set_field(s, CRM_SIG_NAME, name_in_order(ns, nn, &moved), 0.6, "person-shaped-line");
 			g->kind = S_NAME;
 			x->name_line = g->line;
 			return;
@@ -2823,6 +3204,33 @@ split_title_firm(struct ex *x)
 			x->seg[x->ns++] = t;
 		}
 	}
+}
+
+/* Is the whole text a region or a country ("EMEA", "Suisse romande",
+ * "France")? */
+static int
+geography(const struct crm_sig_rules *r, const char *s, size_t n)
+{
+	struct tok t[8];
+	char key[128];
+	size_t nt = tokenize(s, n, t, 8), kl = 0;
+	uint64_t h = FNV_BASIS;
+
+	if (!nt || nt > 4)
+		return 0;
+	for (size_t i = 0; i < nt; i++) {
+		if (kl + t[i].fl + 2 >= sizeof key)
+			return 0;
+		if (i) {
+			key[kl++] = ' ';
+			h = (h ^ ' ') * FNV_PRIME;
+		}
+		memcpy(key + kl, t[i].f, t[i].fl);
+		kl += t[i].fl;
+		h = fnv_more(h, t[i].f, t[i].fl);
+	}
+	struct lexent *e = lex_find(r, key, kl, h);
+	return e && (e->flags & (LX_REGION | LX_COUNTRY));
 }
 
 static void
@@ -2884,14 +3292,17 @@ find_title_company(struct ex *x, struct crm_signature *s)
 		struct crm_buf b = CRM_BUF_INIT;
 		crm_buf_add(&b, g->s, g->n);
 		/* "Senior Portfolio Manager - EM Debt": a short unclassified
-		 * qualifier after " - " belongs to the title */
+		 * qualifier after " - " belongs to the title; so does a region
+		 * or a country after any dash ("Head of Sales – Europe") */
 		if ((size_t)tseg + 1 < x->ns) {
 			struct seg *q = &x->seg[tseg + 1];
 			const char *why;
 			if (q->line == g->line && q->sep_before && !q->kind && count_words(q->s, q->n) <= 3
-			    && count_digits(q->s, q->n) == 0 && company_score(x, q, &why) <= 0) {
-				crm_buf_adds(&b, " - ");
+			    && count_digits(q->s, q->n) == 0 && ((q->sep_before == 1
+			    && company_score(x, q, &why) <= 0) || geography(c->r, q->s, q->n))) {
+				crm_buf_adds(&b, q->sep_before == 1 ? " - " : q->sep_before == 2 ? " – " : " — ");
 				crm_buf_add(&b, q->s, q->n);
+				q->kind = S_TITLE;
 			}
 		}
 		int near = x->name_line < 0 || (g->line >= x->name_line - 1 && g->line <= x->name_line + 3);
@@ -2989,11 +3400,20 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	if (x->c.tld_region[0])
 		set_region(x->region, x->c.tld_region);
 	for (i = 0; i < x->ns; i++) {
-		const char *plus = memchr(x->seg[i].s, '+', x->seg[i].n);
-		if (plus && rx(&x->c, r->p_phone, x->seg[i].s, x->seg[i].n, (size_t)(plus - x->seg[i].s)) >= 0) {
-			char e164[CRM_PHONE_MAX], reg[3];
+		const char *gs = x->seg[i].s, *plus = memchr(gs, '+', x->seg[i].n);
+		size_t gn = x->seg[i].n;
+		if (!plus)
+			plus = idd_prefix(gs, gn);
+		if (plus && rx(&x->c, r->p_phone, gs, gn, (size_t)(plus - gs)) >= 0) {
+			char e164[CRM_PHONE_MAX], reg[3], num[64];
 			PCRE2_SIZE *o = ov(&x->c);
-			if (crm_phone_parse(x->seg[i].s + o[0], o[1] - o[0], "ZZ", e164)
+			size_t nl = o[1] - o[0];
+			if (nl >= sizeof num)
+				continue;
+			memcpy(num, gs + o[0], nl);
+			if (num[0] == '0' && num[1] == '0')
+				num[1] = '+';       /* "0033" as "+33" (see add_phone) */
+			if (crm_phone_parse(num + (num[1] == '+'), nl - (num[1] == '+'), "ZZ", e164)
 			    && crm_phone_region_of(e164, reg) == 0) {
 				memcpy(x->region, reg, 3);
 				break;
