@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <utf8proc.h>
 
 #define MAXLINES 32         /* tail of the reply that is examined */
@@ -117,6 +118,7 @@ struct kv {
 enum {
 	LX_TITLE = 1, LX_COMPANY = 2, LX_LEGAL = 4, LX_STREET = 8, LX_COUNTRY = 16,
 	LX_DISC_CUE = 32, LX_DISC_SHORT = 64, LX_PREFIX = 128, LX_REGION = 256,
+	LX_FIRST = 512,
 };
 
 struct lexent {
@@ -146,7 +148,7 @@ struct crm_sig_rules {
 	                            in no lexicon, and this 8 KB answers for them
 	                            without touching the table */
 	int lexmax;              /* longest entry, in tokens */
-	pcre2_code *p_phone, *p_ext, *p_email, *p_url, *p_linkedin, *p_fr_city,
+	pcre2_code *p_phone, *p_ext, *p_email, *p_list_email, *p_url, *p_linkedin, *p_fr_city,
 	    *p_uk_city, *p_us_city, *p_ca_city, *p_au_city, *p_sg_city, *p_ie_city;
 	struct kv *phone_labels, *affixes, *tlds;
 	unsigned char affix_first[256];     /* bit kind: an affix starts so */
@@ -879,6 +881,7 @@ patterns(struct crm_sig_rules *r, const char *dir, char *err, size_t errlen)
 		{ "phone", offsetof(struct crm_sig_rules, p_phone), 0 },
 		{ "ext", offsetof(struct crm_sig_rules, p_ext), PCRE2_CASELESS },
 		{ "email", offsetof(struct crm_sig_rules, p_email), PCRE2_CASELESS },
+		{ "list_email", offsetof(struct crm_sig_rules, p_list_email), PCRE2_CASELESS },
 		{ "url", offsetof(struct crm_sig_rules, p_url), PCRE2_CASELESS },
 		{ "linkedin", offsetof(struct crm_sig_rules, p_linkedin), PCRE2_CASELESS },
 		{ "fr_city", offsetof(struct crm_sig_rules, p_fr_city), PCRE2_CASELESS },
@@ -1024,6 +1027,16 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 	    || lex_file(r, dir, "regions.txt", 1, NULL, LX_REGION, err, errlen) < 0)
 		goto bad;
 	{
+		/* first names: the entities gazetteer beside this directory
+		 * (optional: without it a surname-first name is put right only
+		 * when the From name says so) */
+		char fn[4200];
+		snprintf(fn, sizeof fn, "%s/../entities/firstnames.txt", dir);
+		if (access(fn, R_OK) == 0
+		    && lex_file(r, dir, "../entities/firstnames.txt", 1, NULL, LX_FIRST, err, errlen) < 0)
+			goto bad;
+	}
+	{
 		/* every disclaimer line must name a known kind */
 		struct rfile f;
 		if (rfile_read(&f, dir, "disclaimer.txt", 2, err, errlen) < 0)
@@ -1091,7 +1104,7 @@ crm_sig_rules_free(struct crm_sig_rules *r)
 {
 	pcre2_code **codes[] = { &r->closing_line, &r->closing_end, &r->phone_label_before,
 		&r->phone_label_after, &r->p_phone, &r->p_ext,
-		&r->p_email, &r->p_url, &r->p_linkedin, &r->p_fr_city, &r->p_uk_city,
+		&r->p_email, &r->p_list_email, &r->p_url, &r->p_linkedin, &r->p_fr_city, &r->p_uk_city,
 		&r->p_us_city, &r->p_ca_city, &r->p_au_city, &r->p_sg_city, &r->p_ie_city };
 
 	if (!r)
@@ -1196,6 +1209,18 @@ has_affix(const struct crm_sig_rules *r, const char *folded, int kind)
 	return 0;
 }
 
+/* A folded name word without the full stop that ends a sentence
+ * ("svetlova." -> "svetlova"); initials and abbreviations keep theirs
+ * ("j.", "b.k."). */
+static size_t
+final_dot(char *f, size_t fl)
+{
+	if (fl > 2 && f[fl - 1] == '.' && !memchr(f, '.', fl - 1)) {
+		f[--fl] = 0;
+	}
+	return fl;
+}
+
 /* Split a name into folded tokens (into buf), dropping affixes. */
 static size_t
 name_tokens(const struct crm_sig_rules *r, const char *s, size_t n, char **tok,
@@ -1217,6 +1242,7 @@ name_tokens(const struct crm_sig_rules *r, const char *s, size_t n, char **tok,
 			size_t fl = fold_buf(s + i, j - i, f, sizeof buf[k]);
 			while (fl && strchr(",;:()\"'", f[fl - 1]))
 				f[--fl] = 0;
+			fl = final_dot(f, fl);
 			if (fl && !has_affix(r, f, 0) && !has_affix(r, f, 1))
 				tok[k++] = f;
 		}
@@ -1436,6 +1462,7 @@ name_match(struct ctx *c, const char *s, size_t n, size_t *first, size_t *last)
 		size_t tl = fold_buf(s + i, j - i, t, sizeof t);
 		while (tl && strchr(",;:()\"'", t[tl - 1]))
 			t[--tl] = 0;
+		tl = final_dot(t, tl);
 		int m = 0;
 		if (tl >= 2 && stok_has(c, t))
 			m = 2;
@@ -1455,6 +1482,9 @@ name_match(struct ctx *c, const char *s, size_t n, size_t *first, size_t *last)
 				f0 = i;
 			l0 = j;
 			while (l0 > f0 && strchr(",;:", s[l0 - 1]))
+				l0--;
+			/* "Oksana Svetlova." (not "John F.", "B.K.") */
+			if (l0 > i + 2 && s[l0 - 1] == '.' && !memchr(s + i, '.', l0 - 1 - i))
 				l0--;
 		}
 		i = j;
@@ -1772,6 +1802,26 @@ postscript(struct ctx *c, struct tline *ln, size_t end)
 	return end;
 }
 
+/* "AMC" from amc.fr, "CGP" from cgp-conseil.fr: a short line in
+ * capitals that starts the sender's domain is the firm's acronym, not
+ * the signer's initials. */
+static int
+domain_acronym(struct ctx *c, const char *s, size_t n)
+{
+	if (n < 2)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!a_isupper((unsigned char)s[i]))
+			return 0;
+	ctx_domain(c);
+	if (!c->dlabel || c->webmail || strlen(c->dlabel) < n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (c->dlabel[i] != a_lower((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
 /* Lines are flagged lazily, from the bottom up: the block is found within
  * the last MAXBLOCK lines above any trailing notice, so most of the tail
  * is never looked at. */
@@ -1890,7 +1940,7 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 			FLAG(i);
 			if (ln[i].f & (L_DISC | L_SEP | L_PROSE | L_QUOTE | L_DELIM | L_CLOSE | L_CLOSE_END))
 				continue;
-			if (ln[i].n <= 3 && !(ln[i].f & L_NAME))
+			if (ln[i].n <= 3 && !(ln[i].f & L_NAME) && !domain_acronym(&c, ln[i].s, ln[i].n))
 				continue;        /* initials: "PA", "V.", "H" */
 			if (b.len)
 				crm_buf_addc(&b, '\n');
@@ -2239,6 +2289,8 @@ norm_website(const struct crm_sig_rules *r, const char *u, size_t n)
 	return out;
 }
 
+static int same_site(const struct ctx *c, const char *host);
+
 static void
 find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 {
@@ -2280,14 +2332,20 @@ find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 		g->kind |= S_WEB;
 		/* prefer the site of the sender's own domain */
 		int own = c->domain && !strncmp(w, c->domain, strlen(c->domain));
+		/* "Orias n° 12 045 678 – www.orias.fr", "Regulated by the FCA
+		 * (fca.org.uk)": a link on a registration or notice line is
+		 * the register's, unless it is the sender's own site */
+		if (!own && !same_site(c, w) && lex_has(c->r, x->lines[g->line], x->lens[g->line],
+		    LX_DISC_CUE | LX_DISC_SHORT)) {
+			free(w);
+			continue;
+		}
 		if (!s->field[CRM_SIG_WEBSITE] || (own && strcmp(s->rule[CRM_SIG_WEBSITE], "own-domain-url")))
 			set_field(s, CRM_SIG_WEBSITE, w, own ? 0.97 : 0.9, own ? "own-domain-url" : "url");
 		else
 			free(w);
 	}
 }
-
-static int same_site(const struct ctx *c, const char *host);
 
 static void
 find_email(struct ex *x, struct seg *g, struct crm_signature *s)
@@ -2298,6 +2356,12 @@ find_email(struct ex *x, struct seg *g, struct crm_signature *s)
 	PCRE2_SIZE *o = ov(c);
 	char *e = fold(g->s + o[0], o[1] - o[0]);
 	int own = c->in->from_email && !strcasecmp(e, c->in->from_email);
+	g->kind |= S_EMAIL;
+	/* "spamassassin-talk@lists.sourceforge.net": a list's address */
+	if (!own && rx(c, c->r->p_list_email, e, strlen(e), 0) >= 0) {
+		free(e);
+		return;
+	}
 	int sameco = !own && same_site(c, strchr(e, '@') + 1);
 	g->kind |= S_EMAIL;
 	if (!s->field[CRM_SIG_EMAIL] || (own && strcmp(s->rule[CRM_SIG_EMAIL], "sender-address")))
@@ -2320,7 +2384,12 @@ country_code(struct ex *x, const char *s, size_t n)
 static int
 streetish(struct ex *x, const char *s, size_t n)
 {
-	return lex_has(x->c.r, s, n, LX_STREET);
+	struct lexhit h;
+	unsigned f = lex_scan(x->c.r, s, n, &h);
+	/* "Place des Corporations S.à r.l.": a legal form makes a firm; so
+	 * does a firm word without a number ("Avenue Capital Partners") */
+	return (f & (LX_STREET | LX_LEGAL)) == LX_STREET
+	    && (!(f & LX_COMPANY) || count_digits(s, n));
 }
 
 static void
@@ -2886,30 +2955,47 @@ same_site(const struct ctx *c, const char *host)
 }
 
 /* Title-case a domain label for the fallback company: "groupe-kalis" ->
- * "Groupe Kalis". */
+ * "Groupe Kalis"; a part of two or three letters is an acronym
+ * ("amc-assurances" -> "AMC Assurances", "ct.fr" -> "CT"), except the
+ * small words of a name ("banque-de-savoie").  The label is the one
+ * ctx_domain() keeps (public suffix and co/com/org/ac/gov dropped).
+ * *acronym is set when the whole label is one. */
 static char *
-company_from_domain(struct ctx *c)
+company_from_domain(struct ctx *c, int *acronym)
 {
+	static const char *const small[] = { "de", "du", "des", "la", "le", "les", "et", "en",
+		"au", "aux", "of", "the", "and", "for", "von", "van", "der", "den", "di", "da",
+		"del", "y", NULL };
 	char *d, *dot, *out;
+
+	*acronym = 0;
 	if (!c->domain || c->webmail)
 		return NULL;
 	d = crm_xstrdup(c->domain);
 	if ((dot = strrchr(d, '.')))
 		*dot = 0;
-	if ((dot = strrchr(d, '.')) && (!strcmp(dot + 1, "co") || !strcmp(dot + 1, "com")))
+	if ((dot = strrchr(d, '.')) && (!strcmp(dot + 1, "co") || !strcmp(dot + 1, "com")
+	    || !strcmp(dot + 1, "org") || !strcmp(dot + 1, "ac") || !strcmp(dot + 1, "gov")))
 		*dot = 0;
 	if ((dot = strrchr(d, '.')))
 		memmove(d, dot + 1, strlen(dot + 1) + 1);
 	out = d;
-	int start = 1;
-	for (char *p = out; *p; p++) {
-		if (*p == '-' || *p == '_') {
-			*p = ' ';
-			start = 1;
-		} else if (start) {
-			*p = (char)a_upper((unsigned char)*p);
-			start = 0;
-		}
+	for (char *p = out; *p;) {
+		size_t n = strcspn(p, "-_"), k;
+		int up = n >= 2 && n <= 3, word = 0;
+		for (k = 0; up && k < n; k++)
+			up = a_isalpha((unsigned char)p[k]);
+		for (k = 0; up && small[k]; k++)
+			if (strlen(small[k]) == n && !strncmp(p, small[k], n))
+				up = 0, word = 1;
+		for (k = 0; k < n; k++)
+			if (up || (k == 0 && (!word || p == out)))
+				p[k] = (char)a_upper((unsigned char)p[k]);
+		if (strlen(out) <= 3)
+			*acronym = 1;
+		p += n;
+		if (*p)
+			*p++ = ' ';
 	}
 	return out;
 }
@@ -2934,7 +3020,13 @@ display_name(struct ctx *c)
 		if (!affix)
 			w[k++] = t;
 	}
-	if (k >= 2) {
+	if (k == 2 && w[0][strlen(w[0]) - 1] == ',') {
+		/* "Ryan, Shane": the surname first, said by the comma */
+		char *t = w[0];
+		t[strlen(t) - 1] = 0;
+		memmove(w, w + 1, (k - 1) * sizeof *w);
+		w[k - 1] = t;
+	} else if (k >= 2) {
 		int upper0 = 1, upper1 = 1;
 		for (char *p = w[0]; *p; p++)
 			if (a_islower((unsigned char)*p))
@@ -3016,17 +3108,42 @@ name_words(const char *s, size_t n, const char **w, size_t *wl)
 	return k;
 }
 
+/* Is the word the signer's first name?  The From name's first word
+ * (when the From name is written first-last), the address's first part
+ * ("sophie" of sophie.bernard@), or a first name of the gazetteer. */
+static int
+first_name(struct ctx *c, const char *w, size_t n)
+{
+	char f[64];
+	size_t fl = fold_buf(w, n, f, sizeof f);
+	struct lexhit h;
+	const char *fn = c->in->from_name, *e = c->in->from_email;
+
+	if (fn && c->from_display) {
+		while (*fn == ' ' || *fn == '"')
+			fn++;
+		size_t k = strcspn(fn, " \t\"");
+		char g[64];
+		if (word_case(fn, k) == 1 && fold_buf(fn, k, g, sizeof g) == fl && !memcmp(f, g, fl))
+			return 1;
+	}
+	if (e && !strncasecmp(e, f, fl) && e[fl] && strchr("._-", e[fl]) && fl >= 2
+	    && word_case(w, n) == 1 && !memchr(w, '.', n))
+		return 1;
+	return (lex_scan(c->r, w, n, &h) & LX_FIRST) != 0;
+}
+
 /* The name as written, in first-last order: "BERNARD Sophie" (the
  * surname in capitals first, a French habit) becomes "Sophie BERNARD",
  * "Bernard, Sophie" (the comma says the surname came first) "Sophie
- * Bernard".  A name in one case only ("Bernard Sophie") stays as
- * written: nothing tells which word is the surname.  *moved is set when
- * the order changed. */
+ * Bernard"; only when the word moved first is the signer's first name
+ * (first_name()): "AJ McKee", "EIN News" stay.  *moved is set when the
+ * order changed. */
 static char *
-name_in_order(const char *s, size_t n, int *moved)
+name_in_order(struct ctx *c, const char *s, size_t n, int *moved)
 {
 	const char *w[MAXNAMEW], *comma = memchr(s, ',', n);
-	size_t wl[MAXNAMEW], k, caps = 0, j;
+	size_t wl[MAXNAMEW], k, caps = 0;
 	struct crm_buf b = CRM_BUF_INIT;
 
 	*moved = 0;
@@ -3035,7 +3152,8 @@ name_in_order(const char *s, size_t n, int *moved)
 		size_t an = (size_t)(comma - s), zn = n - an - 1;
 		trim(&a, &an);
 		trim(&z, &zn);
-		if (!an || !zn || memchr(z, ',', zn))
+		if (!an || !zn || memchr(z, ',', zn) || name_words(a, an, w, wl) > 3
+		    || name_words(z, zn, w, wl) != 1 || !first_name(c, z, zn))
 			return crm_xstrndup(s, n);
 		crm_buf_add(&b, z, zn);
 		crm_buf_addc(&b, ' ');
@@ -3043,19 +3161,17 @@ name_in_order(const char *s, size_t n, int *moved)
 		*moved = 1;
 		return crm_buf_steal(&b);
 	}
+	/* SURNAME words (no initials: "B.K."), then one first name */
 	k = name_words(s, n, w, wl);
-	while (caps < k && word_case(w[caps], wl[caps]) == 2)
+	while (caps < k && word_case(w[caps], wl[caps]) == 2 && !memchr(w[caps], '.', wl[caps]))
 		caps++;
-	if (k < 2 || caps == 0 || caps == k)
+	if (k < 2 || caps != k - 1 || word_case(w[caps], wl[caps]) != 1
+	    || !first_name(c, w[caps], wl[caps]))
 		return crm_xstrndup(s, n);
-	for (j = caps; j < k && word_case(w[j], wl[j]) == 1; j++)
-		;
-	if (j < k)
-		return crm_xstrndup(s, n);
-	for (j = 0; j < k; j++) {
-		if (j)
-			crm_buf_addc(&b, ' ');
-		crm_buf_add(&b, w[(j + caps) % k], wl[(j + caps) % k]);
+	crm_buf_add(&b, w[caps], wl[caps]);
+	for (size_t j = 0; j < caps; j++) {
+		crm_buf_addc(&b, ' ');
+		crm_buf_add(&b, w[j], wl[j]);
 	}
 	*moved = 1;
 	return crm_buf_steal(&b);
@@ -3078,7 +3194,7 @@ strip_affixes(const struct crm_sig_rules *r, const char **s, size_t *n)
 	}
 	while (e > b + 1) {
 		fold_buf(w[e - 1], wl[e - 1], f, sizeof f);
-		if (!has_affix(r, f, 1) && !has_affix(r, f, 0))
+		if (!has_affix(r, f, 1))
 			break;
 		e--;
 	}
@@ -3086,6 +3202,8 @@ strip_affixes(const struct crm_sig_rules *r, const char **s, size_t *n)
 		*n = (size_t)(w[e - 1] + wl[e - 1] - w[b]);
 		*s = w[b];
 	}
+	if (k && wl[e - 1] > 2 && (*s)[*n - 1] == '.' && !memchr(w[e - 1], '.', wl[e - 1] - 1))
+		(*n)--;             /* "Jane Doe." */
 }
 
 static void
@@ -3116,7 +3234,7 @@ find_name(struct ex *x, struct crm_signature *s)
 	if (best == 3) {
 		struct seg *g = &x->seg[bline];
 		int moved;
-		char *nm = name_in_order(g->s + bf, bl - bf, &moved);
+		char *nm = name_in_order(c, g->s + bf, bl - bf, &moved);
 		set_field(s, CRM_SIG_NAME, nm, moved ? 0.93 : 0.97, moved ? "surname-first-reordered"
 		    : c->from_display ? "sender-name-written" : "sender-address-name");
 		/* the rest of the segment after the name: ", Présidente" */
@@ -3161,7 +3279,7 @@ find_name(struct ex *x, struct crm_signature *s)
 			size_t nn = g->n;
 			int moved;
 			strip_affixes(c->r, &ns, &nn);
-			set_field(s, CRM_SIG_NAME, name_in_order(ns, nn, &moved), 0.6, "person-shaped-line");
+			set_field(s, CRM_SIG_NAME, name_in_order(c, ns, nn, &moved), 0.6, "person-shaped-line");
 			g->kind = S_NAME;
 			x->name_line = g->line;
 			return;
@@ -3275,7 +3393,11 @@ find_title_company(struct ex *x, struct crm_signature *s)
 	/* no title word: the part right after the name ("Sales Structurer") */
 	if (tseg < 0 && name_seg >= 0 && (size_t)name_seg + 1 < x->ns) {
 		struct seg *g = &x->seg[name_seg + 1];
-		if (!g->kind && (int)(name_seg + 1) != cseg && g->line <= x->seg[name_seg].line + 1
+		unsigned char g0 = (unsigned char)g->s[0];
+		/* a title starts with a letter, or "(" ("--DeathToSpam--",
+		 * "-----BEGIN PGP SIGNATURE-----" do not) */
+		if (!g->kind && (a_isalpha(g0) || g0 >= 0xC3 || g0 == '(') && (int)(name_seg + 1) != cseg
+		    && g->line <= x->seg[name_seg].line + 1
 		    && count_digits(g->s, g->n) == 0 && count_words(g->s, g->n) <= 6 && g->n <= 60
 		    && !memchr(g->s, '@', g->n)
 		    && !(seg_lex(c->r, g)->flags & (LX_COUNTRY | LX_STREET | LX_DISC_CUE | LX_DISC_SHORT))
@@ -3431,7 +3553,9 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 		if (find_address(x, (int)i, s)) {
 			for (size_t k = 0; k < x->ns; k++)
 				if (x->seg[k].line == (int)i || (s->address.street && x->seg[k].line == (int)i - 1
-				    && (seg_lex(r, &x->seg[k])->flags & LX_STREET)))
+				    && streetish(x, x->seg[k].s, x->seg[k].n)
+				    && (!count_digits(s->address.street, strlen(s->address.street))
+				    || memmem(s->address.street, strlen(s->address.street), x->seg[k].s, x->seg[k].n))))
 					x->seg[k].kind |= S_ADDR;
 			set_region(x->region, s->address.country);
 			break;
@@ -3446,7 +3570,7 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	/* street lines above the postal line are address too */
 	for (i = 0; i < x->ns; i++)
 		if (!x->seg[i].kind && count_digits(x->seg[i].s, x->seg[i].n)
-		    && (seg_lex(r, &x->seg[i])->flags & LX_STREET))
+		    && (seg_lex(r, &x->seg[i])->flags & (LX_STREET | LX_LEGAL)) == LX_STREET)
 			x->seg[i].kind |= S_ADDR;
 	choose_phones(x, s);
 	find_name(x, s);
@@ -3458,9 +3582,11 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	if (!s->field[CRM_SIG_COMPANY] && s->field[CRM_SIG_NAME] && !other_domain
 	    && (s->field[CRM_SIG_TITLE] || s->field[CRM_SIG_PHONE] || s->field[CRM_SIG_MOBILE]
 	    || s->field[CRM_SIG_EMAIL] || s->field[CRM_SIG_WEBSITE])) {
-		char *co = company_from_domain(&x->c);
+		int acronym;
+		char *co = company_from_domain(&x->c, &acronym);
+		/* "ct.fr": two or three letters say little of the firm's name */
 		if (co)
-			set_field(s, CRM_SIG_COMPANY, co, 0.6, "sender-domain");
+			set_field(s, CRM_SIG_COMPANY, co, acronym ? 0.5 : 0.6, "sender-domain");
 	}
 	/* a card must be the sender's: their name, their address, their
 	 * site, or a firm that spells their domain; list footers, slogans
