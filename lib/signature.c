@@ -152,6 +152,11 @@ struct crm_sig_rules {
 	    *p_uk_city, *p_us_city, *p_ca_city, *p_au_city, *p_sg_city, *p_ie_city;
 	struct kv *phone_labels, *affixes, *tlds;
 	unsigned char affix_first[256];     /* bit kind: an affix starts so */
+	struct affix {                      /* the affixes by hash of their key */
+		uint64_t h;
+		const char *key;
+		unsigned char kinds;        /* bit kind */
+	} affix_tab[256];
 	size_t nphone_labels, naffixes, ntlds;
 	char **webmail, **social, **phone_regions;
 	size_t nwebmail, nsocial, nphone_regions;
@@ -1075,8 +1080,21 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 	if (kinds(dir, "name_affixes.txt", af_kinds, 2, no, no, 0, NULL, &r->affixes,
 	    &r->naffixes, err, errlen) < 0)
 		goto bad;
-	for (size_t i = 0; i < r->naffixes; i++)
-		r->affix_first[(unsigned char)r->affixes[i].key[0]] |= (unsigned char)(1 << r->affixes[i].kind);
+	for (size_t i = 0; i < r->naffixes; i++) {
+		const char *key = r->affixes[i].key;
+		uint64_t h = crm_fnv1a(key, strlen(key));
+		size_t k = h & 255, probes = 0;
+		while (r->affix_tab[k].key && strcmp(r->affix_tab[k].key, key) && ++probes < 256)
+			k = (k + 1) & 255;
+		if (probes == 256) {
+			fail(err, errlen, "name_affixes.txt", 0, "too many entries (256 at most)");
+			goto bad;
+		}
+		r->affix_tab[k].h = h;
+		r->affix_tab[k].key = key;
+		r->affix_tab[k].kinds |= (unsigned char)(1 << r->affixes[i].kind);
+		r->affix_first[(unsigned char)key[0]] |= (unsigned char)(1 << r->affixes[i].kind);
+	}
 	if (kv_table(dir, "tld_regions.txt", &r->tlds, &r->ntlds, err, errlen) < 0
 	    || list(dir, "webmail.txt", &r->webmail, &r->nwebmail, err, errlen) < 0
 	    || list(dir, "social.txt", &r->social, &r->nsocial, err, errlen) < 0
@@ -1203,9 +1221,10 @@ has_affix(const struct crm_sig_rules *r, const char *folded, int kind)
 {
 	if (!(r->affix_first[(unsigned char)folded[0]] & (1 << kind)))
 		return 0;
-	for (size_t i = 0; i < r->naffixes; i++)
-		if (r->affixes[i].kind == kind && !strcmp(r->affixes[i].key, folded))
-			return 1;
+	uint64_t h = crm_fnv1a(folded, strlen(folded));
+	for (size_t k = h & 255, probes = 0; r->affix_tab[k].key && probes < 256; k = (k + 1) & 255, probes++)
+		if (r->affix_tab[k].h == h && !strcmp(r->affix_tab[k].key, folded))
+			return (r->affix_tab[k].kinds >> kind) & 1;
 	return 0;
 }
 
@@ -1758,7 +1777,10 @@ ps_line(const char *s, size_t n)
 	static const char *const marks[] = { "p.-s.", "p.p.s.", "p.s.", "p.s", "pps", "ps",
 		"n.b.", "post-scriptum", "post scriptum", NULL };
 
-	if (n < 3 || ((s[0] | 0x20) != 'p' && (s[0] | 0x20) != 'n'))
+	/* marks open with "p.", "pp", "ps", "po" or "n." */
+	unsigned char a = (unsigned char)(s[0] | 0x20), b = n > 1 ? (unsigned char)(s[1] | 0x20) : 0;
+	if (n < 3 || !((a == 'p' && (b == '.' || b == 'p' || b == 's' || b == 'o'))
+	    || (a == 'n' && b == '.')))
 		return 0;
 	for (int k = 0; marks[k]; k++) {
 		size_t m = strlen(marks[k]);
