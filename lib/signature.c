@@ -19,8 +19,16 @@
  *   footers recur from message to message.
  * - The block is found by evidence in a fixed order: a "-- " delimiter, a
  *   closing line, the sender's own name, then a run of short feature-rich
- *   lines; legal notices and regulatory lines are cut first so that they
- *   can never become fields.
+ *   lines; legal notices, regulatory lines and a post-scriptum are cut
+ *   first so that they can never become fields.
+ * - Names are put in first-last order only on evidence of which word is
+ *   the first name (the From name, the address, the entities module's
+ *   first-names gazetteer, read from beside our rules directory rather
+ *   than copied): the shape alone ("EIN News", "AJ McKee") misleads.
+ * - An address written in segments ("street | city | code") is rewritten
+ *   into the order the postal patterns read and matched again, only when
+ *   they found nothing on the line as written: no second set of patterns
+ *   per country, and no cost on the lines that already match.
  * - Each field records the rule that produced it; its confidence is the
  *   accuracy that rule showed on the development corpus
  *   (tests/fixtures/signatures, tests/bench/score-signatures) times the
