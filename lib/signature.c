@@ -1810,16 +1810,16 @@ ps_line(const char *s, size_t n)
 }
 
 /* A post-scriptum ending the reply at line end: the index of its first
- * line (within the last five), or end.  The lines after the marker must
- * be its text, not a signature (a delimiter, a closing, the sender's name,
- * a number or an address). */
+ * line (within the last five), or end.  Its lines must be its text, not
+ * a signature (a delimiter, a closing, the sender's name, a number or an
+ * address): "PS : mon portable, 06 12 34 56 78" is kept for the card. */
 static size_t
 postscript(struct ctx *c, struct tline *ln, size_t end)
 {
 	for (size_t k = end; k-- > 0 && end - k <= 5;) {
 		if (!ps_line(ln[k].s, ln[k].n))
 			continue;
-		for (size_t j = k + 1; j < end; j++) {
+		for (size_t j = k; j < end; j++) {
 			if (!(ln[j].f & L_DONE)) {
 				flag_line(c, &ln[j]);
 				ln[j].f |= L_DONE;
