@@ -2825,6 +2825,22 @@ find_address_line(struct ex *x, int li, struct crm_signature *s)
 	return 1;
 }
 
+/* Is a segment of the postal line part of the address found on it?
+ * "Director | Harris IFA Ltd | 3 Market Place · Leeds · LS1 6DT": the
+ * title and the firm beside the address are not. */
+static int
+address_part(struct ex *x, const struct seg *g, const struct crm_sig_address *a)
+{
+	if (count_digits(g->s, g->n) || streetish(x, g->s, g->n) || country_code(x, g->s, g->n))
+		return 1;
+	if (a->city && memmem(g->s, g->n, a->city, strlen(a->city)))
+		return 1;
+	if (a->street && memmem(a->street, strlen(a->street), g->s, g->n))
+		return 1;
+	/* a segment that does not look like a title or a firm: as before */
+	return !(lex_has(x->c.r, g->s, g->n, LX_TITLE | LX_COMPANY | LX_LEGAL));
+}
+
 static const struct lexhit *
 seg_lex(const struct crm_sig_rules *r, struct seg *g)
 {
@@ -3582,7 +3598,8 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	for (i = 0; i < x->nl; i++)
 		if (find_address(x, (int)i, s)) {
 			for (size_t k = 0; k < x->ns; k++)
-				if (x->seg[k].line == (int)i || (s->address.street && x->seg[k].line == (int)i - 1
+				if ((x->seg[k].line == (int)i && address_part(x, &x->seg[k], &s->address))
+				    || (s->address.street && x->seg[k].line == (int)i - 1
 				    && streetish(x, x->seg[k].s, x->seg[k].n)
 				    && (!count_digits(s->address.street, strlen(s->address.street))
 				    || memmem(s->address.street, strlen(s->address.street), x->seg[k].s, x->seg[k].n))))

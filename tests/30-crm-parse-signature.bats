@@ -220,6 +220,11 @@ Directrice Générale
 	json_eq "$(jq -c .fields.address <<<"$got")" '{"street":"4, rue Jean Monnet","postal_code":"2180","city":"Luxembourg","country":"LU"}'
 	got=$(card "Edward Clarke" "edward.clarke@thamesgate.co.uk" "$b"$'2 Grand Canal Square | Dublin 2 | D02 KV60')
 	json_eq "$(jq -c .fields.address <<<"$got")" '{"street":"2 Grand Canal Square","postal_code":"D02 KV60","city":"Dublin","country":"IE"}'
+	# the title and the firm beside the address on its line stay theirs
+	got=$(card "Tom Harris" "tom.harris@harris-ifa.co.uk" $'Cheers,\nTom Harris\nDirector | Harris IFA Ltd | 3 Market Place · Leeds · LS1 6DT')
+	jq_is .fields.title "Director" "$got"
+	jq_is .fields.company "Harris IFA Ltd" "$got"
+	jq_is .fields.address.postal_code "LS1 6DT" "$got"
 }
 
 @test "a firm's name that starts like a street stays the firm's" {
