@@ -52,7 +52,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 #include <utf8proc.h>
 
 #define MAXLINES 32         /* tail of the reply that is examined */
@@ -999,6 +998,34 @@ close_guard(struct close_guard *g, const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+/* First names: the entities module's gazetteer beside our directory,
+ * its first column.  Another module's file, so it is optional and read
+ * leniently (a line that is not a name is skipped, never fatal): without
+ * it a surname-first name is put right only when the From header or the
+ * address tells the first name. */
+static void
+first_names(struct crm_sig_rules *r, const char *dir)
+{
+	char path[4200], *line = NULL;
+	size_t cap = 0;
+	ssize_t got;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "%s/../entities/firstnames.txt", dir);
+	if (!(fp = fopen(path, "r")))
+		return;
+	while ((got = getline(&line, &cap, fp)) >= 0) {
+		size_t n = strcspn(line, "\t\r\n#");
+		while (n && line[n - 1] == ' ')
+			n--;
+		line[n] = 0;
+		if (n && n < 64 && crm_utf8_valid(line, n))
+			lex_add(r, line, LX_FIRST, NULL);
+	}
+	free(line);
+	fclose(fp);
+}
+
 struct crm_sig_rules *
 crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 {
@@ -1039,16 +1066,7 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 	    || lex_file(r, dir, "countries.txt", 2, NULL, LX_COUNTRY, err, errlen) < 0
 	    || lex_file(r, dir, "regions.txt", 1, NULL, LX_REGION, err, errlen) < 0)
 		goto bad;
-	{
-		/* first names: the entities gazetteer beside this directory
-		 * (optional: without it a surname-first name is put right only
-		 * when the From name says so) */
-		char fn[4200];
-		snprintf(fn, sizeof fn, "%s/../entities/firstnames.txt", dir);
-		if (access(fn, R_OK) == 0
-		    && lex_file(r, dir, "../entities/firstnames.txt", 1, NULL, LX_FIRST, err, errlen) < 0)
-			goto bad;
-	}
+	first_names(r, dir);
 	{
 		/* every disclaimer line must name a known kind */
 		struct rfile f;
