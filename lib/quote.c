@@ -70,11 +70,11 @@ static const char *const patterns[R_NPAT] = {
 	 * then a device or application word somewhere after it */
 	[R_MOBILE] = "^\\s*(?:Envoy[ée]\\s+(?:de|depuis|à\\s+partir\\s+de|avec|via)\\s|"
 	    "Sent\\s+(?:from|via|with|using)\\s|Get\\s+Outlook\\s+for\\s|"
-	    "(?:Obtenir|T[ée]l[ée]charger)\\s+Outlook\\s+pour\\s|"
+	    "(?:Obten(?:ir|ez)|T[ée]l[ée]charge[rz])\\s+Outlook\\s+pour\\s|"
 	    "Von\\s+meinem\\s|Gesendet\\s+(?:von|mit)\\s|Enviado\\s+desde\\s|"
 	    "Inviato\\s+da\\s|Verzonden\\s+(?:vanaf|met)\\s|"
 	    "R[ée]dig[ée]\\s+(?:sur|depuis)\\s)"
-	    "(?=.{0,60}\\b(?:iPhone|iPad|Android|mobile|smartphone|"
+	    "(?=.{0,60}\\b(?:iPhone|iPad|iOS|Android|mobile|smartphone|"
 	    "t[ée]l[ée]phone|Samsung|Galaxy|Huawei|BlackBerry|Outlook|Mail|Xiaomi|"
 	    "Pixel|Proton|Spark|portable|tablette|Windows|Yahoo|Gmail|appareil|"
 	    "Handy|Blue|Nine|Edison|Superhuman|Fairphone)\\b).{0,60}$",
@@ -289,8 +289,8 @@ may_be_dashed(const char *p, size_t n)
 static int
 may_be_footer(const char *p, size_t n)
 {
-	static const char *const words[] = { "envoy", "sent", "get", "obtenir",
-		"t?l?charger", "von", "gesendet", "enviado", "inviato", "verzonden",
+	static const char *const words[] = { "envoy", "sent", "get", "obten",
+		"t?l?charge", "von", "gesendet", "enviado", "inviato", "verzonden",
 		"r?dig", NULL };
 
 	for (int k = 0; words[k]; k++) {

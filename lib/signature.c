@@ -19,8 +19,16 @@
  *   footers recur from message to message.
  * - The block is found by evidence in a fixed order: a "-- " delimiter, a
  *   closing line, the sender's own name, then a run of short feature-rich
- *   lines; legal notices and regulatory lines are cut first so that they
- *   can never become fields.
+ *   lines; legal notices, regulatory lines and a post-scriptum are cut
+ *   first so that they can never become fields.
+ * - Names are put in first-last order only on evidence of which word is
+ *   the first name (the From name, the address, the entities module's
+ *   first-names gazetteer, read from beside our rules directory rather
+ *   than copied): the shape alone ("EIN News", "AJ McKee") misleads.
+ * - An address written in segments ("street | city | code") is rewritten
+ *   into the order the postal patterns read and matched again, only when
+ *   they found nothing on the line as written: no second set of patterns
+ *   per country, and no cost on the lines that already match.
  * - Each field records the rule that produced it; its confidence is the
  *   accuracy that rule showed on the development corpus
  *   (tests/fixtures/signatures, tests/bench/score-signatures) times the
@@ -116,7 +124,8 @@ struct kv {
  * that a scan extends only while a longer match is possible. */
 enum {
 	LX_TITLE = 1, LX_COMPANY = 2, LX_LEGAL = 4, LX_STREET = 8, LX_COUNTRY = 16,
-	LX_DISC_CUE = 32, LX_DISC_SHORT = 64, LX_PREFIX = 128,
+	LX_DISC_CUE = 32, LX_DISC_SHORT = 64, LX_PREFIX = 128, LX_REGION = 256,
+	LX_FIRST = 512,
 };
 
 struct lexent {
@@ -146,10 +155,15 @@ struct crm_sig_rules {
 	                            in no lexicon, and this 8 KB answers for them
 	                            without touching the table */
 	int lexmax;              /* longest entry, in tokens */
-	pcre2_code *p_phone, *p_ext, *p_email, *p_url, *p_linkedin, *p_fr_city,
+	pcre2_code *p_phone, *p_ext, *p_email, *p_list_email, *p_url, *p_linkedin, *p_fr_city,
 	    *p_uk_city, *p_us_city, *p_ca_city, *p_au_city, *p_sg_city, *p_ie_city;
 	struct kv *phone_labels, *affixes, *tlds;
 	unsigned char affix_first[256];     /* bit kind: an affix starts so */
+	struct affix {                      /* the affixes by hash of their key */
+		uint64_t h;
+		const char *key;
+		unsigned char kinds;        /* bit kind */
+	} affix_tab[256];
 	size_t nphone_labels, naffixes, ntlds;
 	char **webmail, **social, **phone_regions;
 	size_t nwebmail, nsocial, nphone_regions;
@@ -879,6 +893,7 @@ patterns(struct crm_sig_rules *r, const char *dir, char *err, size_t errlen)
 		{ "phone", offsetof(struct crm_sig_rules, p_phone), 0 },
 		{ "ext", offsetof(struct crm_sig_rules, p_ext), PCRE2_CASELESS },
 		{ "email", offsetof(struct crm_sig_rules, p_email), PCRE2_CASELESS },
+		{ "list_email", offsetof(struct crm_sig_rules, p_list_email), PCRE2_CASELESS },
 		{ "url", offsetof(struct crm_sig_rules, p_url), PCRE2_CASELESS },
 		{ "linkedin", offsetof(struct crm_sig_rules, p_linkedin), PCRE2_CASELESS },
 		{ "fr_city", offsetof(struct crm_sig_rules, p_fr_city), PCRE2_CASELESS },
@@ -983,6 +998,34 @@ close_guard(struct close_guard *g, const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+/* First names: the entities module's gazetteer beside our directory,
+ * its first column.  Another module's file, so it is optional and read
+ * leniently (a line that is not a name is skipped, never fatal): without
+ * it a surname-first name is put right only when the From header or the
+ * address tells the first name. */
+static void
+first_names(struct crm_sig_rules *r, const char *dir)
+{
+	char path[4200], *line = NULL;
+	size_t cap = 0;
+	ssize_t got;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "%s/../entities/firstnames.txt", dir);
+	if (!(fp = fopen(path, "r")))
+		return;
+	while ((got = getline(&line, &cap, fp)) >= 0) {
+		size_t n = strcspn(line, "\t\r\n#");
+		while (n && line[n - 1] == ' ')
+			n--;
+		line[n] = 0;
+		if (n && n < 64 && crm_utf8_valid(line, n))
+			lex_add(r, line, LX_FIRST, NULL);
+	}
+	free(line);
+	fclose(fp);
+}
+
 struct crm_sig_rules *
 crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 {
@@ -1020,8 +1063,10 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 	    || lex_file(r, dir, "company.txt", 1, NULL, LX_COMPANY, err, errlen) < 0
 	    || lex_file(r, dir, "legal_forms.txt", 1, NULL, LX_LEGAL, err, errlen) < 0
 	    || lex_file(r, dir, "street.txt", 1, NULL, LX_STREET, err, errlen) < 0
-	    || lex_file(r, dir, "countries.txt", 2, NULL, LX_COUNTRY, err, errlen) < 0)
+	    || lex_file(r, dir, "countries.txt", 2, NULL, LX_COUNTRY, err, errlen) < 0
+	    || lex_file(r, dir, "regions.txt", 1, NULL, LX_REGION, err, errlen) < 0)
 		goto bad;
+	first_names(r, dir);
 	{
 		/* every disclaimer line must name a known kind */
 		struct rfile f;
@@ -1061,8 +1106,21 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 	if (kinds(dir, "name_affixes.txt", af_kinds, 2, no, no, 0, NULL, &r->affixes,
 	    &r->naffixes, err, errlen) < 0)
 		goto bad;
-	for (size_t i = 0; i < r->naffixes; i++)
-		r->affix_first[(unsigned char)r->affixes[i].key[0]] |= (unsigned char)(1 << r->affixes[i].kind);
+	for (size_t i = 0; i < r->naffixes; i++) {
+		const char *key = r->affixes[i].key;
+		uint64_t h = crm_fnv1a(key, strlen(key));
+		size_t k = h & 255, probes = 0;
+		while (r->affix_tab[k].key && strcmp(r->affix_tab[k].key, key) && ++probes < 256)
+			k = (k + 1) & 255;
+		if (probes == 256) {
+			fail(err, errlen, "name_affixes.txt", 0, "too many entries (256 at most)");
+			goto bad;
+		}
+		r->affix_tab[k].h = h;
+		r->affix_tab[k].key = key;
+		r->affix_tab[k].kinds |= (unsigned char)(1 << r->affixes[i].kind);
+		r->affix_first[(unsigned char)key[0]] |= (unsigned char)(1 << r->affixes[i].kind);
+	}
 	if (kv_table(dir, "tld_regions.txt", &r->tlds, &r->ntlds, err, errlen) < 0
 	    || list(dir, "webmail.txt", &r->webmail, &r->nwebmail, err, errlen) < 0
 	    || list(dir, "social.txt", &r->social, &r->nsocial, err, errlen) < 0
@@ -1090,7 +1148,7 @@ crm_sig_rules_free(struct crm_sig_rules *r)
 {
 	pcre2_code **codes[] = { &r->closing_line, &r->closing_end, &r->phone_label_before,
 		&r->phone_label_after, &r->p_phone, &r->p_ext,
-		&r->p_email, &r->p_url, &r->p_linkedin, &r->p_fr_city, &r->p_uk_city,
+		&r->p_email, &r->p_list_email, &r->p_url, &r->p_linkedin, &r->p_fr_city, &r->p_uk_city,
 		&r->p_us_city, &r->p_ca_city, &r->p_au_city, &r->p_sg_city, &r->p_ie_city };
 
 	if (!r)
@@ -1189,10 +1247,23 @@ has_affix(const struct crm_sig_rules *r, const char *folded, int kind)
 {
 	if (!(r->affix_first[(unsigned char)folded[0]] & (1 << kind)))
 		return 0;
-	for (size_t i = 0; i < r->naffixes; i++)
-		if (r->affixes[i].kind == kind && !strcmp(r->affixes[i].key, folded))
-			return 1;
+	uint64_t h = crm_fnv1a(folded, strlen(folded));
+	for (size_t k = h & 255, probes = 0; r->affix_tab[k].key && probes < 256; k = (k + 1) & 255, probes++)
+		if (r->affix_tab[k].h == h && !strcmp(r->affix_tab[k].key, folded))
+			return (r->affix_tab[k].kinds >> kind) & 1;
 	return 0;
+}
+
+/* A folded name word without the full stop that ends a sentence
+ * ("svetlova." -> "svetlova"); initials and abbreviations keep theirs
+ * ("j.", "b.k."). */
+static size_t
+final_dot(char *f, size_t fl)
+{
+	if (fl > 2 && f[fl - 1] == '.' && !memchr(f, '.', fl - 1)) {
+		f[--fl] = 0;
+	}
+	return fl;
 }
 
 /* Split a name into folded tokens (into buf), dropping affixes. */
@@ -1216,6 +1287,7 @@ name_tokens(const struct crm_sig_rules *r, const char *s, size_t n, char **tok,
 			size_t fl = fold_buf(s + i, j - i, f, sizeof buf[k]);
 			while (fl && strchr(",;:()\"'", f[fl - 1]))
 				f[--fl] = 0;
+			fl = final_dot(f, fl);
 			if (fl && !has_affix(r, f, 0) && !has_affix(r, f, 1))
 				tok[k++] = f;
 		}
@@ -1435,6 +1507,7 @@ name_match(struct ctx *c, const char *s, size_t n, size_t *first, size_t *last)
 		size_t tl = fold_buf(s + i, j - i, t, sizeof t);
 		while (tl && strchr(",;:()\"'", t[tl - 1]))
 			t[--tl] = 0;
+		tl = final_dot(t, tl);
 		int m = 0;
 		if (tl >= 2 && stok_has(c, t))
 			m = 2;
@@ -1454,6 +1527,9 @@ name_match(struct ctx *c, const char *s, size_t n, size_t *first, size_t *last)
 				f0 = i;
 			l0 = j;
 			while (l0 > f0 && strchr(",;:", s[l0 - 1]))
+				l0--;
+			/* "Oksana Svetlova." (not "John F.", "B.K.") */
+			if (l0 > i + 2 && s[l0 - 1] == '.' && !memchr(s + i, '.', l0 - 1 - i))
 				l0--;
 		}
 		i = j;
@@ -1719,6 +1795,81 @@ mentions_domain(struct ctx *c, const char *s, size_t n)
 	return strstr(p, want) != NULL;
 }
 
+/* "PS : je serai absent ...", "P.-S.", "P.S.", "PPS", "N.B. :",
+ * "Post-scriptum": a line that opens a post-scriptum. */
+static int
+ps_line(const char *s, size_t n)
+{
+	static const char *const marks[] = { "p.-s.", "p.p.s.", "p.s.", "p.s", "pps", "ps",
+		"n.b.", "post-scriptum", "post scriptum", NULL };
+
+	/* marks open with "p.", "pp", "ps", "po" or "n." */
+	unsigned char a = (unsigned char)(s[0] | 0x20), b = n > 1 ? (unsigned char)(s[1] | 0x20) : 0;
+	if (n < 3 || !((a == 'p' && (b == '.' || b == 'p' || b == 's' || b == 'o'))
+	    || (a == 'n' && b == '.')))
+		return 0;
+	for (int k = 0; marks[k]; k++) {
+		size_t m = strlen(marks[k]);
+		if (m > n || strncasecmp(s, marks[k], m))
+			continue;
+		unsigned char after = m < n ? (unsigned char)s[m] : 0;
+		if (a_isalnum(after) || after >= 0x80)
+			return 0;       /* "PSA", "Psychologue", "NBA" */
+		/* "N.B." is a note only with its colon: "N.B. Conseil" is a firm */
+		if (marks[k][0] == 'n') {
+			size_t j = m;
+			while (j < n && s[j] == ' ')
+				j++;
+			return j < n && s[j] == ':';
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* A post-scriptum ending the reply at line end: the index of its first
+ * line (within the last five), or end.  Its lines must be its text, not
+ * a signature (a delimiter, a closing, the sender's name, a number or an
+ * address): "PS : mon portable, 06 12 34 56 78" is kept for the card. */
+static size_t
+postscript(struct ctx *c, struct tline *ln, size_t end)
+{
+	for (size_t k = end; k-- > 0 && end - k <= 5;) {
+		if (!ps_line(ln[k].s, ln[k].n))
+			continue;
+		for (size_t j = k; j < end; j++) {
+			if (!(ln[j].f & L_DONE)) {
+				flag_line(c, &ln[j]);
+				ln[j].f |= L_DONE;
+			}
+			if (ln[j].f & (L_DELIM | L_CLOSE | L_CLOSE_END | L_NAME | L_FEAT))
+				return end;
+		}
+		return k;
+	}
+	return end;
+}
+
+/* "AMC" from amc.fr, "CGP" from cgp-conseil.fr: a short line in
+ * capitals that starts the sender's domain is the firm's acronym, not
+ * the signer's initials. */
+static int
+domain_acronym(struct ctx *c, const char *s, size_t n)
+{
+	if (n < 2)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!a_isupper((unsigned char)s[i]))
+			return 0;
+	ctx_domain(c);
+	if (!c->dlabel || c->webmail || strlen(c->dlabel) < n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (c->dlabel[i] != a_lower((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
 /* Lines are flagged lazily, from the bottom up: the block is found within
  * the last MAXBLOCK lines above any trailing notice, so most of the tail
  * is never looked at. */
@@ -1732,7 +1883,7 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	struct ctx c;
 	size_t n, end, i, start = (size_t)-1, trailing = 0;
 	double bconf = 0;
-	int found = 0;
+	int found = 0, ps_done = 0;
 
 	memset(out, 0, sizeof *out);
 	if (!in->reply || !in->reply_len)
@@ -1740,7 +1891,8 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	ctx_init(&c, r, in);
 	n = tail_lines(in->reply, in->reply_len, ln);
 	/* skip what follows the signature: notices, separators, quoted lines,
-	 * and up to four lines of prose (a P.S., a notice without a cue word) */
+	 * a post-scriptum, and up to four lines of prose after them (a notice
+	 * without a cue word) */
 	end = n;
 	while (end > 0) {
 		FLAG(end - 1);
@@ -1754,6 +1906,16 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 			trailing++;
 			end--;
 			continue;
+		}
+		if (!ps_done) {
+			ps_done = 1;
+			size_t k = postscript(&c, ln, end);
+			if (k < end) {
+				for (i = k; i < end; i++)
+					ln[i].f |= L_DISC | L_DONE;
+				end = k;
+				continue;
+			}
 		}
 		break;
 	}
@@ -1826,7 +1988,7 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 			FLAG(i);
 			if (ln[i].f & (L_DISC | L_SEP | L_PROSE | L_QUOTE | L_DELIM | L_CLOSE | L_CLOSE_END))
 				continue;
-			if (ln[i].n <= 3 && !(ln[i].f & L_NAME))
+			if (ln[i].n <= 3 && !(ln[i].f & L_NAME) && !domain_acronym(&c, ln[i].s, ln[i].n))
 				continue;        /* initials: "PA", "V.", "H" */
 			if (b.len)
 				crm_buf_addc(&b, '\n');
@@ -1860,7 +2022,8 @@ struct seg {
 	const char *s;
 	size_t n;
 	int line;
-	int sep_before;          /* the separator before it was " - " */
+	int sep_before;          /* the separator before it was a dash: 1 " - ",
+	                            2 " – ", 3 " — " */
 	unsigned kind;
 	int lex_done;            /* lex computed (lex_scan once per segment) */
 	struct lexhit lex;
@@ -1915,7 +2078,7 @@ sep_at(const char *s, size_t n, size_t i, int *dash)
 	for (size_t k = 0; k < sizeof seps / sizeof seps[0]; k++) {
 		size_t m = seps[k].n;
 		if ((unsigned char)seps[k].s[0] == ch && i + m <= n && !memcmp(s + i, seps[k].s, m)) {
-			*dash = k == 5;
+			*dash = k == 5 ? 1 : k == 3 ? 2 : k == 4 ? 3 : 0;
 			return m;
 		}
 	}
@@ -2001,13 +2164,21 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 	char *p = clean;
 	while (*p == ' ' || *p == '(')
 		p++;
-	int intl = *p == '+' || (p[0] == '0' && p[1] == '0');
+	/* "0033 1 42 ...", "00 44 20 ...": 00 is the international call
+	 * prefix of most of the world (the US's 011 excepted), and no
+	 * national number begins so; read as "+", whatever the region */
+	if (p[0] == '0' && p[1] == '0' && ((p[2] >= '1' && p[2] <= '9')
+	    || (p[2] == ' ' && a_isdigit((unsigned char)p[3])))) {
+		p[1] = '+';
+		p++;
+	}
+	int intl = *p == '+';
 	if (intl) {
 		/* "+352 (0) 26 ...": a trunk 0 some write after the country code */
 		char *z;
-		while ((z = strstr(clean, "(0)")))
+		while ((z = strstr(p, "(0)")))
 			memmove(z, z + 3, strlen(z + 3) + 1);
-		t = crm_phone_parse(clean, strlen(clean), "ZZ", e164);
+		t = crm_phone_parse(p, strlen(p), "ZZ", e164);
 	} else {
 		guessed = strcmp(x->region, def) != 0;
 		t = crm_phone_parse(clean, strlen(clean), x->region, e164);
@@ -2041,6 +2212,18 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 	ph->label = label;
 	ph->line = line;
 	ph->region_guessed = guessed;
+}
+
+/* "0033 1 ...", "00 41 22 ...": where a number written with the
+ * international prefix 00 starts in s, or NULL. */
+static const char *
+idd_prefix(const char *s, size_t n)
+{
+	for (const char *p = s; (p = memchr(p, '0', n - (size_t)(p - s))) && p + 3 < s + n; p++)
+		if (p[1] == '0' && (p == s || !a_isalnum((unsigned char)p[-1]))
+		    && ((p[2] >= '1' && p[2] <= '9') || (p[2] == ' ' && a_isdigit((unsigned char)p[3]))))
+			return p;
+	return NULL;
 }
 
 /* Phone candidates of one segment, with the label before or after each. */
@@ -2154,6 +2337,8 @@ norm_website(const struct crm_sig_rules *r, const char *u, size_t n)
 	return out;
 }
 
+static int same_site(const struct ctx *c, const char *host);
+
 static void
 find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 {
@@ -2195,14 +2380,20 @@ find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 		g->kind |= S_WEB;
 		/* prefer the site of the sender's own domain */
 		int own = c->domain && !strncmp(w, c->domain, strlen(c->domain));
+		/* "Orias n° 12 045 678 – www.orias.fr", "Regulated by the FCA
+		 * (fca.org.uk)": a link on a registration or notice line is
+		 * the register's, unless it is the sender's own site */
+		if (!own && !same_site(c, w) && lex_has(c->r, x->lines[g->line], x->lens[g->line],
+		    LX_DISC_CUE | LX_DISC_SHORT)) {
+			free(w);
+			continue;
+		}
 		if (!s->field[CRM_SIG_WEBSITE] || (own && strcmp(s->rule[CRM_SIG_WEBSITE], "own-domain-url")))
 			set_field(s, CRM_SIG_WEBSITE, w, own ? 0.97 : 0.9, own ? "own-domain-url" : "url");
 		else
 			free(w);
 	}
 }
-
-static int same_site(const struct ctx *c, const char *host);
 
 static void
 find_email(struct ex *x, struct seg *g, struct crm_signature *s)
@@ -2213,6 +2404,12 @@ find_email(struct ex *x, struct seg *g, struct crm_signature *s)
 	PCRE2_SIZE *o = ov(c);
 	char *e = fold(g->s + o[0], o[1] - o[0]);
 	int own = c->in->from_email && !strcasecmp(e, c->in->from_email);
+	g->kind |= S_EMAIL;
+	/* "spamassassin-talk@lists.sourceforge.net": a list's address */
+	if (!own && rx(c, c->r->p_list_email, e, strlen(e), 0) >= 0) {
+		free(e);
+		return;
+	}
 	int sameco = !own && same_site(c, strchr(e, '@') + 1);
 	g->kind |= S_EMAIL;
 	if (!s->field[CRM_SIG_EMAIL] || (own && strcmp(s->rule[CRM_SIG_EMAIL], "sender-address")))
@@ -2235,7 +2432,12 @@ country_code(struct ex *x, const char *s, size_t n)
 static int
 streetish(struct ex *x, const char *s, size_t n)
 {
-	return lex_has(x->c.r, s, n, LX_STREET);
+	struct lexhit h;
+	unsigned f = lex_scan(x->c.r, s, n, &h);
+	/* "Place des Corporations S.à r.l.": a legal form makes a firm; so
+	 * does a firm word without a number ("Avenue Capital Partners") */
+	return (f & (LX_STREET | LX_LEGAL)) == LX_STREET
+	    && (!(f & LX_COMPANY) || count_digits(s, n));
 }
 
 static void
@@ -2342,8 +2544,171 @@ postal_country(struct ex *x, const char *prefix, size_t digits)
 	return NULL;
 }
 
+/* A segment that is a postal code alone: 1 a code written before the
+ * city ("75008", "L-2180", "1204"), 2 one written after it ("EC4R 9AB",
+ * "H3B 4W5", "D02 KV60"), 0 none. */
+static int
+postcode_alone(const char *s, size_t n)
+{
+	size_t i = 0, d = 0;
+	char t[10];
+
+	/* "L-2180", "CH-1204", "B-1050", "F-75008", "D-60311" */
+	while (i < n && i < 3 && a_isupper((unsigned char)s[i]))
+		i++;
+	if (i && i < n && s[i] == '-')
+		i++;
+	else
+		i = 0;
+	while (i + d < n && a_isdigit((unsigned char)s[i + d]))
+		d++;
+	if (i + d == n && (d == 4 || d == 5))
+		return 1;
+	/* letters and digits, one blank at most: the UK, Canadian and Irish
+	 * shapes, as A9 9AA .. AA9A 9AA, A9A 9A9, A99 A9A9 */
+	size_t k = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] == ' ')
+			continue;
+		if (k == sizeof t || !a_isalnum((unsigned char)s[i]) || a_islower((unsigned char)s[i]))
+			return 0;
+		t[k++] = a_isdigit((unsigned char)s[i]) ? '9' : 'A';
+	}
+	if (k < 5 || k > 7 || n - k > 1)
+		return 0;
+	int blank_in = n > k && s[n - 4] == ' ', blank_out = n > k && s[3] == ' ';
+	/* UK: an outward part, then 9AA */
+	if (!strncmp(t + k - 3, "9AA", 3) && (n == k || blank_in)) {
+		static const char *const out[] = { "A9", "A99", "AA9", "AA99", "A9A", "AA9A", NULL };
+		for (int j = 0; out[j]; j++)
+			if (strlen(out[j]) == k - 3 && !strncmp(t, out[j], k - 3))
+				return 2;
+	}
+	t[k] = 0;
+	if (!strcmp(t, "A9A9A9") && (n == k || blank_in))
+		return 2;       /* Canada */
+	if (k == 7 && !strncmp(t, "A99", 3) && (n == k || blank_out))
+		return 2;       /* Ireland */
+	return 0;
+}
+
+/* A segment that can be a city: one to four words of letters, a
+ * capital first, no street word, no country. */
+static int
+city_alone(struct ex *x, const char *s, size_t n, unsigned not)
+{
+	size_t w = 1;
+
+	if (n < 2 || n > 40 || !(a_isupper((unsigned char)s[0]) || (unsigned char)s[0] >= 0xC3))
+		return 0;
+	/* "Dublin 2", "Paris 8": a district number */
+	if (n > 3 && a_isdigit((unsigned char)s[n - 1]) && (s[n - 2] == ' '
+	    || (a_isdigit((unsigned char)s[n - 2]) && s[n - 3] == ' ')))
+		n -= s[n - 2] == ' ' ? 2 : 3;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == ' ')
+			w++;
+		else if (!(a_isalpha(ch) || ch >= 0x80 || ch == '-' || ch == '\'' || ch == '.'))
+			return 0;
+	}
+	return w <= 4 && !lex_has(x->c.r, s, n, LX_STREET | LX_TITLE | LX_COMPANY | not);
+}
+
+/* "12 Arthur Street | London | EC4R 9AB", "47 rue X · Paris · 75008":
+ * an address written in separate segments, the postal code alone in
+ * one.  Rewritten into out in the order the patterns read ("street |
+ * London EC4R 9AB | country", "street | 75008 Paris"); 0 when the line
+ * is not so. */
+static size_t
+address_segments(struct ex *x, int li, char *out, size_t cap)
+{
+	size_t save = x->ns, pc = (size_t)-1, city = (size_t)-1, len = 0;
+	int shape = 0;
+
+	segment(x, li, x->lines[li], x->lens[li]);
+	for (size_t k = save; k < x->ns && !shape; k++)
+		if ((shape = postcode_alone(x->seg[k].s, x->seg[k].n)))
+			pc = k;
+	/* the city: the segment next to the code, before it first; a
+	 * country's name only after a code that names it ("L-2180 |
+	 * Luxembourg") */
+	if (shape) {
+		unsigned not = a_isupper((unsigned char)x->seg[pc].s[0]) && shape == 1 ? 0 : LX_COUNTRY;
+		if (pc > save && city_alone(x, x->seg[pc - 1].s, x->seg[pc - 1].n, not | (shape == 1) * LX_COUNTRY))
+			city = pc - 1;
+		else if (pc + 1 < x->ns && city_alone(x, x->seg[pc + 1].s, x->seg[pc + 1].n, not))
+			city = pc + 1;
+		else
+			for (size_t k = save; k < x->ns && city == (size_t)-1; k++)
+				if (k != pc && city_alone(x, x->seg[k].s, x->seg[k].n, LX_COUNTRY))
+					city = k;
+	}
+	if (city != (size_t)-1) {
+		struct seg *c = &x->seg[city], *p = &x->seg[pc];
+		/* the street parts first, then code and city, then the rest
+		 * (a country) */
+		for (int pass = 0; pass < 3; pass++)
+			for (size_t k = save; k < x->ns; k++) {
+				struct seg *g = &x->seg[k];
+				int street = k != city && k != pc && (streetish(x, g->s, g->n)
+				    || (a_isdigit((unsigned char)g->s[0]) && count_digits(g->s, g->n) <= 5));
+				if ((pass == 0 && !street) || (pass == 1 && k != pc)
+				    || (pass == 2 && (street || k == city || k == pc)))
+					continue;
+				if (len + g->n + c->n + 8 > cap) {
+					len = 0;
+					goto out;
+				}
+				if (len) {
+					memcpy(out + len, " | ", 3);
+					len += 3;
+				}
+				if (pass != 1) {
+					memcpy(out + len, g->s, g->n);
+					len += g->n;
+					continue;
+				}
+				const struct seg *a = shape == 1 ? p : c, *b = shape == 1 ? c : p;
+				memcpy(out + len, a->s, a->n);
+				len += a->n;
+				out[len++] = ' ';
+				memcpy(out + len, b->s, b->n);
+				len += b->n;
+			}
+	}
+out:
+	x->ns = save;
+	return len;
+}
+
+static int find_address_line(struct ex *x, int li, struct crm_signature *s);
+
+/* The address on line li, if any; a line of separate segments is read
+ * again rewritten (address_segments()) when the patterns find nothing. */
 static int
 find_address(struct ex *x, int li, struct crm_signature *s)
+{
+	char buf[MAXLINE + 16];
+	size_t n;
+	const char *line = x->lines[li];
+	size_t len = x->lens[li];
+	int found;
+
+	if (find_address_line(x, li, s))
+		return 1;
+	if (len > MAXLINE || count_digits(line, len) < 2 || !(n = address_segments(x, li, buf, sizeof buf)))
+		return 0;
+	x->lines[li] = buf;
+	x->lens[li] = n;
+	found = find_address_line(x, li, s);
+	x->lines[li] = line;
+	x->lens[li] = len;
+	return found;
+}
+
+static int
+find_address_line(struct ex *x, int li, struct crm_signature *s)
 {
 	struct ctx *c = &x->c;
 	const char *line = x->lines[li];
@@ -2476,6 +2841,22 @@ find_address(struct ex *x, int li, struct crm_signature *s)
 	s->address.country = crm_xstrdup(country);
 	set_field(s, CRM_SIG_ADDRESS, NULL, conf, rule);
 	return 1;
+}
+
+/* Is a segment of the postal line part of the address found on it?
+ * "Director | Harris IFA Ltd | 3 Market Place · Leeds · LS1 6DT": the
+ * title and the firm beside the address are not. */
+static int
+address_part(struct ex *x, const struct seg *g, const struct crm_sig_address *a)
+{
+	if (count_digits(g->s, g->n) || streetish(x, g->s, g->n) || country_code(x, g->s, g->n))
+		return 1;
+	if (a->city && memmem(g->s, g->n, a->city, strlen(a->city)))
+		return 1;
+	if (a->street && memmem(a->street, strlen(a->street), g->s, g->n))
+		return 1;
+	/* a segment that does not look like a title or a firm: as before */
+	return !(lex_has(x->c.r, g->s, g->n, LX_TITLE | LX_COMPANY | LX_LEGAL));
 }
 
 static const struct lexhit *
@@ -2638,30 +3019,47 @@ same_site(const struct ctx *c, const char *host)
 }
 
 /* Title-case a domain label for the fallback company: "groupe-kalis" ->
- * "Groupe Kalis". */
+ * "Groupe Kalis"; a part of two or three letters is an acronym
+ * ("amc-assurances" -> "AMC Assurances", "ct.fr" -> "CT"), except the
+ * small words of a name ("banque-de-savoie").  The label is the one
+ * ctx_domain() keeps (public suffix and co/com/org/ac/gov dropped).
+ * *acronym is set when the whole label is one. */
 static char *
-company_from_domain(struct ctx *c)
+company_from_domain(struct ctx *c, int *acronym)
 {
+	static const char *const small[] = { "de", "du", "des", "la", "le", "les", "et", "en",
+		"au", "aux", "of", "the", "and", "for", "von", "van", "der", "den", "di", "da",
+		"del", "y", NULL };
 	char *d, *dot, *out;
+
+	*acronym = 0;
 	if (!c->domain || c->webmail)
 		return NULL;
 	d = crm_xstrdup(c->domain);
 	if ((dot = strrchr(d, '.')))
 		*dot = 0;
-	if ((dot = strrchr(d, '.')) && (!strcmp(dot + 1, "co") || !strcmp(dot + 1, "com")))
+	if ((dot = strrchr(d, '.')) && (!strcmp(dot + 1, "co") || !strcmp(dot + 1, "com")
+	    || !strcmp(dot + 1, "org") || !strcmp(dot + 1, "ac") || !strcmp(dot + 1, "gov")))
 		*dot = 0;
 	if ((dot = strrchr(d, '.')))
 		memmove(d, dot + 1, strlen(dot + 1) + 1);
 	out = d;
-	int start = 1;
-	for (char *p = out; *p; p++) {
-		if (*p == '-' || *p == '_') {
-			*p = ' ';
-			start = 1;
-		} else if (start) {
-			*p = (char)a_upper((unsigned char)*p);
-			start = 0;
-		}
+	for (char *p = out; *p;) {
+		size_t n = strcspn(p, "-_"), k;
+		int up = n >= 2 && n <= 3, word = 0;
+		for (k = 0; up && k < n; k++)
+			up = a_isalpha((unsigned char)p[k]);
+		for (k = 0; up && small[k]; k++)
+			if (strlen(small[k]) == n && !strncmp(p, small[k], n))
+				up = 0, word = 1;
+		for (k = 0; k < n; k++)
+			if (up || (k == 0 && (!word || p == out)))
+				p[k] = (char)a_upper((unsigned char)p[k]);
+		if (strlen(out) <= 3)
+			*acronym = 1;
+		p += n;
+		if (*p)
+			*p++ = ' ';
 	}
 	return out;
 }
@@ -2686,7 +3084,13 @@ display_name(struct ctx *c)
 		if (!affix)
 			w[k++] = t;
 	}
-	if (k >= 2) {
+	if (k == 2 && w[0][strlen(w[0]) - 1] == ',') {
+		/* "Ryan, Shane": the surname first, said by the comma */
+		char *t = w[0];
+		t[strlen(t) - 1] = 0;
+		memmove(w, w + 1, (k - 1) * sizeof *w);
+		w[k - 1] = t;
+	} else if (k >= 2) {
 		int upper0 = 1, upper1 = 1;
 		for (char *p = w[0]; *p; p++)
 			if (a_islower((unsigned char)*p))
@@ -2711,6 +3115,159 @@ display_name(struct ctx *c)
 		return NULL;
 	}
 	return crm_buf_steal(&b);
+}
+
+/* A word's case: 2 all capitals (two letters or more, none small:
+ * "BERNARD", "BÉRANGER"), 1 capitalised ("Sophie", "Jean-Marc"), 0
+ * anything else. */
+static int
+word_case(const char *s, size_t n)
+{
+	size_t i = 0, letters = 0, lower = 0;
+	int first_up = -1;
+
+	while (i < n) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+		    (utf8proc_ssize_t)(n - i), &cp);
+		if (k <= 0)
+			return 0;
+		i += (size_t)k;
+		int up = cp < 0x80 ? a_isupper(cp) : utf8proc_isupper(cp);
+		int low = cp < 0x80 ? a_islower(cp) : utf8proc_islower(cp);
+		if (!up && !low)
+			continue;
+		if (first_up < 0)
+			first_up = up;
+		letters++;
+		lower += low;
+	}
+	if (letters >= 2 && !lower)
+		return 2;
+	return first_up == 1 ? 1 : 0;
+}
+
+#define MAXNAMEW 8
+
+/* The words of a written name (blanks and commas between them). */
+static size_t
+name_words(const char *s, size_t n, const char **w, size_t *wl)
+{
+	size_t k = 0, i = 0;
+
+	while (i < n) {
+		while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
+			i++;
+		size_t j = i;
+		while (j < n && s[j] != ' ' && s[j] != '\t' && s[j] != ',')
+			j++;
+		if (j == i)
+			break;
+		if (k == MAXNAMEW)
+			return 0;
+		w[k] = s + i;
+		wl[k++] = j - i;
+		i = j;
+	}
+	return k;
+}
+
+/* Is the word the signer's first name?  The From name's first word
+ * (when the From name is written first-last), the address's first part
+ * ("sophie" of sophie.bernard@), or a first name of the gazetteer. */
+static int
+first_name(struct ctx *c, const char *w, size_t n)
+{
+	char f[64];
+	size_t fl = fold_buf(w, n, f, sizeof f);
+	struct lexhit h;
+	const char *fn = c->in->from_name, *e = c->in->from_email;
+
+	if (fn && c->from_display) {
+		while (*fn == ' ' || *fn == '"')
+			fn++;
+		size_t k = strcspn(fn, " \t\"");
+		char g[64];
+		if (word_case(fn, k) == 1 && fold_buf(fn, k, g, sizeof g) == fl && !memcmp(f, g, fl))
+			return 1;
+	}
+	if (e && !strncasecmp(e, f, fl) && e[fl] && strchr("._-", e[fl]) && fl >= 2
+	    && word_case(w, n) == 1 && !memchr(w, '.', n))
+		return 1;
+	return (lex_scan(c->r, w, n, &h) & LX_FIRST) != 0;
+}
+
+/* The name as written, in first-last order: "BERNARD Sophie" (the
+ * surname in capitals first, a French habit) becomes "Sophie BERNARD",
+ * "Bernard, Sophie" (the comma says the surname came first) "Sophie
+ * Bernard"; only when the word moved first is the signer's first name
+ * (first_name()): "AJ McKee", "EIN News" stay.  *moved is set when the
+ * order changed. */
+static char *
+name_in_order(struct ctx *c, const char *s, size_t n, int *moved)
+{
+	const char *w[MAXNAMEW], *comma = memchr(s, ',', n);
+	size_t wl[MAXNAMEW], k, caps = 0;
+	struct crm_buf b = CRM_BUF_INIT;
+
+	*moved = 0;
+	if (comma) {
+		const char *a = s, *z = comma + 1;
+		size_t an = (size_t)(comma - s), zn = n - an - 1;
+		trim(&a, &an);
+		trim(&z, &zn);
+		if (!an || !zn || memchr(z, ',', zn) || name_words(a, an, w, wl) > 3
+		    || name_words(z, zn, w, wl) != 1 || !first_name(c, z, zn))
+			return crm_xstrndup(s, n);
+		crm_buf_add(&b, z, zn);
+		crm_buf_addc(&b, ' ');
+		crm_buf_add(&b, a, an);
+		*moved = 1;
+		return crm_buf_steal(&b);
+	}
+	/* SURNAME words (no initials: "B.K."), then one first name */
+	k = name_words(s, n, w, wl);
+	while (caps < k && word_case(w[caps], wl[caps]) == 2 && !memchr(w[caps], '.', wl[caps]))
+		caps++;
+	if (k < 2 || caps != k - 1 || word_case(w[caps], wl[caps]) != 1
+	    || !first_name(c, w[caps], wl[caps]))
+		return crm_xstrndup(s, n);
+	crm_buf_add(&b, w[caps], wl[caps]);
+	for (size_t j = 0; j < caps; j++) {
+		crm_buf_addc(&b, ' ');
+		crm_buf_add(&b, w[j], wl[j]);
+	}
+	*moved = 1;
+	return crm_buf_steal(&b);
+}
+
+/* A name line without its honorifics and letters: "Maître Édouard
+ * Fournier" -> "Édouard Fournier", "Jane Doe, CFA" -> "Jane Doe". */
+static void
+strip_affixes(const struct crm_sig_rules *r, const char **s, size_t *n)
+{
+	const char *w[MAXNAMEW];
+	size_t wl[MAXNAMEW], k = name_words(*s, *n, w, wl), b = 0, e = k;
+	char f[64];
+
+	while (b + 1 < e) {
+		fold_buf(w[b], wl[b], f, sizeof f);
+		if (!has_affix(r, f, 0))
+			break;
+		b++;
+	}
+	while (e > b + 1) {
+		fold_buf(w[e - 1], wl[e - 1], f, sizeof f);
+		if (!has_affix(r, f, 1))
+			break;
+		e--;
+	}
+	if (k && (b > 0 || e < k)) {
+		*n = (size_t)(w[e - 1] + wl[e - 1] - w[b]);
+		*s = w[b];
+	}
+	if (k && wl[e - 1] > 2 && (*s)[*n - 1] == '.' && !memchr(w[e - 1], '.', wl[e - 1] - 1))
+		(*n)--;             /* "Jane Doe." */
 }
 
 static void
@@ -2740,8 +3297,10 @@ find_name(struct ex *x, struct crm_signature *s)
 	}
 	if (best == 3) {
 		struct seg *g = &x->seg[bline];
-		set_field(s, CRM_SIG_NAME, crm_xstrndup(g->s + bf, bl - bf), 0.97,
-		    c->from_display ? "sender-name-written" : "sender-address-name");
+		int moved;
+		char *nm = name_in_order(c, g->s + bf, bl - bf, &moved);
+		set_field(s, CRM_SIG_NAME, nm, moved ? 0.93 : 0.97, moved ? "surname-first-reordered"
+		    : c->from_display ? "sender-name-written" : "sender-address-name");
 		/* the rest of the segment after the name: ", Présidente" */
 		size_t rest = bl;
 		while (rest < g->n && strchr(" ,", g->s[rest]))
@@ -2780,7 +3339,11 @@ find_name(struct ex *x, struct crm_signature *s)
 		if (g->kind)
 			continue;
 		if (person_shape(c, g->s, g->n)) {
-			set_field(s, CRM_SIG_NAME, crm_xstrndup(g->s, g->n), 0.6, "person-shaped-line");
+			const char *ns = g->s;
+			size_t nn = g->n;
+			int moved;
+			strip_affixes(c->r, &ns, &nn);
+			set_field(s, CRM_SIG_NAME, name_in_order(c, ns, nn, &moved), 0.6, "person-shaped-line");
 			g->kind = S_NAME;
 			x->name_line = g->line;
 			return;
@@ -2825,6 +3388,33 @@ split_title_firm(struct ex *x)
 	}
 }
 
+/* Is the whole text a region or a country ("EMEA", "Suisse romande",
+ * "France")? */
+static int
+geography(const struct crm_sig_rules *r, const char *s, size_t n)
+{
+	struct tok t[8];
+	char key[128];
+	size_t nt = tokenize(s, n, t, 8), kl = 0;
+	uint64_t h = FNV_BASIS;
+
+	if (!nt || nt > 4)
+		return 0;
+	for (size_t i = 0; i < nt; i++) {
+		if (kl + t[i].fl + 2 >= sizeof key)
+			return 0;
+		if (i) {
+			key[kl++] = ' ';
+			h = (h ^ ' ') * FNV_PRIME;
+		}
+		memcpy(key + kl, t[i].f, t[i].fl);
+		kl += t[i].fl;
+		h = fnv_more(h, t[i].f, t[i].fl);
+	}
+	struct lexent *e = lex_find(r, key, kl, h);
+	return e && (e->flags & (LX_REGION | LX_COUNTRY));
+}
+
 static void
 find_title_company(struct ex *x, struct crm_signature *s)
 {
@@ -2867,7 +3457,11 @@ find_title_company(struct ex *x, struct crm_signature *s)
 	/* no title word: the part right after the name ("Sales Structurer") */
 	if (tseg < 0 && name_seg >= 0 && (size_t)name_seg + 1 < x->ns) {
 		struct seg *g = &x->seg[name_seg + 1];
-		if (!g->kind && (int)(name_seg + 1) != cseg && g->line <= x->seg[name_seg].line + 1
+		unsigned char g0 = (unsigned char)g->s[0];
+		/* a title starts with a letter, or "(" ("--DeathToSpam--",
+		 * "-----BEGIN PGP SIGNATURE-----" do not) */
+		if (!g->kind && (a_isalpha(g0) || g0 >= 0xC3 || g0 == '(') && (int)(name_seg + 1) != cseg
+		    && g->line <= x->seg[name_seg].line + 1
 		    && count_digits(g->s, g->n) == 0 && count_words(g->s, g->n) <= 6 && g->n <= 60
 		    && !memchr(g->s, '@', g->n)
 		    && !(seg_lex(c->r, g)->flags & (LX_COUNTRY | LX_STREET | LX_DISC_CUE | LX_DISC_SHORT))
@@ -2884,14 +3478,17 @@ find_title_company(struct ex *x, struct crm_signature *s)
 		struct crm_buf b = CRM_BUF_INIT;
 		crm_buf_add(&b, g->s, g->n);
 		/* "Senior Portfolio Manager - EM Debt": a short unclassified
-		 * qualifier after " - " belongs to the title */
+		 * qualifier after " - " belongs to the title; so does a region
+		 * or a country after any dash ("Head of Sales – Europe") */
 		if ((size_t)tseg + 1 < x->ns) {
 			struct seg *q = &x->seg[tseg + 1];
 			const char *why;
 			if (q->line == g->line && q->sep_before && !q->kind && count_words(q->s, q->n) <= 3
-			    && count_digits(q->s, q->n) == 0 && company_score(x, q, &why) <= 0) {
-				crm_buf_adds(&b, " - ");
+			    && count_digits(q->s, q->n) == 0 && ((q->sep_before == 1
+			    && company_score(x, q, &why) <= 0) || geography(c->r, q->s, q->n))) {
+				crm_buf_adds(&b, q->sep_before == 1 ? " - " : q->sep_before == 2 ? " – " : " — ");
 				crm_buf_add(&b, q->s, q->n);
+				q->kind = S_TITLE;
 			}
 		}
 		int near = x->name_line < 0 || (g->line >= x->name_line - 1 && g->line <= x->name_line + 3);
@@ -2989,11 +3586,20 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	if (x->c.tld_region[0])
 		set_region(x->region, x->c.tld_region);
 	for (i = 0; i < x->ns; i++) {
-		const char *plus = memchr(x->seg[i].s, '+', x->seg[i].n);
-		if (plus && rx(&x->c, r->p_phone, x->seg[i].s, x->seg[i].n, (size_t)(plus - x->seg[i].s)) >= 0) {
-			char e164[CRM_PHONE_MAX], reg[3];
+		const char *gs = x->seg[i].s, *plus = memchr(gs, '+', x->seg[i].n);
+		size_t gn = x->seg[i].n;
+		if (!plus)
+			plus = idd_prefix(gs, gn);
+		if (plus && rx(&x->c, r->p_phone, gs, gn, (size_t)(plus - gs)) >= 0) {
+			char e164[CRM_PHONE_MAX], reg[3], num[64];
 			PCRE2_SIZE *o = ov(&x->c);
-			if (crm_phone_parse(x->seg[i].s + o[0], o[1] - o[0], "ZZ", e164)
+			size_t nl = o[1] - o[0];
+			if (nl >= sizeof num)
+				continue;
+			memcpy(num, gs + o[0], nl);
+			if (num[0] == '0' && num[1] == '0')
+				num[1] = '+';       /* "0033" as "+33" (see add_phone) */
+			if (crm_phone_parse(num + (num[1] == '+'), nl - (num[1] == '+'), "ZZ", e164)
 			    && crm_phone_region_of(e164, reg) == 0) {
 				memcpy(x->region, reg, 3);
 				break;
@@ -3010,8 +3616,11 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	for (i = 0; i < x->nl; i++)
 		if (find_address(x, (int)i, s)) {
 			for (size_t k = 0; k < x->ns; k++)
-				if (x->seg[k].line == (int)i || (s->address.street && x->seg[k].line == (int)i - 1
-				    && (seg_lex(r, &x->seg[k])->flags & LX_STREET)))
+				if ((x->seg[k].line == (int)i && address_part(x, &x->seg[k], &s->address))
+				    || (s->address.street && x->seg[k].line == (int)i - 1
+				    && streetish(x, x->seg[k].s, x->seg[k].n)
+				    && (!count_digits(s->address.street, strlen(s->address.street))
+				    || memmem(s->address.street, strlen(s->address.street), x->seg[k].s, x->seg[k].n))))
 					x->seg[k].kind |= S_ADDR;
 			set_region(x->region, s->address.country);
 			break;
@@ -3026,7 +3635,7 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	/* street lines above the postal line are address too */
 	for (i = 0; i < x->ns; i++)
 		if (!x->seg[i].kind && count_digits(x->seg[i].s, x->seg[i].n)
-		    && (seg_lex(r, &x->seg[i])->flags & LX_STREET))
+		    && (seg_lex(r, &x->seg[i])->flags & (LX_STREET | LX_LEGAL)) == LX_STREET)
 			x->seg[i].kind |= S_ADDR;
 	choose_phones(x, s);
 	find_name(x, s);
@@ -3038,9 +3647,11 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	if (!s->field[CRM_SIG_COMPANY] && s->field[CRM_SIG_NAME] && !other_domain
 	    && (s->field[CRM_SIG_TITLE] || s->field[CRM_SIG_PHONE] || s->field[CRM_SIG_MOBILE]
 	    || s->field[CRM_SIG_EMAIL] || s->field[CRM_SIG_WEBSITE])) {
-		char *co = company_from_domain(&x->c);
+		int acronym;
+		char *co = company_from_domain(&x->c, &acronym);
+		/* "ct.fr": two or three letters say little of the firm's name */
 		if (co)
-			set_field(s, CRM_SIG_COMPANY, co, 0.6, "sender-domain");
+			set_field(s, CRM_SIG_COMPANY, co, acronym ? 0.5 : 0.6, "sender-domain");
 	}
 	/* a card must be the sender's: their name, their address, their
 	 * site, or a firm that spells their domain; list footers, slogans

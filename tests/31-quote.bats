@@ -49,6 +49,19 @@ body_of() {  # body_of FILE [SUBJECT]
 	jq_is .reply 'Sent from my office the signed mandate and the KYC file yesterday evening.' "$got"
 }
 
+@test "Outlook's and other clients' download footers are cut, in English and French" {
+	for f in 'Get Outlook for iOS' 'Get Outlook for iOS<https://aka.ms/o0ukef>' 'Obtenir Outlook pour iOS' \
+	    'Obtenez Outlook pour Android' 'Téléchargez Outlook pour iOS' 'Télécharger Outlook pour Android' \
+	    'Envoyé depuis Outlook' 'Envoyé de mon appareil Galaxy' 'Sent from Mail for Windows' \
+	    'Sent from Yahoo Mail on Android' 'Envoyé de ma tablette'; do
+		got=$(printf 'Oui, parfait.\n\nGrace\n\n%s\n' "$f" | body_of /dev/stdin)
+		jq_is .reply $'Oui, parfait.\n\nGrace' "$got" || { echo "footer: $f"; return 1; }
+	done
+	# a sentence about a download stays
+	got=$(printf 'Get Outlook for iOS installed on the sales team phones before Monday, please.\n' | body_of /dev/stdin)
+	jq_is .reply 'Get Outlook for iOS installed on the sales team phones before Monday, please.' "$got"
+}
+
 @test "a quote inside HTML-only mail (blockquote) is separated" {
 	cat >"$BATS_TEST_TMPDIR/m.eml" <<-'EOM'
 	From: Jean Martin <jean.martin@exemple-gestion.fr>
