@@ -27,6 +27,7 @@
 #include "exitcode.h"
 #include "fold.h"
 #include "hash.h"
+#include "jsonl.h"
 #include "lexicon.h"
 #include "log.h"
 #include "phone.h"
@@ -1156,41 +1157,6 @@ crm_entities_json(const struct crm_ent_set *set)
 	to_array(a = json_object_new_array(), set->keywords, set->nkeywords);
 	json_object_object_add(o, "keywords", a);
 	return o;
-}
-
-/* A JSON string as json-c writes it with JSON_C_TO_STRING_NOSLASHESCAPE:
- * the short escapes, \u00XX (lower-case hex) for other control bytes,
- * every other byte as it is. */
-void
-crm_json_escape(struct crm_buf *b, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t run = 0;
-
-	crm_buf_grow(b, n + 2);
-	b->s[b->len++] = '"';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		crm_buf_add(b, s + run, i - run);
-		run = i + 1;
-		switch (c) {
-		case '"': crm_buf_add(b, "\\\"", 2); break;
-		case '\\': crm_buf_add(b, "\\\\", 2); break;
-		case '\n': crm_buf_add(b, "\\n", 2); break;
-		case '\r': crm_buf_add(b, "\\r", 2); break;
-		case '\t': crm_buf_add(b, "\\t", 2); break;
-		case '\b': crm_buf_add(b, "\\b", 2); break;
-		case '\f': crm_buf_add(b, "\\f", 2); break;
-		default: {
-			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-			crm_buf_add(b, u, 6);
-		}
-		}
-	}
-	crm_buf_add(b, s + run, n - run);
-	crm_buf_addc(b, '"');
 }
 
 static void

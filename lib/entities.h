@@ -46,8 +46,6 @@ void crm_entities_scan(struct crm_entities *e, const char *text, size_t n,
     const char *folded, size_t fn, time_t ref, struct crm_ent_set *set);
 json_object *crm_entities_json(const struct crm_ent_set *set);
 void crm_entities_render(const struct crm_ent_set *set, struct crm_buf *out);
-/* Append s as a JSON string, byte for byte as json-c writes it. */
-void crm_json_escape(struct crm_buf *out, const char *s, size_t n);
 
 /* A date expression starting exactly at folded[at] (after blanks): 1 and
  * the ISO date (YYYY-MM-DD) in iso when one is there, *end past it. */
