@@ -1700,25 +1700,32 @@ batch_failed(struct crm_af *a, PGresult *err)
 
 /* ---- stored interactions ---- */
 
-/* The claim walks the to-do index (interactions_autofill_todo) in id order
- * and stops after N rows; each sender is then matched by index probes,
- * one row at a time (LATERAL ... LIMIT 1 keeps the planner from hashing
- * the whole of people and organisations for every batch; the keys are
- * unique).  Outbound mail and bounces or lists are not matched at all:
- * they are only marked as processed. */
+/* The claim deletes the oldest ids of the queue it can lock (SKIP LOCKED:
+ * two runs never get the same one), records them as done by this run, and
+ * reads the interactions by primary key; each sender is then matched by
+ * index probes, one row at a time (LATERAL ... LIMIT 1 keeps the planner
+ * from hashing the whole of interactions, people or organisations for
+ * every batch; the keys are unique).  Outbound mail and bounces or lists
+ * are not matched at all: they are only marked as processed.  The
+ * signature's text and the enrichment's description are not needed. */
 static const char SQL_CLAIM[] =
     "with c as ("
-    " select id from interactions where autofilled_at is null order by id limit $1::int"
-    " for update skip locked),"
+    " delete from autofill_todo where interaction_id = any (array("
+    "  select interaction_id from autofill_todo order by interaction_id limit $1::int"
+    "  for update skip locked))"
+    " returning interaction_id as id),"
+    "d as (insert into autofill_done as d (interaction_id, run_id) select id, $2::bigint from c"
+    " on conflict (interaction_id) do update set run_id = excluded.run_id, done_at = now()),"
     "u as ("
-    " update interactions i set autofilled_at = now(), autofill_run_id = $2::bigint"
-    " from c where i.id = c.id"
-    " returning i.id, i.person_id, i.organisation_id, i.from_name, i.from_email, i.date,"
-    "  i.outbound, i.auto, i.signature, i.enrichment,"
-    "  not (i.outbound or coalesce(i.auto in ('bounce', 'mailing_list'), false)) as wanted)"
+    " select c.id, i.person_id, i.organisation_id, i.from_name, i.from_email, i.date,"
+    "  coalesce(i.outbound, true) as outbound, i.auto, i.signature, i.enrichment,"
+    "  not coalesce(i.outbound or coalesce(i.auto in ('bounce', 'mailing_list'), false), true)"
+    "   as wanted"
+    " from c left join lateral (select * from interactions where id = c.id limit 1) i on true)"
     "select u.id, coalesce(u.person_id, p.id), coalesce(u.organisation_id, pr.organisation_id, o.id),"
     " o2.domain, u.from_name, lower(u.from_email), extract(epoch from u.date), u.outbound, u.auto,"
-    " case when u.wanted then u.signature end, case when u.wanted then u.enrichment end"
+    " case when u.wanted then u.signature - 'text' end,"
+    " case when u.wanted then u.enrichment - 'description' end"
     " from u"
     " left join lateral (select id from people where u.wanted and u.person_id is null"
     "  and email = lower(u.from_email) limit 1) p on true"
@@ -1730,18 +1737,6 @@ static const char SQL_CLAIM[] =
     " left join lateral (select domain from organisations where u.wanted"
     "  and id = coalesce(u.organisation_id, pr.organisation_id, o.id) limit 1) o2 on true"
     " order by u.id";
-
-/* Right after a bulk load the statistics say that almost nothing is to do
- * (IS NULL is guessed at 0.5%), and the planner then reads and sorts every
- * pending interaction for every batch of N: quadratic.  The claim alone
- * runs without bitmap and sequential scans, which leaves it the ordered
- * walk of the to-do index; the settings are put back at once. */
-static const char SQL_PLAN_CLAIM[] =
-    "select set_config(name, 'off', true) from pg_settings"
-    " where name in ('enable_bitmapscan', 'enable_seqscan')";
-static const char SQL_PLAN_RESET[] =
-    "select set_config(name, reset_val, true) from pg_settings"
-    " where name in ('enable_bitmapscan', 'enable_seqscan')";
 
 static int
 skip_auto(const char *autov)
@@ -1822,8 +1817,7 @@ stored_batch(struct crm_af *a, long want)
 		unsigned long matched;
 
 		tx_begin(a);
-		if (q(a, SQL_PLAN_CLAIM, 0, NULL, NULL, &err) < 0 ||
-		    q(a, SQL_CLAIM, 2, p, &r, &err) < 0 || q(a, SQL_PLAN_RESET, 0, NULL, NULL, &err) < 0) {
+		if (q(a, SQL_CLAIM, 2, p, &r, &err) < 0) {
 			PQclear(r);
 			r = NULL;
 			memset(&b, 0, sizeof b);
@@ -1969,7 +1963,7 @@ static const char SQL_MATCH[] =
     "  or exists (select 1 from mail_accounts m where lower(m.address) = v.email)"
     " from jsonb_to_recordset($1::jsonb) as v(n int, email text, rid text)"
     " left join lateral (select id, person_id, organisation_id from interactions"
-    "  where record_id = v.rid order by id limit 1) i on true"
+    "  where record_id = v.rid order by id limit 1 for key share) i on true"
     " left join lateral (select id, organisation_id from people"
     "  where email = v.email or (other_emails <> '{}' and other_emails @> array[v.email])"
     "  order by email = v.email desc, id limit 1) p on true"

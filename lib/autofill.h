@@ -18,8 +18,8 @@
 #include "db.h"
 #include "jsonl.h"
 
-/* The schema version the autofill programs need (sql/030_*). */
-#define CRM_AUTOFILL_SCHEMA 30
+/* The schema version the autofill programs need (sql/031_*). */
+#define CRM_AUTOFILL_SCHEMA 31
 #define CRM_AF_THRESHOLD 0.92
 #define CRM_AF_MIN_CONF 0.50
 

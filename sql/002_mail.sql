@@ -103,11 +103,12 @@ create table if not exists interactions (
 	updated_at timestamptz not null default now(),
 	unique (account, natural_key)
 );
-comment on table interactions is 'One row per message per account.  reply_text is the new text of the message (body.reply, else the whole text).  person_id is the other party: the sender of received mail, the first external recipient of sent mail (outbound).  The JSONB columns keep the stages'' keys whole: intent_detail, signature, entities, enrichment, route, source (with its cursor).  autofilled_at is set by crm-autofill.';
+comment on table interactions is 'One row per message per account.  reply_text is the new text of the message (body.reply, else the whole text).  person_id is the other party: the sender of received mail, the first external recipient of sent mail (outbound).  The JSONB columns keep the stages'' keys whole: intent_detail, signature, entities, enrichment, route, source (with its cursor).  Inserted rows are queued for crm-autofill in autofill_todo.';
 create index if not exists interactions_record on interactions (record_id);
 create index if not exists interactions_thread on interactions (thread_id);
 create index if not exists interactions_person on interactions (person_id);
 create index if not exists interactions_organisation on interactions (organisation_id);
 create index if not exists interactions_from on interactions (from_email);
 create index if not exists interactions_date on interactions (date);
-create index if not exists interactions_autofill_todo on interactions (id) where autofilled_at is null;
+-- (autofilled_at and autofill_run_id, and the index of the interactions
+-- they left to do, were replaced by autofill_todo and autofill_done: 031)

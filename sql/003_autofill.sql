@@ -32,7 +32,10 @@ create index if not exists autofill_runs_started on autofill_runs (started_at de
 
 do $$
 begin
-	if not exists (select 1 from pg_constraint where conname = 'interactions_autofill_run_fk') then
+	-- (the column is gone since 031)
+	if not exists (select 1 from pg_constraint where conname = 'interactions_autofill_run_fk')
+	    and exists (select 1 from pg_attribute where attrelid = 'interactions'::regclass
+	    and attname = 'autofill_run_id' and not attisdropped) then
 		alter table interactions add constraint interactions_autofill_run_fk
 			foreign key (autofill_run_id) references autofill_runs (id) on delete set null;
 	end if;

@@ -42,7 +42,8 @@ OLIVIER=olivier@ferrand-patrimoine.fr
 	[ "$output" = "autofill|$run_id|$i" ]
 	# the run is recorded with its counts and the interaction marked
 	[ "$(q "select status, processed, applied, suggested from autofill_runs where id = $run_id")" = "done|1|1|0" ]
-	[ "$(q "select autofill_run_id from interactions where id = $i")" = "$run_id" ]
+	[ "$(q "select run_id from autofill_done where interaction_id = $i")" = "$run_id" ]
+	[ "$(q "select count(*) from autofill_todo")" -eq 0 ]
 }
 
 @test "just below the threshold the value waits in the review queue instead" {
@@ -60,7 +61,7 @@ OLIVIER=olivier@ferrand-patrimoine.fr
 	[ "$status" -eq 0 ]
 	[ "$(q 'select count(*) from autofill_changes')" -eq 0 ]
 	[ "$(q 'select threshold from autofill_runs')" = "0.95" ]
-	q "update interactions set autofilled_at = null" >/dev/null
+	q "insert into autofill_todo select id from interactions" >/dev/null
 	run env CRM_AUTOFILL_THRESHOLD=0.95 crm-autofill --threshold 0.94
 	[ "$status" -eq 0 ]
 	[ "$(q "select mobile from people where email = '$SOPHIE'")" = "+33672184409" ]
@@ -139,7 +140,7 @@ OLIVIER=olivier@ferrand-patrimoine.fr
 	[ "$(q "select coalesce(mobile, 'NULL'), coalesce(linkedin_url, 'NULL'), provenance from people where email = '$SOPHIE'")" = "NULL|NULL|{}" ]
 	[ "$(q "select status from autofill_runs where id = $run_id")" = undone ]
 	# undone values are not applied again by a later run
-	q "update interactions set autofilled_at = null" >/dev/null
+	q "insert into autofill_todo select id from interactions" >/dev/null
 	crm-autofill -q
 	[ -z "$(q "select mobile from people where email = '$SOPHIE'")" ]
 	# and a second undo has nothing left to do
@@ -179,10 +180,10 @@ OLIVIER=olivier@ferrand-patrimoine.fr
 	done
 	run crm-autofill --limit 2
 	[ "$status" -eq 0 ]
-	[ "$(q 'select count(*) from interactions where autofilled_at is not null')" -eq 2 ]
-	[ "$(q 'select count(*) from interactions where autofilled_at is null and id < (select max(id) from interactions where autofilled_at is not null)')" -eq 0 ]
+	[ "$(q 'select count(*) from autofill_done')" -eq 2 ]
+	[ "$(q 'select count(*) from autofill_todo where interaction_id < (select max(interaction_id) from autofill_done)')" -eq 0 ]
 	run crm-autofill
-	[ "$(q 'select count(*) from interactions where autofilled_at is null')" -eq 0 ]
+	[ "$(q 'select count(*) from autofill_todo')" -eq 0 ]
 	[ "$(q "select string_agg(processed::text, ',' order by id) from autofill_runs")" = "2,3" ]
 }
 
@@ -241,7 +242,7 @@ OLIVIER=olivier@ferrand-patrimoine.fr
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"3 interactions, 0 matched, 0 applied"* ]]
 	[ "$(q 'select count(*) from autofill_evidence')" -eq 0 ]
-	[ "$(q 'select count(*) from interactions where autofilled_at is null')" -eq 0 ]
+	[ "$(q 'select count(*) from autofill_todo')" -eq 0 ]
 }
 
 @test "model output alone stays below the threshold" {
@@ -280,14 +281,58 @@ SQL
 	done
 	wait
 	cat "$BATS_TEST_TMPDIR"/run*.out
-	[ "$(q 'select count(*) from interactions where autofilled_at is null')" -eq 0 ]
+	[ "$(q 'select count(*) from autofill_todo')" -eq 0 ]
 	[ "$(q 'select sum(processed) from autofill_runs')" -eq 400 ]
+	[ "$(q 'select count(*) from autofill_done where run_id is not null')" -eq 400 ]
 	[ "$(q "select count(*) from autofill_runs where status = 'done'")" -eq 4 ]
 	# each field of each entity written once
 	[ "$(q 'select count(*) from (select entity_type, entity_id, field from autofill_changes group by 1, 2, 3 having count(*) > 1) d')" -eq 0 ]
 	[ "$(q "select count(*) from autofill_changes where entity_type = 'person'")" -eq 10 ]
 	# and every interaction's evidence exactly once
 	[ "$(q "select count(*) from autofill_evidence where field = 'mobile'")" -eq 400 ]
+}
+
+@test "a deleted interaction takes its queue entry, its done mark and its evidence with it" {
+	i=$(msg $SOPHIE 2025-10-01T10:00:00Z '{"mobile":["+33672184409",0.95]}')
+	crm-autofill -q
+	j=$(msg $PAUL 2025-10-01T10:00:00Z '{"mobile":["+33672184400",0.95]}')
+	[ "$(q "select count(*) from autofill_evidence where interaction_id = $i")" -eq 1 ]
+	[ "$(q "select count(*) from autofill_todo where interaction_id = $j")" -eq 1 ]
+	q "delete from interactions where id in ($i, $j)" >/dev/null
+	[ "$(q 'select count(*) from autofill_evidence') $(q 'select count(*) from autofill_done') $(q 'select count(*) from autofill_todo')" = "0 0 0" ]
+	# the applied value stays, with its audit
+	[ "$(q "select mobile from people where email = '$SOPHIE'")" = "+33672184409" ]
+	[ "$(q 'select count(*) from autofill_changes')" -eq 1 ]
+}
+
+@test "the 031 migration keeps processed interactions done and queues the others, once" {
+	d=$BATS_TEST_TMPDIR/sql
+	mkdir -p "$d"
+	for f in "$CRM_TOP"/sql/0[0-2][0-9]_*.sql "$CRM_TOP"/sql/030_*.sql; do
+		cp "$f" "$d"/
+	done
+	q "drop schema public cascade; create schema public" >/dev/null
+	CRM_SQL_DIR=$d crm-db -q migrate
+	[ "$(q 'select max(version) from schema_migrations')" -eq 30 ]
+	psql -qX -v ON_ERROR_STOP=1 -f "$FIX/autofill/crm.sql" >/dev/null
+	a=$(msg $SOPHIE 2025-10-01T10:00:00Z '{"mobile":["+33672184409",0.95]}')
+	b=$(msg $PAUL 2025-10-02T10:00:00Z '{"mobile":["+33672184400",0.95]}')
+	c=$(msg $OLIVIER 2025-10-03T10:00:00Z '{"title":["Associé",0.95]}')
+	q "insert into autofill_runs (status) values ('done')" >/dev/null
+	q "update interactions set autofilled_at = '2025-11-01T00:00:00Z', autofill_run_id = 1 where id = $b" >/dev/null
+	crm-db -q migrate
+	[ "$(q "select interaction_id || ' ' || run_id || ' ' || done_at from autofill_done")" = "$b 1 2025-11-01 00:00:00+00" ]
+	[ "$(q 'select string_agg(interaction_id::text, $$ $$ order by 1) from autofill_todo')" = "$a $c" ]
+	[ "$(q "select count(*) from information_schema.columns where table_name = 'interactions' and column_name like 'autofill%'")" -eq 0 ]
+	# again by hand: nothing changes
+	psql -qX -v ON_ERROR_STOP=1 -c 'set client_min_messages = warning' -f "$CRM_TOP"/sql/031_*.sql >/dev/null
+	[ "$(q 'select count(*) from autofill_done') $(q 'select count(*) from autofill_todo')" = "1 2" ]
+	# the next run takes the two left
+	run crm-autofill
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"2 interactions, 2 matched"* ]]
+	[ "$(q "select mobile from people where email = '$PAUL'")" = "" ]
+	[ "$(q "select mobile from people where email = '$SOPHIE'")" = "+33672184409" ]
 }
 
 @test "--stdin: records matched by address, then by domain; bad lines rejected with their line" {
@@ -372,5 +417,5 @@ EOF
 		n=$((n + 1))
 	done <"$f"
 	[ "$n" -ge 2 ]
-	[ "$(q 'select count(*) from interactions where autofilled_at is null')" -eq 10 ]
+	[ "$(q 'select count(*) from autofill_todo')" -eq 10 ]
 }
