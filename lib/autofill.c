@@ -31,6 +31,7 @@
 #include "phone.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -901,9 +902,14 @@ id_array(long long *ids, size_t n)
 /* Run a statement inside a batch: 0, or -1 with the failed result kept for
  * the caller (retryable or not). */
 static int
-q(struct crm_af *a, const char *sql, int n, const char *const *p, PGresult **res, PGresult **err)
+q_fmt(struct crm_af *a, const char *sql, int n, const char *const *p, int binary, PGresult **res,
+    PGresult **err)
 {
-	PGresult *r = crm_db_exec(a->c, sql, n, p);
+	PGresult *r = binary ? PQexecParams(a->c, sql, n, NULL, p, NULL, NULL, 1) :
+	    crm_db_exec(a->c, sql, n, p);
+
+	if (!r)
+		r = PQmakeEmptyPGresult(a->c, PGRES_FATAL_ERROR);
 
 	if (crm_db_ok(r)) {
 		if (res)
@@ -916,6 +922,12 @@ q(struct crm_af *a, const char *sql, int n, const char *const *p, PGresult **res
 		crm_db_die(a->c, r, "autofill");
 	*err = r;
 	return -1;
+}
+
+static int
+q(struct crm_af *a, const char *sql, int n, const char *const *p, PGresult **res, PGresult **err)
+{
+	return q_fmt(a, sql, n, p, 0, res, err);
 }
 
 /* ---- entity state (locked rows) ---- */
@@ -1512,23 +1524,32 @@ decide_group(struct crm_af *a, struct batch *b, struct group *gr)
 
 /* The rows go as arrays (unnest): the server reads array literals about
  * four times faster than the same rows as JSON.  They come sorted by the
- * key, so that the server's sort finds them in order. */
-static const char SQL_EVIDENCE_IN[] =
-    "insert into autofill_evidence as e (entity_type, entity_id, field, value, confidence, method,"
-    " seen_at, source, interaction_id, person_id, run_id)"
-    " select distinct on (v.t, v.id, v.field, v.source, v.method)"
-    "  v.t, v.id, v.field, v.value, v.conf, v.method, to_timestamp(v.seen), v.source, v.iid,"
-    "  v.person, $11::bigint"
-    " from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::real[], $6::text[],"
-    "  $7::float8[], $8::text[], $9::bigint[], $10::bigint[])"
-    "  as v(t, id, field, value, conf, method, seen, source, iid, person)"
+ * key, so that the server's sort finds them in order.  A message's
+ * evidence is only there already when it is processed again (queued
+ * again, or given on stdin as well): the batch first tries a plain INSERT,
+ * and only when a key exists does it do the upsert, which costs two
+ * thirds more (speculative insertion, a conflict check per row). */
+#define EVIDENCE_ROWS \
+    "insert into autofill_evidence as e (entity_type, entity_id, field, value, confidence, method," \
+    " seen_at, source, interaction_id, person_id, run_id)" \
+    " select distinct on (v.t, v.id, v.field, v.source, v.method)" \
+    "  v.t, v.id, v.field, v.value, v.conf, v.method, to_timestamp(v.seen), v.source, v.iid," \
+    "  v.person, $11::bigint" \
+    " from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::real[], $6::text[]," \
+    "  $7::float8[], $8::text[], $9::bigint[], $10::bigint[])" \
+    "  as v(t, id, field, value, conf, method, seen, source, iid, person)" \
     " order by v.t, v.id, v.field, v.source, v.method"
+static const char SQL_EVIDENCE_IN[] = EVIDENCE_ROWS;
+static const char SQL_EVIDENCE_UPSERT[] = EVIDENCE_ROWS
     " on conflict (entity_type, entity_id, field, source, method) do update set"
     "  value = excluded.value, confidence = excluded.confidence, seen_at = excluded.seen_at,"
     "  person_id = excluded.person_id, run_id = excluded.run_id";
 
+/* Read in binary (see evidence_rows): the server writes the numbers and
+ * dates as they are; only the confidence goes as text, the text the
+ * scores have always been computed from. */
 static const char SQL_EVIDENCE_OUT[] =
-    "select entity_type, entity_id, field, value, confidence, method, extract(epoch from seen_at),"
+    "select entity_type, entity_id, field, value, confidence::text, method, seen_at,"
     " person_id, interaction_id, source from autofill_evidence"
     " where (entity_type = 'person' and entity_id = any($1::bigint[]))"
     "  or (entity_type = 'organisation' and entity_id = any($2::bigint[]))";
@@ -1618,6 +1639,50 @@ cmp_okey(const void *x, const void *y)
 	return (a->row > b->row) - (a->row < b->row);
 }
 
+/* A bigint in binary (0 for NULL). */
+static long long
+bin_int8(PGresult *r, int i, int j)
+{
+	const unsigned char *v = (const unsigned char *)PQgetvalue(r, i, j);
+	unsigned long long x = 0;
+
+	if (PQgetisnull(r, i, j) || PQgetlength(r, i, j) != 8)
+		return 0;
+	for (int k = 0; k < 8; k++)
+		x = x << 8 | v[k];
+	return (long long)x;
+}
+
+/* A timestamptz in binary (microseconds since 2000-01-01) as the epoch
+ * seconds strtod reads in extract(epoch ...): m microseconds since 1970
+ * are m / 10^6 exactly, and m / 1e6 in doubles is that quotient correctly
+ * rounded, as strtod rounds it, while m has 53 bits or fewer. */
+static double
+bin_epoch(PGresult *r, int i, int j)
+{
+	long long v = bin_int8(r, i, j), sec, us;
+	char s[48];
+
+	if (PQgetisnull(r, i, j))
+		return NAN;
+	if (v == LLONG_MAX || v == LLONG_MIN)            /* 'infinity' */
+		return v > 0 ? INFINITY : -INFINITY;
+	sec = v / 1000000;
+	us = v % 1000000;
+	if (us < 0) {
+		us += 1000000;
+		sec--;
+	}
+	sec += 946684800LL;
+	if (sec > -9007199254LL && sec < 9007199254LL)   /* |m| < 2^53 */
+		return (double)(sec * 1000000 + us) / 1e6;
+	if (sec < 0 && us)
+		snprintf(s, sizeof s, "-%lld.%06lld", -(sec + 1), 1000000 - us);
+	else
+		snprintf(s, sizeof s, "%lld.%06lld", sec, us);
+	return strtod(s, NULL);
+}
+
 static void
 evidence_rows(PGresult *r, struct batch *b)
 {
@@ -1631,11 +1696,11 @@ evidence_rows(PGresult *r, struct batch *b)
 		struct erow *e = &b->rows[i];
 		e->value = PQgetvalue(r, i, E_VALUE);
 		e->source = PQgetvalue(r, i, E_SOURCE);
-		e->id = ll(PQgetvalue(r, i, E_ID));
-		e->iid = ll(PQgetvalue(r, i, E_IID));
-		e->person = ll(PQgetvalue(r, i, E_PERSON));
+		e->id = bin_int8(r, i, E_ID);
+		e->iid = bin_int8(r, i, E_IID);
+		e->person = bin_int8(r, i, E_PERSON);
 		e->conf = decimal(PQgetvalue(r, i, E_CONF));
-		e->seen = PQgetisnull(r, i, E_SEEN) ? NAN : decimal(PQgetvalue(r, i, E_SEEN));
+		e->seen = bin_epoch(r, i, E_SEEN);
 		k[i] = (struct okey){ .id = e->id, .iid = e->iid, .row = i,
 		    .t = names_add(&types, PQgetvalue(r, i, E_TYPE)),
 		    .f = names_add(&fieldn, PQgetvalue(r, i, E_FIELD)),
@@ -1814,7 +1879,19 @@ store_evidence(struct crm_af *a, struct tkey **touched, size_t *ntouched, char *
 	free(sorted);
 	snprintf(run, sizeof run, "%lld", a->run);
 	params[NCOLS] = run;
-	rc = a->nevs ? q(a, SQL_EVIDENCE_IN, NCOLS + 1, params, NULL, err) : 0;
+	rc = 0;
+	if (a->nevs && !(rc = q(a, "savepoint crm_af_evidence", 0, NULL, NULL, err))) {
+		rc = q(a, SQL_EVIDENCE_IN, NCOLS + 1, params, NULL, err);
+		if (rc < 0 && !strcmp(crm_db_sqlstate(*err), "23505")) {
+			PQclear(*err);
+			*err = NULL;
+			rc = q(a, "rollback to savepoint crm_af_evidence", 0, NULL, NULL, err);
+			if (!rc)
+				rc = q(a, SQL_EVIDENCE_UPSERT, NCOLS + 1, params, NULL, err);
+		}
+		if (!rc)
+			rc = q(a, "release savepoint crm_af_evidence", 0, NULL, NULL, err);
+	}
 	for (int c = 0; c < NCOLS; c++)
 		crm_buf_free(&col[c]);
 	return rc;
@@ -1935,7 +2012,7 @@ decide_batch(struct crm_af *a, struct batch *b, unsigned long processed, PGresul
 		const char *p[2] = { pids, oids };
 		if (lock_entities(a, CRM_AF_PERSON, pids, &b->people, err) < 0 ||
 		    lock_entities(a, CRM_AF_ORG, oids, &b->orgs, err) < 0 ||
-		    q(a, SQL_EVIDENCE_OUT, 2, p, &ev, err) < 0 ||
+		    q_fmt(a, SQL_EVIDENCE_OUT, 2, p, 1, &ev, err) < 0 ||
 		    load_excluded(a, b, pids, oids, err) < 0)
 			goto out;
 		evidence_rows(ev, b);
@@ -2065,7 +2142,8 @@ batch_failed(struct crm_af *a, PGresult *err)
 /* ---- stored interactions ---- */
 
 /* The claim deletes the oldest ids of the queue it can lock (SKIP LOCKED:
- * two runs never get the same one), records them as done by this run, and
+ * two runs never get the same one; deleted by the row address the lock
+ * found), logs them as done by this run, and
  * reads the interactions by primary key; each sender is then matched by
  * index probes, one row at a time (LATERAL ... LIMIT 1 keeps the planner
  * from hashing the whole of interactions, people or organisations for
@@ -2074,12 +2152,11 @@ batch_failed(struct crm_af *a, PGresult *err)
  * signature's text and the enrichment's description are not needed. */
 static const char SQL_CLAIM[] =
     "with c as ("
-    " delete from autofill_todo where interaction_id = any (array("
-    "  select interaction_id from autofill_todo order by interaction_id limit $1::int"
+    " delete from autofill_todo where ctid = any (array("
+    "  select ctid from autofill_todo order by interaction_id limit $1::int"
     "  for update skip locked))"
     " returning interaction_id as id),"
-    "d as (insert into autofill_done as d (interaction_id, run_id) select id, $2::bigint from c"
-    " on conflict (interaction_id) do update set run_id = excluded.run_id, done_at = now()),"
+    "d as (insert into autofill_done (interaction_id, run_id) select id, $2::bigint from c),"
     "u as ("
     " select c.id, i.person_id, i.organisation_id, i.from_name, i.from_email, i.date,"
     "  coalesce(i.outbound, true) as outbound, i.auto, i.signature, i.enrichment,"

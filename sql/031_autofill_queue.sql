@@ -18,6 +18,7 @@
 -- * autofill_done: which run processed an interaction, and when (what
 --   autofill_run_id and autofilled_at said; they are dropped, their values
 --   carried over: processed interactions stay done, the others are queued).
+--   Done is what is not in autofill_todo; this is the log.
 -- * autofill_evidence loses its foreign keys.  Each was checked row by row
 --   when evidence was written (two thirds of that time), and the check of
 --   interaction_id locked the wide interactions row; the run is only a
@@ -36,12 +37,16 @@ create table if not exists autofill_todo (
 );
 comment on table autofill_todo is 'Interactions crm-autofill has not processed yet (queued by a trigger on every insert into interactions; claimed oldest first, FOR UPDATE SKIP LOCKED, and deleted by the run that processes them).  Insert ids to have interactions processed again.';
 
+-- A log, appended to by each claim: no unique key to check (an
+-- interaction queued again is logged again), and a BRIN index, which
+-- costs next to nothing to keep since ids are claimed in ascending order.
 create table if not exists autofill_done (
-	interaction_id bigint primary key,
+	interaction_id bigint not null,
 	run_id bigint,
 	done_at timestamptz not null default now()
 );
-comment on table autofill_done is 'Interactions processed by crm-autofill: by which run (autofill_runs.id) and when.  Written in the transaction that processes them.';
+comment on table autofill_done is 'Interactions processed by crm-autofill: by which run (autofill_runs.id) and when; one row each time an interaction is processed.  Written in the transaction that claims them.';
+create index if not exists autofill_done_interaction on autofill_done using brin (interaction_id);
 
 do $$
 begin
@@ -49,8 +54,7 @@ begin
 	    and attname = 'autofilled_at' and not attisdropped) then
 		insert into autofill_done (interaction_id, run_id, done_at)
 			select id, autofill_run_id, autofilled_at from interactions
-			where autofilled_at is not null
-			on conflict do nothing;
+			where autofilled_at is not null order by id;
 		insert into autofill_todo (interaction_id)
 			select id from interactions where autofilled_at is null
 			on conflict do nothing;

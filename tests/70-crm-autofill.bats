@@ -367,9 +367,11 @@ EOF
 	run crm-autofill --stdin <"$BATS_TEST_TMPDIR/in.jsonl"
 	[ "$status" -eq 0 ]
 	[ "$(q "select interaction_id from autofill_changes")" = "$i" ]
-	# processing it later from the database adds no second piece of evidence
+	# processing it later from the database adds no second piece of evidence:
+	# the one there is the later run's
 	crm-autofill -q
 	[ "$(q 'select count(*) from autofill_evidence')" -eq 1 ]
+	[ "$(q 'select run_id from autofill_evidence')" = "$(q 'select max(id) from autofill_runs')" ]
 }
 
 @test "a huge and odd input does not break it: long values are ignored, UTF-8 kept" {
