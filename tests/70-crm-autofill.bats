@@ -283,7 +283,7 @@ SQL
 	cat "$BATS_TEST_TMPDIR"/run*.out
 	[ "$(q 'select count(*) from autofill_todo')" -eq 0 ]
 	[ "$(q 'select sum(processed) from autofill_runs')" -eq 400 ]
-	[ "$(q 'select count(*) from autofill_done where run_id is not null')" -eq 400 ]
+	[ "$(q 'select count(*) || $$ $$ || count(distinct interaction_id) from autofill_done where run_id is not null')" = "400 400" ]
 	[ "$(q "select count(*) from autofill_runs where status = 'done'")" -eq 4 ]
 	# each field of each entity written once
 	[ "$(q 'select count(*) from (select entity_type, entity_id, field from autofill_changes group by 1, 2, 3 having count(*) > 1) d')" -eq 0 ]
