@@ -43,7 +43,7 @@ dq() {
 	run "$CRM_TOP/scripts/demo" "$B"
 	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
 	# every stored message went through autofill, in one run
-	[ "$(dq "select count(*) from interactions where autofilled_at is null")" = 0 ]
+	[ "$(dq "select count(*) from autofill_todo")" = 0 ]
 	[ "$(dq "select count(*) || ' ' || min(status) from autofill_runs")" = "1 done" ]
 	run_id=$(dq "select id from autofill_runs")
 	[[ "$output" == *"Autofill (crm-autofill, run $run_id): 44 messages read"* ]]

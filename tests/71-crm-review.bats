@@ -117,7 +117,7 @@ sid() {   # sid FIELD EMAIL: the suggestion's id
 	[ "${lines[1]}" = "title|2|1|1|0.500" ]
 	[ "$(q "select count(*) from ai_feedback where decision = 'reject'")" -eq 2 ]
 	# a rejected value is not proposed again for that field
-	q "update interactions set autofilled_at = null" >/dev/null
+	q "insert into autofill_todo select id from interactions" >/dev/null
 	crm-autofill -q
 	[ "$(q "select count(*) from autofill_suggestions where field = 'title' and value = 'Analyste'")" -eq 1 ]
 }
