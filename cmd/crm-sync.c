@@ -45,6 +45,7 @@ struct sync {
 	struct crm_remote_opts ro;
 	int state;                /* --state: skip what is stored, mark the rest */
 	struct crm_seen *seen;
+	struct crm_buf out;       /* one record's JSON text, reused */
 };
 
 static int
@@ -100,30 +101,31 @@ static void
 one(const char *raw, size_t len, json_object *src, time_t fallback, const char *err, void *arg)
 {
 	struct sync *s = arg;
-	const char *why = err;
-	json_object *rec;
+	const char *why = err, *sj;
+	size_t sn;
 
 	if (!raw) {
 		reject(src, why);
 		return;
 	}
+	if (s->state) {
+		/* crm-store records it as stored, in the same transaction */
+		const char *path = crm_get_str(src, "path");
+		char item[256];
+		crm_maildir_item(path ? path : "", item, sizeof item);
+		json_object_object_add(src, "uniq", json_object_new_string(item));
+	}
 	s->mo.fallback_date = fallback;
-	rec = crm_message_record(raw, len, &s->mo, json_object_get(src), &why);
-	if (!rec) {
+	sj = crm_json_str(src, &sn);
+	s->out.len = 0;
+	if (crm_message_write(&s->out, raw, len, &s->mo, sj, sn, &why) < 0) {
+		if (s->state)
+			json_object_object_del(src, "uniq");
 		reject(src, why);
 		return;
 	}
 	json_object_put(src);
-	if (s->state) {
-		/* crm-store records it as stored, in the same transaction */
-		json_object *rs = crm_get(rec, "source");
-		const char *path = crm_get_str(rs, "path");
-		char item[256];
-		crm_maildir_item(path ? path : "", item, sizeof item);
-		json_object_object_add(rs, "uniq", json_object_new_string(item));
-	}
-	crm_emit_json(rec);
-	json_object_put(rec);
+	crm_emit_line(s->out.s, s->out.len);
 	crm_progress(++s->n, "messages");
 }
 
@@ -221,5 +223,6 @@ main(int argc, char **argv)
 	crm_output_close();
 	crm_seen_free(s.seen);
 	crm_db_close(db);
+	crm_buf_free(&s.out);
 	return crm_status();
 }

@@ -21,12 +21,14 @@
  */
 #include "mime.h"
 #include "charset.h"
+#include "exitcode.h"
 #include "hash.h"
 #include "html.h"
 #include "jsonl.h"
 #include "log.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <libetpan/libetpan.h>
 #include <stdlib.h>
@@ -192,99 +194,189 @@ crm_header_decode(struct crm_buf *out, const char *raw, size_t n)
 	crm_buf_free(&u);
 }
 
-static json_object *
-jstr(const char *s, size_t n)
+/* ---- JSON text ----
+ * The record is written as JSON text straight into one buffer: building
+ * a json-c tree and serialising it cost as much as parsing the message.
+ * Strings are escaped exactly as json-c writes them with
+ * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE (the crm
+ * output convention, crm_json_str()): '"', '\\', \b \f \n \r \t, other
+ * C0 controls as \u00xx in lower-case hex; everything else as is. */
+
+/* A JSON string of s (n bytes, valid UTF-8). */
+static void
+jw_str(struct crm_buf *out, const char *s, size_t n)
 {
-	return json_object_new_string_len(s, (int)n);
+	static const char hex[] = "0123456789abcdef";
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	size_t i = 0, run = 0;
+
+	crm_buf_grow(out, n + 2);
+	out->s[out->len++] = '"';
+	while (i < n) {
+		while (i + 8 <= n) {
+			uint64_t v, lt, q, b;
+			memcpy(&v, s + i, 8);
+			lt = (v - ones * 0x20) & ~v;
+			q = v ^ (ones * '"');
+			b = v ^ (ones * '\\');
+			if ((lt | ((q - ones) & ~q) | ((b - ones) & ~b)) & high)
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		char e[6] = { '\\', 0 };
+		size_t el = 2;
+		switch (c) {
+		case '"': e[1] = '"'; break;
+		case '\\': e[1] = '\\'; break;
+		case '\n': e[1] = 'n'; break;
+		case '\r': e[1] = 'r'; break;
+		case '\t': e[1] = 't'; break;
+		case '\b': e[1] = 'b'; break;
+		case '\f': e[1] = 'f'; break;
+		default:
+			memcpy(e + 1, "u00", 3);
+			e[4] = hex[c >> 4];
+			e[5] = hex[c & 15];
+			el = 6;
+		}
+		crm_buf_add(out, s + run, i - run);
+		crm_buf_add(out, e, el);
+		run = ++i;
+	}
+	crm_buf_grow(out, n - run + 1);
+	memcpy(out->s + out->len, s + run, n - run);
+	out->len += n - run;
+	out->s[out->len++] = '"';
+	out->s[out->len] = 0;
 }
 
-/* A string from a header that no decoder touched (ids): repaired. */
-static json_object *
-jstr_raw(const char *s)
-{
-	return crm_json_utf8(s, strlen(s));
-}
-
-static json_object *
-decoded_str(const char *raw)
+/* A JSON string of bytes that no decoder touched: invalid UTF-8 becomes
+ * U+FFFD. */
+static void
+jw_utf8(struct crm_buf *out, const char *s, size_t n)
 {
 	struct crm_buf b = CRM_BUF_INIT;
-	json_object *o;
 
-	if (!raw)
-		return NULL;
-	crm_header_decode(&b, raw, strlen(raw));
-	o = jstr(b.s ? b.s : "", b.len);
+	if (crm_utf8_valid(s, n)) {
+		jw_str(out, s, n);
+		return;
+	}
+	crm_utf8_repair(&b, s, n);
+	jw_str(out, b.s, b.len);
 	crm_buf_free(&b);
-	return o;
+}
+
+static void
+jw_raw(struct crm_buf *out, const char *s)
+{
+	jw_utf8(out, s, strlen(s));
+}
+
+/* A JSON array or object under construction: its members, comma-separated. */
+struct jlist {
+	struct crm_buf b;
+	size_t n;
+};
+
+static struct crm_buf *
+jl_next(struct jlist *l)
+{
+	if (l->n++)
+		crm_buf_addc(&l->b, ',');
+	return &l->b;
+}
+
+static void
+jl_put(struct crm_buf *out, const struct jlist *l, char open, char close)
+{
+	crm_buf_addc(out, open);
+	crm_buf_add(out, l->b.s, l->b.len);
+	crm_buf_addc(out, close);
+}
+
+/* A header value, decoded (crm_header_decode), as a JSON string. */
+static void
+jw_decoded(struct crm_buf *out, const char *raw, struct crm_buf *tmp)
+{
+	crm_buf_reset(tmp);
+	crm_header_decode(tmp, raw, strlen(raw));
+	jw_str(out, tmp->s ? tmp->s : "", tmp->len);
 }
 
 /* ---- addresses ---- */
 
-static json_object *
-addr_obj(const char *name, const char *email)
+/* {"name":...,"email":...} */
+static void
+jw_addr(struct crm_buf *out, const char *name, const char *email)
 {
-	json_object *o = json_object_new_object();
-	struct crm_buf e = CRM_BUF_INIT;
-	json_object *jn = NULL;
+	struct crm_buf b = CRM_BUF_INIT;
 
-	if (name) {
-		struct crm_buf b = CRM_BUF_INIT;
+	crm_buf_adds(out, "{\"name\":");
+	if (name)
 		crm_header_decode(&b, name, strlen(name));
-		/* a display name that only repeats the address says nothing */
-		if (b.len && !(email && !strcasecmp(b.s, email)))
-			jn = jstr(b.s, b.len);
-		crm_buf_free(&b);
-	}
-	json_object_object_add(o, "name", jn);
+	/* a display name that only repeats the address says nothing */
+	if (b.len && !(email && !strcasecmp(b.s, email)))
+		jw_str(out, b.s, b.len);
+	else
+		crm_buf_adds(out, "null");
+	crm_buf_adds(out, ",\"email\":");
 	if (email) {
-		crm_to_utf8(&e, NULL, email, strlen(email));
-		for (size_t i = 0; i < e.len; i++)
-			e.s[i] = (char)tolower((unsigned char)e.s[i]);
-		json_object_object_add(o, "email", jstr(e.s, e.len));
+		crm_buf_reset(&b);
+		crm_to_utf8(&b, NULL, email, strlen(email));
+		for (size_t i = 0; i < b.len; i++)
+			b.s[i] = (char)tolower((unsigned char)b.s[i]);
+		jw_str(out, b.s ? b.s : "", b.len);
 	} else
-		json_object_object_add(o, "email", NULL);
-	crm_buf_free(&e);
-	return o;
+		crm_buf_adds(out, "null");
+	crm_buf_addc(out, '}');
+	crm_buf_free(&b);
 }
 
 static void
-add_mailboxes(json_object *arr, struct mailimf_mailbox_list *l)
+add_mailboxes(struct jlist *l, struct mailimf_mailbox_list *ml, size_t max)
 {
-	if (!l || !l->mb_list)
+	if (!ml || !ml->mb_list)
 		return;
-	for (clistiter *it = clist_begin(l->mb_list); it; it = clist_next(it)) {
+	for (clistiter *it = clist_begin(ml->mb_list); it && l->n < max; it = clist_next(it)) {
 		struct mailimf_mailbox *mb = clist_content(it);
-		json_object_array_add(arr, addr_obj(mb->mb_display_name, mb->mb_addr_spec));
+		jw_addr(jl_next(l), mb->mb_display_name, mb->mb_addr_spec);
 	}
 }
 
 static void
-add_addresses(json_object *arr, struct mailimf_address_list *l)
+add_addresses(struct jlist *l, struct mailimf_address_list *al)
 {
-	if (!l || !l->ad_list)
+	if (!al || !al->ad_list)
 		return;
-	for (clistiter *it = clist_begin(l->ad_list); it; it = clist_next(it)) {
+	for (clistiter *it = clist_begin(al->ad_list); it; it = clist_next(it)) {
 		struct mailimf_address *a = clist_content(it);
 		if (a->ad_type == MAILIMF_ADDRESS_MAILBOX)
-			json_object_array_add(arr, addr_obj(a->ad_data.ad_mailbox->mb_display_name,
-			    a->ad_data.ad_mailbox->mb_addr_spec));
+			jw_addr(jl_next(l), a->ad_data.ad_mailbox->mb_display_name,
+			    a->ad_data.ad_mailbox->mb_addr_spec);
 		else if (a->ad_type == MAILIMF_ADDRESS_GROUP)
-			add_mailboxes(arr, a->ad_data.ad_group->grp_mb_list);
+			add_mailboxes(l, a->ad_data.ad_group->grp_mb_list, (size_t)-1);
 	}
 }
 
 /* Lenient address list for a header libetpan refused: every addr@domain,
- * with the text before it (quotes stripped) as the display name. */
+ * with the text before it (quotes stripped) as the display name; at most
+ * max of them. */
 static void
-add_lenient(json_object *arr, const char *raw)
+add_lenient(struct jlist *l, const char *raw, size_t max)
 {
 	struct crm_buf u = CRM_BUF_INIT;
 	const char *p, *at;
 
 	unfold(&u, raw, strlen(raw));
 	p = u.s ? u.s : "";
-	while ((at = strchr(p, '@'))) {
+	while (l->n < max && (at = strchr(p, '@'))) {
 		const char *a = at, *b = at + 1;
 		while (a > p && !strchr(" \t<>,;:\"'()[]", a[-1]))
 			a--;
@@ -298,7 +390,7 @@ add_lenient(json_object *arr, const char *raw)
 			while (ne > ns && strchr(" \t,\"'<", ne[-1]))
 				ne--;
 			char *name = ne > ns ? crm_xstrndup(ns, (size_t)(ne - ns)) : NULL;
-			json_object_array_add(arr, addr_obj(name, email));
+			jw_addr(jl_next(l), name, email);
 			free(email);
 			free(name);
 		}
@@ -362,17 +454,28 @@ raw_field(const char *msg, size_t mlen, const char *name, struct crm_buf *out)
 	}
 }
 
+/* Message ids in a raw header value, in order, as JSON strings (repaired)
+ * into l; the first also as a C string into *first when first is given. */
 static void
-add_ids(json_object *arr, const char *raw)
+add_ids(struct jlist *l, const char *raw, char **first)
 {
 	const char *p = raw, *lt, *gt;
+	size_t found = 0;
 
 	while ((lt = strchr(p, '<')) && (gt = strchr(lt + 1, '>'))) {
-		if (gt > lt + 1 && memchr(lt + 1, '@', (size_t)(gt - lt - 1)))
-			json_object_array_add(arr, crm_json_utf8(lt + 1, (size_t)(gt - lt - 1)));
+		if (gt > lt + 1 && memchr(lt + 1, '@', (size_t)(gt - lt - 1))) {
+			if (first) {
+				struct crm_buf b = CRM_BUF_INIT;
+				crm_utf8_repair(&b, lt + 1, (size_t)(gt - lt - 1));
+				*first = crm_buf_steal(&b);
+				return;
+			}
+			jw_utf8(jl_next(l), lt + 1, (size_t)(gt - lt - 1));
+			found++;
+		}
 		p = gt + 1;
 	}
-	if (json_object_array_length(arr) == 0 && bare_ids(raw)) {
+	if (!found && bare_ids(raw)) {
 		/* ids without brackets: whitespace-separated tokens with an '@' */
 		p = raw;
 		while (*p) {
@@ -381,20 +484,25 @@ add_ids(json_object *arr, const char *raw)
 			const char *s = p;
 			while (*p && !isspace((unsigned char)*p))
 				p++;
-			if (p > s && memchr(s, '@', (size_t)(p - s)))
-				json_object_array_add(arr, crm_json_utf8(s, (size_t)(p - s)));
+			if (p > s && memchr(s, '@', (size_t)(p - s))) {
+				if (first) {
+					struct crm_buf b = CRM_BUF_INIT;
+					crm_utf8_repair(&b, s, (size_t)(p - s));
+					*first = crm_buf_steal(&b);
+					return;
+				}
+				jw_utf8(jl_next(l), s, (size_t)(p - s));
+			}
 		}
 	}
 }
 
-static json_object *
-id_list(clist *l)
+static void
+id_list(struct jlist *l, clist *ids)
 {
-	json_object *arr = json_object_new_array();
-	if (l)
-		for (clistiter *it = clist_begin(l); it; it = clist_next(it))
-			json_object_array_add(arr, jstr_raw(clist_content(it)));
-	return arr;
+	if (ids)
+		for (clistiter *it = clist_begin(ids); it; it = clist_next(it))
+			jw_raw(jl_next(l), clist_content(it));
 }
 
 /* ---- body ---- */
@@ -402,7 +510,7 @@ id_list(clist *l)
 struct body {
 	const struct crm_msgopts *o;
 	struct crm_buf plain, html, dsn;
-	json_object *attachments;
+	struct jlist attachments;
 	int depth;
 };
 
@@ -654,11 +762,16 @@ rfc2231_name(struct mailmime_fields *f, struct mailmime_content *ct, struct crm_
 static void
 add_attachment(struct body *b, const char *filename, const char *ctype, size_t size)
 {
-	json_object *a = json_object_new_object();
-	json_object_object_add(a, "filename", filename ? jstr_raw(filename) : NULL);
-	json_object_object_add(a, "content_type", jstr_raw(ctype));
-	json_object_object_add(a, "size", json_object_new_int64((int64_t)size));
-	json_object_array_add(b->attachments, a);
+	struct crm_buf *o = jl_next(&b->attachments);
+
+	crm_buf_adds(o, "{\"filename\":");
+	if (filename)
+		jw_raw(o, filename);
+	else
+		crm_buf_adds(o, "null");
+	crm_buf_adds(o, ",\"content_type\":");
+	jw_raw(o, ctype);
+	crm_buf_printf(o, ",\"size\":%zu}", size);
 }
 
 static void walk(struct body *b, struct mailmime *m);
@@ -771,18 +884,39 @@ kept(const char *lname)
 }
 
 struct hdrs {
-	json_object *from, *to, *cc, *reply_to, *refs, *subject, *headers;
+	struct jlist from, to, cc, reply_to, refs, headers;
+	struct crm_buf subject;     /* a JSON string; empty: no Subject */
+	struct crm_buf names;       /* the names in headers, each NUL-terminated */
+	struct crm_buf tmp;
 	char *message_id, *in_reply_to;
 	const char *received_raw;   /* points into the parsed fields */
 	time_t date;
 	int nfields;
 };
 
+/* Add "name":value to headers unless name is there already; returns the
+ * buffer to write the value into, or NULL. */
+static struct crm_buf *
+header_slot(struct hdrs *h, const char *lname)
+{
+	size_t k = strlen(lname);
+
+	for (size_t i = 0; i < h->names.len; i += strlen(h->names.s + i) + 1)
+		if (!strcmp(h->names.s + i, lname))
+			return NULL;
+	crm_buf_add(&h->names, lname, k + 1);
+	struct crm_buf *o = jl_next(&h->headers);
+	jw_str(o, lname, k);
+	crm_buf_addc(o, ':');
+	return o;
+}
+
 static void
 optional_field(struct hdrs *h, const char *name, const char *value)
 {
 	char lname[64];
 	size_t n = strlen(name);
+	struct crm_buf *o;
 
 	if (n >= sizeof lname)
 		return;
@@ -792,41 +926,32 @@ optional_field(struct hdrs *h, const char *name, const char *value)
 	for (size_t i = 0; i <= n; i++)
 		lname[i] = (char)tolower((unsigned char)name[i]);
 	/* structured fields libetpan refused land here: read them leniently */
-	if (!strcmp(lname, "from") && !h->from) {
-		json_object *arr = json_object_new_array();
-		add_lenient(arr, value);
-		if (json_object_array_length(arr))
-			h->from = json_object_get(json_object_array_get_idx(arr, 0));
-		json_object_put(arr);
+	if (!strcmp(lname, "from") && !h->from.n) {
+		add_lenient(&h->from, value, 1);
 	} else if ((!strcmp(lname, "to") || !strcmp(lname, "cc") || !strcmp(lname, "reply-to"))) {
-		add_lenient(lname[0] == 't' ? h->to : lname[0] == 'c' ? h->cc : h->reply_to, value);
+		add_lenient(lname[0] == 't' ? &h->to : lname[0] == 'c' ? &h->cc : &h->reply_to,
+		    value, (size_t)-1);
 	} else if (!strcmp(lname, "message-id") && !h->message_id) {
-		json_object *arr = json_object_new_array();
-		add_ids(arr, value);
-		if (json_object_array_length(arr))
-			h->message_id = crm_xstrdup(json_object_get_string(json_object_array_get_idx(arr, 0)));
-		json_object_put(arr);
+		add_ids(NULL, value, &h->message_id);
 	} else if (!strcmp(lname, "in-reply-to") && !h->in_reply_to) {
-		json_object *arr = json_object_new_array();
-		add_ids(arr, value);
-		if (json_object_array_length(arr))
-			h->in_reply_to = crm_xstrdup(json_object_get_string(json_object_array_get_idx(arr, 0)));
-		json_object_put(arr);
-	} else if (!strcmp(lname, "references") && json_object_array_length(h->refs) == 0) {
-		add_ids(h->refs, value);
+		add_ids(NULL, value, &h->in_reply_to);
+	} else if (!strcmp(lname, "references") && h->refs.n == 0) {
+		add_ids(&h->refs, value, NULL);
 	} else if (!strcmp(lname, "date") && h->date == (time_t)-1) {
 		h->date = crm_parse_rfc5322_date(value, strlen(value));
 	} else if (!strcmp(lname, "received")) {
 		if (!h->received_raw)
 			h->received_raw = value;   /* the topmost hop; parsed only if needed */
 	}
-	if (kept(lname) && !json_object_object_get_ex(h->headers, lname, NULL))
-		json_object_object_add(h->headers, lname, decoded_str(value));
+	if (kept(lname) && (o = header_slot(h, lname)))
+		jw_decoded(o, value, &h->tmp);
 }
 
 static void
 read_fields(struct hdrs *h, struct mailimf_fields *f)
 {
+	struct crm_buf *o;
+
 	if (!f || !f->fld_list)
 		return;
 	for (clistiter *it = clist_begin(f->fld_list); it; it = clist_next(it)) {
@@ -834,22 +959,17 @@ read_fields(struct hdrs *h, struct mailimf_fields *f)
 		h->nfields++;
 		switch (fld->fld_type) {
 		case MAILIMF_FIELD_FROM:
-			if (!h->from && fld->fld_data.fld_from) {
-				json_object *arr = json_object_new_array();
-				add_mailboxes(arr, fld->fld_data.fld_from->frm_mb_list);
-				if (json_object_array_length(arr))
-					h->from = json_object_get(json_object_array_get_idx(arr, 0));
-				json_object_put(arr);
-			}
+			if (!h->from.n && fld->fld_data.fld_from)
+				add_mailboxes(&h->from, fld->fld_data.fld_from->frm_mb_list, 1);
 			break;
 		case MAILIMF_FIELD_TO:
-			add_addresses(h->to, fld->fld_data.fld_to->to_addr_list);
+			add_addresses(&h->to, fld->fld_data.fld_to->to_addr_list);
 			break;
 		case MAILIMF_FIELD_CC:
-			add_addresses(h->cc, fld->fld_data.fld_cc->cc_addr_list);
+			add_addresses(&h->cc, fld->fld_data.fld_cc->cc_addr_list);
 			break;
 		case MAILIMF_FIELD_REPLY_TO:
-			add_addresses(h->reply_to, fld->fld_data.fld_reply_to->rt_addr_list);
+			add_addresses(&h->reply_to, fld->fld_data.fld_reply_to->rt_addr_list);
 			break;
 		case MAILIMF_FIELD_MESSAGE_ID:
 			if (!h->message_id && fld->fld_data.fld_message_id->mid_value)
@@ -862,14 +982,14 @@ read_fields(struct hdrs *h, struct mailimf_fields *f)
 			break;
 		}
 		case MAILIMF_FIELD_REFERENCES:
-			if (json_object_array_length(h->refs) == 0) {
-				json_object_put(h->refs);
-				h->refs = id_list(fld->fld_data.fld_references->mid_list);
+			if (h->refs.n == 0) {
+				crm_buf_reset(&h->refs.b);
+				id_list(&h->refs, fld->fld_data.fld_references->mid_list);
 			}
 			break;
 		case MAILIMF_FIELD_SUBJECT:
-			if (!h->subject)
-				h->subject = decoded_str(fld->fld_data.fld_subject->sbj_value);
+			if (!h->subject.len)
+				jw_decoded(&h->subject, fld->fld_data.fld_subject->sbj_value, &h->tmp);
 			break;
 		case MAILIMF_FIELD_ORIG_DATE:
 			if (h->date == (time_t)-1)
@@ -877,9 +997,9 @@ read_fields(struct hdrs *h, struct mailimf_fields *f)
 			break;
 		case MAILIMF_FIELD_RETURN_PATH:
 			if (fld->fld_data.fld_return_path && fld->fld_data.fld_return_path->ret_path &&
-			    !json_object_object_get_ex(h->headers, "return-path", NULL)) {
+			    (o = header_slot(h, "return-path"))) {
 				const char *a = fld->fld_data.fld_return_path->ret_path->pt_addr_spec;
-				json_object_object_add(h->headers, "return-path", jstr_raw(a ? a : ""));
+				jw_raw(o, a ? a : "");
 			}
 			break;
 		case MAILIMF_FIELD_OPTIONAL_FIELD:
@@ -888,6 +1008,22 @@ read_fields(struct hdrs *h, struct mailimf_fields *f)
 			break;
 		}
 	}
+}
+
+static void
+hdrs_free(struct hdrs *h)
+{
+	crm_buf_free(&h->from.b);
+	crm_buf_free(&h->to.b);
+	crm_buf_free(&h->cc.b);
+	crm_buf_free(&h->reply_to.b);
+	crm_buf_free(&h->refs.b);
+	crm_buf_free(&h->headers.b);
+	crm_buf_free(&h->subject);
+	crm_buf_free(&h->names);
+	crm_buf_free(&h->tmp);
+	free(h->message_id);
+	free(h->in_reply_to);
 }
 
 /* Binary data is not mail: NUL bytes, or many control bytes, up front. */
@@ -940,53 +1076,49 @@ etpan_charconv(const char *tocode, const char *fromcode, const char *str,
 	return MAIL_CHARCONV_NO_ERROR;
 }
 
-json_object *
-crm_message_record(const char *raw, size_t len, const struct crm_msgopts *o,
-    json_object *source, const char **why)
+int
+crm_message_write(struct crm_buf *out, const char *raw, size_t len,
+    const struct crm_msgopts *o, const char *source, size_t source_len, const char **why)
 {
 	struct mailmime *mime = NULL;
 	size_t idx = 0, env;
 	struct hdrs h = { .date = (time_t)-1 };
 	struct body b = { .o = o };
-	json_object *rec;
 	char date[32];
 
 	*why = NULL;
 	extended_charconv = etpan_charconv;
 	if (o->max_size && len > o->max_size) {
 		*why = "message larger than --max-size";
-		goto fail;
+		return -1;
 	}
 	env = crm_mbox_envelope_len(raw, len);
 	const char *msg = raw + env;
 	size_t mlen = len - env;
 	if (blank(msg, mlen)) {
 		*why = "empty message";
-		goto fail;
+		return -1;
 	}
 	if (looks_binary(msg, mlen)) {
 		*why = "binary data, not a mail message";
-		goto fail;
+		return -1;
 	}
 	if (!starts_with_header(msg, mlen)) {
 		*why = "no header fields, not a mail message";
-		goto fail;
+		return -1;
 	}
 	if (mailmime_parse(msg, mlen, &idx, &mime) != MAILIMF_NO_ERROR || !mime) {
 		*why = "MIME structure could not be parsed";
-		goto fail;
+		return -1;
 	}
 
-	h.to = json_object_new_array();
-	h.cc = json_object_new_array();
-	h.reply_to = json_object_new_array();
-	h.refs = json_object_new_array();
-	h.headers = json_object_new_object();
 	if (mime->mm_type == MAILMIME_MESSAGE)
 		read_fields(&h, mime->mm_data.mm_message.mm_fields);
 	if (h.nfields == 0) {
 		*why = "no header fields, not a mail message";
-		goto fail_parsed;
+		hdrs_free(&h);
+		mailmime_free(mime);
+		return -1;
 	}
 	if (h.in_reply_to) {
 		/* libetpan reads bare words as ids too: apply the same rule */
@@ -1010,11 +1142,12 @@ crm_message_record(const char *raw, size_t len, const struct crm_msgopts *o,
 			crm_buf_adds(&v, "; report-type=");
 			crm_buf_adds(&v, rt);
 		}
-		json_object_object_add(h.headers, "content-type", jstr_raw(v.s));
+		struct crm_buf *slot = header_slot(&h, "content-type");
+		if (slot)
+			jw_raw(slot, v.s);
 		crm_buf_free(&v);
 	}
 
-	b.attachments = json_object_new_array();
 	if (mime->mm_type == MAILMIME_MESSAGE)
 		walk(&b, mime->mm_data.mm_message.mm_msg_mime);
 	else
@@ -1027,15 +1160,28 @@ crm_message_record(const char *raw, size_t len, const struct crm_msgopts *o,
 	size_t lens[3] = { strlen(acct), 1, h.message_id ? strlen(h.message_id) : mlen };
 	crm_sha256_hex(id, 3, parts, lens);
 
-	rec = json_object_new_object();
-	json_object_object_add(rec, "v", json_object_new_int(1));
-	json_object_object_add(rec, "id", json_object_new_string(id));
-	json_object_object_add(rec, "account", jstr_raw(acct));
-	json_object_object_add(rec, "source", source);
-	source = NULL;
-	json_object_object_add(rec, "message_id", h.message_id ? jstr_raw(h.message_id) : NULL);
-	json_object_object_add(rec, "in_reply_to", h.in_reply_to ? jstr_raw(h.in_reply_to) : NULL);
-	json_object_object_add(rec, "references", h.refs);
+	crm_buf_grow(out, 1024 + b.plain.len + b.html.len * (o->html ? 2 : 1));
+	crm_buf_adds(out, "{\"v\":1,\"id\":\"");
+	crm_buf_adds(out, id);
+	crm_buf_adds(out, "\",\"account\":");
+	jw_raw(out, acct);
+	crm_buf_adds(out, ",\"source\":");
+	if (source)
+		crm_buf_add(out, source, source_len);
+	else
+		crm_buf_adds(out, "null");
+	crm_buf_adds(out, ",\"message_id\":");
+	if (h.message_id)
+		jw_raw(out, h.message_id);
+	else
+		crm_buf_adds(out, "null");
+	crm_buf_adds(out, ",\"in_reply_to\":");
+	if (h.in_reply_to)
+		jw_raw(out, h.in_reply_to);
+	else
+		crm_buf_adds(out, "null");
+	crm_buf_adds(out, ",\"references\":");
+	jl_put(out, &h.refs, '[', ']');
 	time_t t = h.date;
 	if (t == (time_t)-1 && h.received_raw) {
 		const char *semi = strrchr(h.received_raw, ';');
@@ -1044,58 +1190,87 @@ crm_message_record(const char *raw, size_t len, const struct crm_msgopts *o,
 	}
 	if (t == (time_t)-1 && o->fallback_date)
 		t = o->fallback_date;
+	crm_buf_adds(out, ",\"date\":");
 	if (t != (time_t)-1) {
 		crm_iso8601(date, sizeof date, t);
-		json_object_object_add(rec, "date", json_object_new_string(date));
+		jw_str(out, date, strlen(date));
 	} else
-		json_object_object_add(rec, "date", NULL);
-	json_object_object_add(rec, "from", h.from);
-	json_object_object_add(rec, "to", h.to);
-	json_object_object_add(rec, "cc", h.cc);
-	json_object_object_add(rec, "reply_to", h.reply_to);
-	json_object_object_add(rec, "subject", h.subject);
-	json_object_object_add(rec, "headers", h.headers);
+		crm_buf_adds(out, "null");
+	crm_buf_adds(out, ",\"from\":");
+	if (h.from.n)
+		crm_buf_add(out, h.from.b.s, h.from.b.len);
+	else
+		crm_buf_adds(out, "null");
+	crm_buf_adds(out, ",\"to\":");
+	jl_put(out, &h.to, '[', ']');
+	crm_buf_adds(out, ",\"cc\":");
+	jl_put(out, &h.cc, '[', ']');
+	crm_buf_adds(out, ",\"reply_to\":");
+	jl_put(out, &h.reply_to, '[', ']');
+	crm_buf_adds(out, ",\"subject\":");
+	if (h.subject.len)
+		crm_buf_add(out, h.subject.s, h.subject.len);
+	else
+		crm_buf_adds(out, "null");
+	crm_buf_adds(out, ",\"headers\":");
+	jl_put(out, &h.headers, '{', '}');
 
-	struct crm_buf text = CRM_BUF_INIT;
+	crm_buf_adds(out, ",\"text\":");
 	if (!blank(b.plain.s ? b.plain.s : "", b.plain.len)) {
-		text = b.plain;
-		b.plain = (struct crm_buf)CRM_BUF_INIT;
+		crm_buf_rtrim(&b.plain);
+		jw_str(out, b.plain.s, b.plain.len);
 	} else if (b.html.len) {
-		struct crm_buf t2 = CRM_BUF_INIT;
+		struct crm_buf t2 = CRM_BUF_INIT, text = CRM_BUF_INIT;
 		crm_html_to_text(&t2, b.html.s, b.html.len);
 		normalise_text(&text, t2.s ? t2.s : "", t2.len, 0, 0);
+		crm_buf_rtrim(&text);
+		jw_str(out, text.s ? text.s : "", text.len);
 		crm_buf_free(&t2);
+		crm_buf_free(&text);
+	} else
+		crm_buf_adds(out, "\"\"");
+	if (o->html && b.html.len) {
+		crm_buf_adds(out, ",\"html\":");
+		jw_str(out, b.html.s, b.html.len);
 	}
-	crm_buf_rtrim(&text);
-	json_object_object_add(rec, "text", crm_json_text(text.s ? text.s : "", text.len));
-	crm_buf_free(&text);
-	if (o->html && b.html.len)
-		json_object_object_add(rec, "html", crm_json_text(b.html.s, b.html.len));
-	if (b.dsn.len)
-		json_object_object_add(rec, "delivery_status", crm_json_text(b.dsn.s, b.dsn.len));
-	json_object_object_add(rec, "attachments", b.attachments);
-	json_object_object_add(rec, "size", json_object_new_int64((int64_t)len));
+	if (b.dsn.len) {
+		crm_buf_adds(out, ",\"delivery_status\":");
+		jw_str(out, b.dsn.s, b.dsn.len);
+	}
+	crm_buf_adds(out, ",\"attachments\":");
+	jl_put(out, &b.attachments, '[', ']');
+	crm_buf_printf(out, ",\"size\":%zu}", len);
 
 	crm_buf_free(&b.plain);
 	crm_buf_free(&b.html);
 	crm_buf_free(&b.dsn);
-	free(h.message_id);
-	free(h.in_reply_to);
+	crm_buf_free(&b.attachments.b);
+	hdrs_free(&h);
 	mailmime_free(mime);
-	return rec;
+	return 0;
+}
 
-fail_parsed:
-	json_object_put(h.from);
-	json_object_put(h.to);
-	json_object_put(h.cc);
-	json_object_put(h.reply_to);
-	json_object_put(h.refs);
-	json_object_put(h.subject);
-	json_object_put(h.headers);
-	free(h.message_id);
-	free(h.in_reply_to);
-	mailmime_free(mime);
-fail:
+json_object *
+crm_message_record(const char *raw, size_t len, const struct crm_msgopts *o,
+    json_object *source, const char **why)
+{
+	struct crm_buf out = CRM_BUF_INIT;
+	const char *src = NULL;
+	size_t srclen = 0;
+	json_object *rec = NULL;
+
+	if (source)
+		src = crm_json_str(source, &srclen);
+	if (crm_message_write(&out, raw, len, o, src, srclen, why) == 0) {
+		json_tokener *tok = json_tokener_new_ex(64);
+		if (!tok)
+			crm_die(CRM_EXIT_ENV, "out of memory");
+		rec = json_tokener_parse_ex(tok, out.s, (int)out.len);
+		json_tokener_free(tok);
+		if (!rec)
+			*why = "out of memory";
+	}
+	crm_buf_free(&out);
 	json_object_put(source);
-	return NULL;
+	return rec;
 }
