@@ -202,16 +202,22 @@ crm_header_decode(struct crm_buf *out, const char *raw, size_t n)
  * output convention, crm_json_str()): '"', '\\', \b \f \n \r \t, other
  * C0 controls as \u00xx in lower-case hex; everything else as is. */
 
-/* A JSON string of s (n bytes, valid UTF-8). */
+/* A JSON string of s (n bytes, valid UTF-8).  Room for the common case
+ * (a few escapes) is reserved up front; plain runs are found eight bytes
+ * at a time. */
 static void
 jw_str(struct crm_buf *out, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-	size_t i = 0, run = 0;
+	size_t i = 0, run = 0, room;
+	char *o;
 
-	crm_buf_grow(out, n + 2);
-	out->s[out->len++] = '"';
+	crm_buf_grow(out, n + n / 8 + 16);
+	o = out->s + out->len;
+	room = out->cap - out->len - 1;
+	*o++ = '"';
+	room--;
 	while (i < n) {
 		while (i + 8 <= n) {
 			uint64_t v, lt, q, b;
@@ -223,38 +229,53 @@ jw_str(struct crm_buf *out, const char *s, size_t n)
 				break;
 			i += 8;
 		}
+		while (i < n) {
+			unsigned char c = (unsigned char)s[i];
+			if (c < 0x20 || c == '"' || c == '\\')
+				break;
+			i++;
+		}
 		if (i >= n)
 			break;
+		/* flush the plain run, then one escape (at most 6 bytes) */
+		size_t k = i - run;
+		if (room < k + 6 + (n - i) + 2) {
+			out->len = (size_t)(o - out->s);
+			crm_buf_grow(out, k + 6 + (n - i) + n / 8 + 16);
+			o = out->s + out->len;
+			room = out->cap - out->len - 1;
+		}
+		memcpy(o, s + run, k);
+		o += k;
+		room -= k;
 		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\') {
-			i++;
-			continue;
-		}
-		char e[6] = { '\\', 0 };
-		size_t el = 2;
+		*o++ = '\\';
 		switch (c) {
-		case '"': e[1] = '"'; break;
-		case '\\': e[1] = '\\'; break;
-		case '\n': e[1] = 'n'; break;
-		case '\r': e[1] = 'r'; break;
-		case '\t': e[1] = 't'; break;
-		case '\b': e[1] = 'b'; break;
-		case '\f': e[1] = 'f'; break;
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
 		default:
-			memcpy(e + 1, "u00", 3);
-			e[4] = hex[c >> 4];
-			e[5] = hex[c & 15];
-			el = 6;
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
 		}
-		crm_buf_add(out, s + run, i - run);
-		crm_buf_add(out, e, el);
+		room -= 6;      /* an upper bound */
 		run = ++i;
 	}
+	out->len = (size_t)(o - out->s);
 	crm_buf_grow(out, n - run + 1);
-	memcpy(out->s + out->len, s + run, n - run);
-	out->len += n - run;
-	out->s[out->len++] = '"';
-	out->s[out->len] = 0;
+	o = out->s + out->len;
+	memcpy(o, s + run, n - run);
+	o += n - run;
+	*o++ = '"';
+	*o = 0;
+	out->len = (size_t)(o - out->s);
 }
 
 /* A JSON string of bytes that no decoder touched: invalid UTF-8 becomes
