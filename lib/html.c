@@ -524,6 +524,7 @@ crm_html_to_text(struct crm_buf *out, const char *s, size_t n)
 
 	c.link_start = out->len;
 	crm_buf_grow(out, n / 2 + 16);
+	out->s[out->len] = 0;       /* link_end() reads the output as a string */
 	while (i < n) {
 		const char *lt = memchr(s + i, '<', n - i);
 		if (!lt)

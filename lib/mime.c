@@ -710,8 +710,8 @@ static void
 add_text_part(struct crm_buf *dst, struct mailmime *m, struct mailmime_single_fields *sf,
     int is_html)
 {
-	const char *data;
-	size_t len;
+	const char *data, *text;
+	size_t len, tlen;
 	char *owned;
 	char meta[64];
 	const char *cs = sf->fld_content_charset;
@@ -720,19 +720,26 @@ add_text_part(struct crm_buf *dst, struct mailmime *m, struct mailmime_single_fi
 	part_bytes(m->mm_data.mm_single, &data, &len, &owned);
 	if (is_html && !cs)
 		cs = crm_html_meta_charset(data, len, meta, sizeof meta);
-	crm_to_utf8(&u, cs, data, len);
-	if (owned)
-		mmap_string_unref(owned);
-	if (dst->len && u.len)
+	if (crm_utf8_as_is(cs, data, len)) {
+		text = data;            /* the usual case: no copy */
+		tlen = len;
+	} else {
+		crm_to_utf8(&u, cs, data, len);
+		text = u.s ? u.s : "";
+		tlen = u.len;
+	}
+	if (dst->len && tlen)
 		crm_buf_addc(dst, '\n');
 	if (is_html) {
-		crm_buf_add(dst, u.s ? u.s : "", u.len);
+		crm_buf_add(dst, text, tlen);
 	} else {
 		const char *fmt = param(m->mm_content_type, "format");
 		const char *ds = param(m->mm_content_type, "delsp");
-		normalise_text(dst, u.s ? u.s : "", u.len, fmt && !strcasecmp(fmt, "flowed"),
+		normalise_text(dst, text, tlen, fmt && !strcasecmp(fmt, "flowed"),
 		    ds && !strcasecmp(ds, "yes"));
 	}
+	if (owned)
+		mmap_string_unref(owned);
 	crm_buf_free(&u);
 }
 
@@ -1085,6 +1092,13 @@ etpan_charconv(const char *tocode, const char *fromcode, const char *str,
 
 	if (strcasecmp(tocode, "utf-8") && strcasecmp(tocode, "utf8"))
 		return MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET;
+	if (length <= *result_len && crm_utf8_as_is(fromcode, str, length)) {
+		/* the usual word: ASCII, nothing to convert */
+		if (length)
+			memcpy(result, str, length);
+		*result_len = length;
+		return MAIL_CHARCONV_NO_ERROR;
+	}
 	crm_to_utf8(&b, fromcode, str, length);
 	if (b.len > *result_len) {
 		crm_buf_free(&b);
