@@ -34,6 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Headers the stages use (crm-intent: auto-replies, bounces, lists). */
 static const char *const keep_headers[] = {
@@ -171,6 +174,17 @@ crm_header_decode(struct crm_buf *out, const char *raw, size_t n)
 	while (e > i && raw[e - 1] == ' ')
 		e--;
 	size_t k = i;
+#ifdef __SSE2__
+	const __m128i c1f = _mm_set1_epi8(0x1f), c7f = _mm_set1_epi8(0x7f), eq = _mm_set1_epi8('=');
+	while (k + 16 <= e) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(raw + k));
+		__m128i bad = _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f),
+		    _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, c7f), v), _mm_cmpeq_epi8(v, eq)));
+		if (_mm_movemask_epi8(bad))
+			break;
+		k += 16;
+	}
+#endif
 	while (k < e && (unsigned char)raw[k] >= 0x20 && (unsigned char)raw[k] < 0x7f &&
 	    !(raw[k] == '=' && k + 1 < e && raw[k + 1] == '?'))
 		k++;
@@ -213,7 +227,8 @@ jw_str(struct crm_buf *out, const char *s, size_t n)
 	size_t i = 0, run = 0, room;
 	char *o;
 
-	crm_buf_grow(out, n + n / 8 + 16);
+	if (out->len + n + n / 8 + 17 > out->cap)
+		crm_buf_grow(out, n + n / 8 + 16);
 	o = out->s + out->len;
 	room = out->cap - out->len - 1;
 	*o++ = '"';
@@ -269,7 +284,8 @@ jw_str(struct crm_buf *out, const char *s, size_t n)
 		run = ++i;
 	}
 	out->len = (size_t)(o - out->s);
-	crm_buf_grow(out, n - run + 1);
+	if (out->len + n - run + 2 > out->cap)
+		crm_buf_grow(out, n - run + 1);
 	o = out->s + out->len;
 	memcpy(o, s + run, n - run);
 	o += n - run;
@@ -1058,9 +1074,23 @@ hdrs_free(struct hdrs *h)
 static int
 looks_binary(const char *s, size_t n)
 {
-	size_t lim = n < 1024 ? n : 1024, bad = 0;
+	size_t lim = n < 1024 ? n : 1024, bad = 0, i = 0;
 
-	for (size_t i = 0; i < lim; i++) {
+#ifdef __SSE2__
+	/* sixteen bytes at a time: NULs, and control bytes other than \t \n \r */
+	const __m128i c1f = _mm_set1_epi8(0x1f), zero = _mm_setzero_si128();
+	const __m128i ht = _mm_set1_epi8('\t'), lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+	for (; i + 16 <= lim; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)))
+			return 1;
+		__m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f);
+		__m128i ok = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, ht),
+		    _mm_cmpeq_epi8(v, lf)), _mm_cmpeq_epi8(v, cr));
+		bad += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(_mm_andnot_si128(ok, ctl)));
+	}
+#endif
+	for (; i < lim; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == 0)
 			return 1;
