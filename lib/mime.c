@@ -234,6 +234,21 @@ jw_str(struct crm_buf *out, const char *s, size_t n)
 	*o++ = '"';
 	room--;
 	while (i < n) {
+#ifdef __SSE2__
+		const __m128i c1f = _mm_set1_epi8(0x1f), dq = _mm_set1_epi8('"'),
+		    bs = _mm_set1_epi8('\\');
+		while (i + 16 <= n) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+			unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+			    _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f),
+			    _mm_or_si128(_mm_cmpeq_epi8(v, dq), _mm_cmpeq_epi8(v, bs))));
+			if (m) {
+				i += (size_t)__builtin_ctz(m);
+				goto special;
+			}
+			i += 16;
+		}
+#endif
 		while (i + 8 <= n) {
 			uint64_t v, lt, q, b;
 			memcpy(&v, s + i, 8);
@@ -252,6 +267,9 @@ jw_str(struct crm_buf *out, const char *s, size_t n)
 		}
 		if (i >= n)
 			break;
+#ifdef __SSE2__
+special:
+#endif
 		/* flush the plain run, then one escape (at most 6 bytes) */
 		size_t k = i - run;
 		if (room < k + 6 + (n - i) + 2) {
