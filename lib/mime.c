@@ -567,6 +567,10 @@ struct body {
 	struct crm_buf plain, html, dsn;
 	struct jlist attachments;
 	int depth;
+	/* libetpan gives a message part parsed at the top level the length of
+	 * the whole buffer: the buffer it parsed, and the message's length */
+	const char *top;
+	size_t top_len, msg_len;
 };
 
 static void
@@ -897,7 +901,9 @@ walk(struct body *b, struct mailmime *m)
 					crm_header_decode(&name, fld->fld_data.fld_subject->sbj_value,
 					    strlen(fld->fld_data.fld_subject->sbj_value));
 			}
-		add_attachment(b, name.len ? name.s : NULL, ct, m->mm_length);
+		add_attachment(b, name.len ? name.s : NULL, ct,
+		    m->mm_mime_start == b->top && m->mm_length == b->top_len ? b->msg_len :
+		    m->mm_length);
 		crm_buf_free(&name);
 		break;
 	}
@@ -1010,66 +1016,394 @@ optional_field(struct hdrs *h, const char *name, const char *value)
 }
 
 static void
-read_fields(struct hdrs *h, struct mailimf_fields *f)
+read_field(struct hdrs *h, struct mailimf_field *fld)
 {
 	struct crm_buf *o;
 
+	h->nfields++;
+	switch (fld->fld_type) {
+	case MAILIMF_FIELD_FROM:
+		if (!h->from.n && fld->fld_data.fld_from)
+			add_mailboxes(&h->from, fld->fld_data.fld_from->frm_mb_list, 1);
+		break;
+	case MAILIMF_FIELD_TO:
+		add_addresses(&h->to, fld->fld_data.fld_to->to_addr_list);
+		break;
+	case MAILIMF_FIELD_CC:
+		add_addresses(&h->cc, fld->fld_data.fld_cc->cc_addr_list);
+		break;
+	case MAILIMF_FIELD_REPLY_TO:
+		add_addresses(&h->reply_to, fld->fld_data.fld_reply_to->rt_addr_list);
+		break;
+	case MAILIMF_FIELD_MESSAGE_ID:
+		if (!h->message_id && fld->fld_data.fld_message_id->mid_value)
+			h->message_id = crm_xstrdup(fld->fld_data.fld_message_id->mid_value);
+		break;
+	case MAILIMF_FIELD_IN_REPLY_TO: {
+		clist *l = fld->fld_data.fld_in_reply_to->mid_list;
+		if (!h->in_reply_to && l && clist_begin(l))
+			h->in_reply_to = crm_xstrdup(clist_content(clist_begin(l)));
+		break;
+	}
+	case MAILIMF_FIELD_REFERENCES:
+		if (h->refs.n == 0) {
+			crm_buf_reset(&h->refs.b);
+			id_list(&h->refs, fld->fld_data.fld_references->mid_list);
+		}
+		break;
+	case MAILIMF_FIELD_SUBJECT:
+		if (!h->subject.len)
+			jw_decoded(&h->subject, fld->fld_data.fld_subject->sbj_value, &h->tmp);
+		break;
+	case MAILIMF_FIELD_ORIG_DATE:
+		if (h->date == (time_t)-1)
+			h->date = dt_to_time(fld->fld_data.fld_orig_date->dt_date_time);
+		break;
+	case MAILIMF_FIELD_RETURN_PATH:
+		if (fld->fld_data.fld_return_path && fld->fld_data.fld_return_path->ret_path &&
+		    (o = header_slot(h, "return-path"))) {
+			const char *a = fld->fld_data.fld_return_path->ret_path->pt_addr_spec;
+			jw_raw(o, a ? a : "");
+		}
+		break;
+	case MAILIMF_FIELD_OPTIONAL_FIELD:
+		optional_field(h, fld->fld_data.fld_optional_field->fld_name,
+		    fld->fld_data.fld_optional_field->fld_value);
+		break;
+	}
+}
+
+static void
+read_fields(struct hdrs *h, struct mailimf_fields *f)
+{
 	if (!f || !f->fld_list)
 		return;
-	for (clistiter *it = clist_begin(f->fld_list); it; it = clist_next(it)) {
-		struct mailimf_field *fld = clist_content(it);
-		h->nfields++;
-		switch (fld->fld_type) {
-		case MAILIMF_FIELD_FROM:
-			if (!h->from.n && fld->fld_data.fld_from)
-				add_mailboxes(&h->from, fld->fld_data.fld_from->frm_mb_list, 1);
-			break;
-		case MAILIMF_FIELD_TO:
-			add_addresses(&h->to, fld->fld_data.fld_to->to_addr_list);
-			break;
-		case MAILIMF_FIELD_CC:
-			add_addresses(&h->cc, fld->fld_data.fld_cc->cc_addr_list);
-			break;
-		case MAILIMF_FIELD_REPLY_TO:
-			add_addresses(&h->reply_to, fld->fld_data.fld_reply_to->rt_addr_list);
-			break;
-		case MAILIMF_FIELD_MESSAGE_ID:
-			if (!h->message_id && fld->fld_data.fld_message_id->mid_value)
-				h->message_id = crm_xstrdup(fld->fld_data.fld_message_id->mid_value);
-			break;
-		case MAILIMF_FIELD_IN_REPLY_TO: {
-			clist *l = fld->fld_data.fld_in_reply_to->mid_list;
-			if (!h->in_reply_to && l && clist_begin(l))
-				h->in_reply_to = crm_xstrdup(clist_content(clist_begin(l)));
-			break;
-		}
-		case MAILIMF_FIELD_REFERENCES:
-			if (h->refs.n == 0) {
-				crm_buf_reset(&h->refs.b);
-				id_list(&h->refs, fld->fld_data.fld_references->mid_list);
-			}
-			break;
-		case MAILIMF_FIELD_SUBJECT:
-			if (!h->subject.len)
-				jw_decoded(&h->subject, fld->fld_data.fld_subject->sbj_value, &h->tmp);
-			break;
-		case MAILIMF_FIELD_ORIG_DATE:
-			if (h->date == (time_t)-1)
-				h->date = dt_to_time(fld->fld_data.fld_orig_date->dt_date_time);
-			break;
-		case MAILIMF_FIELD_RETURN_PATH:
-			if (fld->fld_data.fld_return_path && fld->fld_data.fld_return_path->ret_path &&
-			    (o = header_slot(h, "return-path"))) {
-				const char *a = fld->fld_data.fld_return_path->ret_path->pt_addr_spec;
-				jw_raw(o, a ? a : "");
-			}
-			break;
-		case MAILIMF_FIELD_OPTIONAL_FIELD:
-			optional_field(h, fld->fld_data.fld_optional_field->fld_name,
-			    fld->fld_data.fld_optional_field->fld_value);
-			break;
-		}
+	for (clistiter *it = clist_begin(f->fld_list); it; it = clist_next(it))
+		read_field(h, clist_content(it));
+}
+
+/* ---- the header, one field at a time ----
+ *
+ * Parsing the whole header with libetpan (mailimf_envelope_and_
+ * optional_fields_parse, inside mailmime_parse) was half the time of a
+ * record, most of it on fields no record uses (every Received but the
+ * first, X-Spam-*, DKIM-Signature...) and on the same To:, From:,
+ * Sender: and List-*: values over and over.  So the header is cut into
+ * fields here, and each field the record needs is given alone to the same
+ * libetpan parser, its result cached by the field's bytes; mailmime_parse
+ * then sees only the MIME fields and the body.
+ *
+ * The cut must be libetpan's.  libetpan reads a field up to the first
+ * line end not followed by white space (field_end()) and stops the header
+ * at the first field it cannot parse.  A field parsed alone must come
+ * back as one field taking all its bytes; a field skipped must be one
+ * that libetpan reads as an optional field of exactly those bytes
+ * (optional_exact() follows its grammar).  Alone or in the message, a
+ * parser sees the same bytes up to the field's last line end, and the
+ * byte after it (the next field's first, or the blank line) ends the field
+ * just as the end of the input does; the one rule that can carry a
+ * structured field over a line end is a quoted pair (backslash) before
+ * CR or LF.  Whenever any of this is in doubt (a backslash there, a '('
+ * in a field name, a field that does not parse, whitespace-only
+ * continuation lines), the whole message takes the old path: one
+ * mailmime_parse of everything.  Building with -DCRM_MIME_VERIFY runs both
+ * paths on every message and aborts when the records differ (the fuzz
+ * target does). */
+
+/* End of the field at pos: after the first LF not followed by SP or HT. */
+static size_t
+field_end(const char *m, size_t n, size_t pos)
+{
+	for (;;) {
+		const char *nl = memchr(m + pos, '\n', n - pos);
+		if (!nl)
+			return n;
+		pos = (size_t)(nl - m) + 1;
+		if (pos >= n || (m[pos] != ' ' && m[pos] != '\t'))
+			return pos;
 	}
+}
+
+static int
+ftext(unsigned char c)
+{
+	return c >= 33 && c != ':';
+}
+
+/* 1 when libetpan's optional-field grammar (field-name ":" unstructured
+ * CRLF, mailimf_optional_field_parse) takes exactly the bytes m[0..n),
+ * n from field_end(). */
+static int
+optional_exact(const char *m, size_t n)
+{
+	enum { START, CR, LF, WSP } st = START;
+	size_t i = 0, t;
+
+	while (i < n && ftext((unsigned char)m[i]))
+		i++;
+	if (i == 0 || i >= n || m[i] != ':')
+		return 0;
+	i++;
+	while (i < n && (m[i] == ' ' || m[i] == '\t'))
+		i++;
+	/* mailimf_unstructured_parse: t ends the value (its last line end) */
+	t = i;
+	for (;;) {
+		if (i >= n) {
+			if (st != LF)
+				return 0;       /* the input ends inside the value */
+			break;
+		}
+		char c = m[i];
+		switch (st) {
+		case START:
+			if (c != '\r' && c != '\n') {
+				/* plain text: on to the next CR or LF */
+				const char *lf = memchr(m + i, '\n', n - i), *cr = memchr(m + i, '\r', n - i);
+				size_t k = lf ? (size_t)(lf - m) : n;
+				if (cr && (size_t)(cr - m) < k)
+					k = (size_t)(cr - m);
+				if (k >= n)
+					return 0;
+				i = k;
+				continue;
+			}
+			t = i;
+			st = c == '\r' ? CR : LF;
+			break;
+		case CR:
+			st = c == '\n' ? LF : START;
+			break;
+		case LF:
+			if (c != ' ' && c != '\t')
+				goto out;
+			st = WSP;
+			break;
+		case WSP:
+			st = c == '\r' ? CR : c == '\n' ? LF : START;
+			break;
+		}
+		i++;
+	}
+out:
+	/* then mailimf_unstrict_crlf_parse from t must end the field: it does
+	 * unless continuation lines hold only white space */
+	return (m[t] == '\n' && t + 1 == n) || (m[t] == '\r' && t + 2 == n && m[t + 1] == '\n');
+}
+
+static int
+etoken(unsigned char c)
+{
+	return c >= 31 && !strchr(" ()<>@,;:\"/[]?=", c);
+}
+
+/* 1 unless a libetpan rule could carry the parse of the field f[0..n)
+ * past its last line end: a quoted pair of a backslash and CR or LF, or
+ * an encoded word ("=?charset?Q?") whose text, read up to the next "?=",
+ * does not close inside the field. */
+static int
+stays_inside(const char *f, size_t n)
+{
+	const char *e = f + n, *p;
+
+	for (p = memchr(f, '\\', n); p; p = memchr(p + 1, '\\', (size_t)(e - p - 1)))
+		if (p + 1 < e && (p[1] == '\r' || p[1] == '\n'))
+			return 0;
+	for (p = f; (p = memmem(p, (size_t)(e - p), "=?", 2)); p += 2) {
+		const char *q = p + 2;
+		while (q < e && etoken((unsigned char)*q))
+			q++;
+		if (q + 2 < e && q[0] == '?' && (q[1] == 'Q' || q[1] == 'q' || q[1] == 'B' ||
+		    q[1] == 'b') && q[2] == '?' && !memmem(q + 3, (size_t)(e - q - 3), "?=", 2))
+			return 0;
+	}
+	return 1;
+}
+
+/* Parsed fields by their bytes.  Direct-mapped: a slot keeps the last
+ * field that hashed to it (memory stays bounded). */
+#define FCACHE 4096
+static struct fcache {
+	uint64_t hash;
+	size_t len;
+	char *bytes;
+	struct mailimf_field *fld;
+} fcache[FCACHE];
+
+/* libetpan's parse of the field m[0..n) alone, or NULL when it is not one
+ * field of exactly those bytes. */
+static struct mailimf_field *
+parse_alone(const char *m, size_t n)
+{
+	struct mailimf_fields *f = NULL;
+	struct mailimf_field *fld = NULL;
+	size_t idx = 0;
+
+	if (mailimf_envelope_and_optional_fields_parse(m, n, &idx, &f) != MAILIMF_NO_ERROR || !f)
+		return NULL;
+	if (idx == n && f->fld_list && clist_count(f->fld_list) == 1) {
+		fld = clist_content(clist_begin(f->fld_list));
+		clist_delete(f->fld_list, clist_begin(f->fld_list));
+	}
+	mailimf_fields_free(f);
+	return fld;
+}
+
+static struct mailimf_field *
+parse_cached(const char *m, size_t n)
+{
+	uint64_t hv = crm_fnv1a(m, n);
+	struct fcache *c = &fcache[hv & (FCACHE - 1)];
+
+	if (c->fld && c->hash == hv && c->len == n && !memcmp(c->bytes, m, n))
+		return c->fld;
+	struct mailimf_field *fld = parse_alone(m, n);
+	if (!fld)
+		return NULL;
+	if (c->fld) {
+		mailimf_field_free(c->fld);
+		free(c->bytes);
+	}
+	c->hash = hv;
+	c->len = n;
+	c->bytes = crm_xmalloc(n ? n : 1);
+	memcpy(c->bytes, m, n);
+	c->fld = fld;
+	return fld;
+}
+
+enum { N_SKIP, N_MIME, N_PARSE, N_CACHE };
+
+/* What the record needs of a field called name (n bytes). */
+static int
+field_need(const char *name, size_t n, int *received)
+{
+	char l[64];
+
+	if (memchr(name, '(', n))
+		return -1;      /* "To(comment):" is a To field to libetpan */
+	if (n >= sizeof l)
+		return N_SKIP;  /* optional_field() ignores such names */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c > 126)
+			return N_SKIP;
+		l[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+	}
+	l[n] = 0;
+	/* the fields libetpan parses as structured ones (and the lenient
+	 * readings of optional_field()): unique values are not cached */
+	switch (l[0]) {
+	case 'b':
+		if (!strcmp(l, "bcc"))
+			return N_CACHE;
+		break;
+	case 'c':
+		if (!strcmp(l, "cc"))
+			return N_CACHE;
+		if (!strncmp(l, "content-", 8))
+			return N_MIME;
+		break;
+	case 'd':
+		if (!strcmp(l, "date"))
+			return N_PARSE;
+		break;
+	case 'f':
+		if (!strcmp(l, "from"))
+			return N_CACHE;
+		break;
+	case 'i':
+		if (!strcmp(l, "in-reply-to"))
+			return N_PARSE;
+		break;
+	case 'm':
+		if (!strcmp(l, "message-id"))
+			return N_PARSE;
+		if (!strcmp(l, "mime-version"))
+			return N_MIME;
+		break;
+	case 'r':
+		if (!strcmp(l, "references"))
+			return N_PARSE;
+		if (!strcmp(l, "reply-to"))
+			return N_CACHE;
+		if (!strcmp(l, "received"))
+			return (*received)++ ? N_SKIP : N_PARSE;   /* the topmost hop only */
+		break;
+	case 's':
+		if (!strcmp(l, "sender"))
+			return N_CACHE;
+		if (!strcmp(l, "subject"))
+			return N_PARSE;
+		break;
+	case 't':
+		if (!strcmp(l, "to"))
+			return N_CACHE;
+		break;
+	}
+	return kept(l) ? N_CACHE : N_SKIP;
+}
+
+/* mailmime_parse drops these fields from the message's field list
+ * (remove_unparsed_mime_headers()): they never count as header fields. */
+static int
+mime_removed(const char *name, size_t n)
+{
+	static const char *const names[] = { "Content-Type", "Content-Transfer-Encoding",
+		"Content-ID", "Content-Description", "Content-Disposition", "Content-Language",
+		"MIME-Version" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strlen(names[i]) == n && !strncasecmp(name, names[i], n))
+			return 1;
+	return 0;
+}
+
+/* The header of msg field by field into h; the MIME fields and the rest
+ * of the message (from the end of the header) into mimemsg.  Returns 0,
+ * or -1 when the message must take the whole-message path.  Fields parsed
+ * here and not cached are appended to *owned (free them after use). */
+static int
+read_header(struct hdrs *h, const char *msg, size_t mlen, struct crm_buf *mimemsg,
+    clist *owned)
+{
+	size_t pos = 0;
+	int received = 0;
+
+	while (pos < mlen && ftext((unsigned char)msg[pos])) {
+		size_t e = field_end(msg, mlen, pos), k = 0;
+		const char *f = msg + pos;
+		size_t n = e - pos;
+		while (k < n && ftext((unsigned char)f[k]))
+			k++;
+		int need = field_need(f, k, &received);
+		if (need < 0)
+			return -1;
+		if (need == N_SKIP || need == N_MIME) {
+			if (!optional_exact(f, n))
+				return -1;
+			if (need == N_MIME)
+				crm_buf_add(mimemsg, f, n);
+			if (need == N_SKIP || !mime_removed(f, k))
+				h->nfields++;
+		} else {
+			if (!stays_inside(f, n))
+				return -1;
+			struct mailimf_field *fld = need == N_CACHE ? parse_cached(f, n) : parse_alone(f, n);
+			if (!fld)
+				return -1;
+			if (need != N_CACHE && clist_append(owned, fld) < 0) {
+				mailimf_field_free(fld);
+				crm_die(CRM_EXIT_ENV, "out of memory");
+			}
+			read_field(h, fld);
+		}
+		pos = e;
+	}
+	if (h->nfields == 0)
+		return -1;
+	crm_buf_add(mimemsg, msg + pos, mlen - pos);
+	return 0;
 }
 
 static void
@@ -1159,15 +1493,26 @@ etpan_charconv(const char *tocode, const char *fromcode, const char *str,
 	return MAIL_CHARCONV_NO_ERROR;
 }
 
-int
-crm_message_write(struct crm_buf *out, const char *raw, size_t len,
-    const struct crm_msgopts *o, const char *source, size_t source_len, const char **why)
+static void
+free_fields(clist *l)
+{
+	for (clistiter *it = clist_begin(l); it; it = clist_next(it))
+		mailimf_field_free(clist_content(it));
+	clist_free(l);
+}
+
+/* fast: read the header field by field (see read_header()). */
+static int
+write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_msgopts *o,
+    const char *source, size_t source_len, const char **why, int fast)
 {
 	struct mailmime *mime = NULL;
 	size_t idx = 0, env;
 	struct hdrs h = { .date = (time_t)-1 };
 	struct body b = { .o = o };
 	char date[32];
+	struct crm_buf mm = CRM_BUF_INIT;   /* the MIME fields and the body */
+	clist *owned = NULL;
 
 	*why = NULL;
 	extended_charconv = etpan_charconv;
@@ -1190,17 +1535,43 @@ crm_message_write(struct crm_buf *out, const char *raw, size_t len,
 		*why = "no header fields, not a mail message";
 		return -1;
 	}
-	if (mailmime_parse(msg, mlen, &idx, &mime) != MAILIMF_NO_ERROR || !mime) {
-		*why = "MIME structure could not be parsed";
-		return -1;
+	if (fast) {
+		owned = clist_new();
+		if (!owned)
+			crm_die(CRM_EXIT_ENV, "out of memory");
+		crm_buf_grow(&mm, mlen);
+		mm.s[0] = 0;
+		if (read_header(&h, msg, mlen, &mm, owned) < 0 ||
+		    mailmime_parse(mm.s, mm.len, &idx, &mime) != MAILIMF_NO_ERROR || !mime) {
+			/* the whole-message path */
+			hdrs_free(&h);
+			h = (struct hdrs){ .date = (time_t)-1 };
+			free_fields(owned);
+			owned = NULL;
+			crm_buf_free(&mm);
+			mime = NULL;
+			idx = 0;
+			fast = 0;
+		}
 	}
-
-	if (mime->mm_type == MAILMIME_MESSAGE)
-		read_fields(&h, mime->mm_data.mm_message.mm_fields);
+	if (!fast) {
+		if (mailmime_parse(msg, mlen, &idx, &mime) != MAILIMF_NO_ERROR || !mime) {
+			*why = "MIME structure could not be parsed";
+			return -1;
+		}
+		if (mime->mm_type == MAILMIME_MESSAGE)
+			read_fields(&h, mime->mm_data.mm_message.mm_fields);
+	}
+	b.top = fast ? mm.s : msg;
+	b.top_len = fast ? mm.len : mlen;
+	b.msg_len = mlen;
 	if (h.nfields == 0) {
 		*why = "no header fields, not a mail message";
 		hdrs_free(&h);
 		mailmime_free(mime);
+		if (owned)
+			free_fields(owned);
+		crm_buf_free(&mm);
 		return -1;
 	}
 	if (h.in_reply_to) {
@@ -1330,7 +1701,33 @@ crm_message_write(struct crm_buf *out, const char *raw, size_t len,
 	crm_buf_free(&b.attachments.b);
 	hdrs_free(&h);
 	mailmime_free(mime);
+	if (owned)
+		free_fields(owned);
+	crm_buf_free(&mm);
 	return 0;
+}
+
+int
+crm_message_write(struct crm_buf *out, const char *raw, size_t len,
+    const struct crm_msgopts *o, const char *source, size_t source_len, const char **why)
+{
+#ifdef CRM_MIME_VERIFY
+	/* both paths, same record (or the same reason) */
+	struct crm_buf slow = CRM_BUF_INIT;
+	const char *why2;
+	size_t start = out->len;
+	int r = write_record(out, raw, len, o, source, source_len, why, 1);
+	int r2 = write_record(&slow, raw, len, o, source, source_len, &why2, 0);
+	if (r != r2 || (r < 0 && *why != why2) || (r == 0 && (slow.len != out->len - start ||
+	    memcmp(slow.s, out->s + start, slow.len)))) {
+		fprintf(stderr, "crm_message_write: the field-by-field header reading differs\n");
+		abort();
+	}
+	crm_buf_free(&slow);
+	return r;
+#else
+	return write_record(out, raw, len, o, source, source_len, why, 1);
+#endif
 }
 
 json_object *
