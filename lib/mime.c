@@ -63,7 +63,24 @@ crm_iso8601(char *buf, size_t size, time_t t)
 {
 	struct tm tm;
 	gmtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	int y = tm.tm_year + 1900;
+	if (size < 21 || y < 1000 || y > 9999) {
+		strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		return;
+	}
+	/* strftime's bytes, without its locale machinery (once per record) */
+	const int v[6] = { y, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec };
+	char *o = buf;
+	for (int i = 0; i < 6; i++) {
+		if (i == 0) {
+			*o++ = (char)('0' + v[0] / 1000);
+			*o++ = (char)('0' + v[0] / 100 % 10);
+		}
+		*o++ = (char)('0' + v[i] / 10 % 10);
+		*o++ = (char)('0' + v[i] % 10);
+		*o++ = "--T::Z"[i];
+	}
+	*o = 0;
 }
 
 size_t
@@ -663,12 +680,15 @@ decoded_size(struct mailmime_data *d)
 	if (d->dt_type != MAILMIME_DATA_TEXT || !s)
 		return 0;
 	if (d->dt_encoding == MAILMIME_MECHANISM_BASE64) {
+		static unsigned char cls[256];     /* 1: base64 letter, 2: '=' */
+		if (!cls['A']) {
+			for (int c = 0; c < 256; c++)
+				cls[c] = (unsigned char)(isalnum(c) || c == '+' || c == '/' ? 1 : c == '=' ? 2 : 0);
+		}
 		for (size_t i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)s[i];
-			if (isalnum(c) || c == '+' || c == '/')
-				k++;
-			else if (c == '=')
-				pad++;
+			unsigned char c = cls[(unsigned char)s[i]];
+			k += c & 1;
+			pad += c >> 1;
 		}
 		return (k + pad) / 4 * 3 - (pad > 2 ? 2 : pad) + (k + pad) % 4 * 3 / 4;
 	}
@@ -1209,13 +1229,22 @@ stays_inside(const char *f, size_t n)
 	for (p = memchr(f, '\\', n); p; p = memchr(p + 1, '\\', (size_t)(e - p - 1)))
 		if (p + 1 < e && (p[1] == '\r' || p[1] == '\n'))
 			return 0;
-	for (p = f; (p = memmem(p, (size_t)(e - p), "=?", 2)); p += 2) {
-		const char *q = p + 2;
-		while (q < e && etoken((unsigned char)*q))
-			q++;
-		if (q + 2 < e && q[0] == '?' && (q[1] == 'Q' || q[1] == 'q' || q[1] == 'B' ||
-		    q[1] == 'b') && q[2] == '?' && !memmem(q + 3, (size_t)(e - q - 3), "?=", 2))
-			return 0;
+	for (p = memchr(f, '?', n); p && p + 1 < e; p = memchr(p + 1, '?', (size_t)(e - p - 1))) {
+		if (p > f && p[-1] == '=') {
+			/* "=?charset?Q?" */
+			const char *q = p + 1;
+			while (q < e && etoken((unsigned char)*q))
+				q++;
+			if (q + 2 < e && q[0] == '?' && (q[1] == 'Q' || q[1] == 'q' ||
+			    q[1] == 'B' || q[1] == 'b') && q[2] == '?') {
+				/* its text runs from q + 3 to the next "?=" */
+				const char *c = q + 3;
+				while ((c = memchr(c, '?', (size_t)(e - c))) && !(c + 1 < e && c[1] == '='))
+					c++;
+				if (!c)
+					return 0;
+			}
+		}
 	}
 	return 1;
 }
@@ -1249,10 +1278,32 @@ parse_alone(const char *m, size_t n)
 	return fld;
 }
 
+/* A hash of a field's bytes for the cache, eight bytes at a step. */
+static uint64_t
+field_hash(const char *m, size_t n)
+{
+	const uint64_t k = 0x9e3779b97f4a7c15ULL;
+	uint64_t h = n * k, w;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, m + i, 8);
+		h = (h ^ w) * k;
+		h ^= h >> 29;
+	}
+	if (i < n) {
+		w = 0;
+		memcpy(&w, m + i, n - i);
+		h = (h ^ w) * k;
+		h ^= h >> 29;
+	}
+	return h ^ (h >> 32);
+}
+
 static struct mailimf_field *
 parse_cached(const char *m, size_t n)
 {
-	uint64_t hv = crm_fnv1a(m, n);
+	uint64_t hv = field_hash(m, n);
 	struct fcache *c = &fcache[hv & (FCACHE - 1)];
 
 	if (c->fld && c->hash == hv && c->len == n && !memcmp(c->bytes, m, n))
@@ -1439,7 +1490,9 @@ looks_binary(const char *s, size_t n)
 		__m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f);
 		__m128i ok = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, ht),
 		    _mm_cmpeq_epi8(v, lf)), _mm_cmpeq_epi8(v, cr));
-		bad += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(_mm_andnot_si128(ok, ctl)));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_andnot_si128(ok, ctl));
+		for (; m; m &= m - 1)
+			bad++;
 	}
 #endif
 	for (; i < lim; i++) {
