@@ -287,6 +287,7 @@ jw_str(struct crm_buf *out, const char *s, size_t n)
 #ifdef __SSE2__
 special:
 #endif
+		;
 		/* flush the plain run, then one escape (at most 6 bytes) */
 		size_t k = i - run;
 		if (room < k + 6 + (n - i) + 2) {
@@ -971,6 +972,14 @@ kept(const char *lname)
 	return 0;
 }
 
+/* What a header field adds to a record, kept with a cached field: the
+ * JSON of its addresses (n of them) or of its decoded value. */
+struct render {
+	struct crm_buf json;
+	size_t n;
+	int done;
+};
+
 struct hdrs {
 	struct jlist from, to, cc, reply_to, refs, headers;
 	struct crm_buf subject;     /* a JSON string; empty: no Subject */
@@ -1000,7 +1009,7 @@ header_slot(struct hdrs *h, const char *lname)
 }
 
 static void
-optional_field(struct hdrs *h, const char *name, const char *value)
+optional_field(struct hdrs *h, const char *name, const char *value, struct render *r)
 {
 	char lname[64];
 	size_t n = strlen(name);
@@ -1031,38 +1040,72 @@ optional_field(struct hdrs *h, const char *name, const char *value)
 		if (!h->received_raw)
 			h->received_raw = value;   /* the topmost hop; parsed only if needed */
 	}
-	if (kept(lname) && (o = header_slot(h, lname)))
-		jw_decoded(o, value, &h->tmp);
+	if (kept(lname) && (o = header_slot(h, lname))) {
+		if (!r->done) {
+			jw_decoded(&r->json, value, &h->tmp);
+			r->done = 1;
+		}
+		crm_buf_add(o, r->json.s, r->json.len);
+	}
 }
 
+/* Append a rendering's members to a list. */
 static void
-read_field(struct hdrs *h, struct mailimf_field *fld)
+jl_append(struct jlist *l, const struct render *r)
+{
+	if (!r->n)
+		return;
+	if (l->n)
+		crm_buf_addc(&l->b, ',');
+	crm_buf_add(&l->b, r->json.s, r->json.len);
+	l->n += r->n;
+}
+
+/* One header field into h.  r: where its rendering (addresses, decoded
+ * value) is kept between messages, or NULL. */
+static void
+read_field(struct hdrs *h, struct mailimf_field *fld, struct render *r)
 {
 	struct crm_buf *o;
+	struct render tmp = { CRM_BUF_INIT, 0, 0 };
+	struct jlist l;
 
+	if (!r)
+		r = &tmp;
+	l.b = r->json;          /* rendered into r->json's buffer */
+	l.b.len = 0;
+	l.n = 0;
 	h->nfields++;
 	switch (fld->fld_type) {
 	case MAILIMF_FIELD_FROM:
-		if (!h->from.n && fld->fld_data.fld_from)
-			add_mailboxes(&h->from, fld->fld_data.fld_from->frm_mb_list, 1);
+		if (!h->from.n && fld->fld_data.fld_from) {
+			if (!r->done) {
+				add_mailboxes(&l, fld->fld_data.fld_from->frm_mb_list, 1);
+				r->json = l.b, r->n = l.n, r->done = 1;
+			}
+			jl_append(&h->from, r);
+		}
 		break;
 	case MAILIMF_FIELD_TO:
-		add_addresses(&h->to, fld->fld_data.fld_to->to_addr_list);
-		break;
 	case MAILIMF_FIELD_CC:
-		add_addresses(&h->cc, fld->fld_data.fld_cc->cc_addr_list);
-		break;
 	case MAILIMF_FIELD_REPLY_TO:
-		add_addresses(&h->reply_to, fld->fld_data.fld_reply_to->rt_addr_list);
+		if (!r->done) {
+			add_addresses(&l, fld->fld_type == MAILIMF_FIELD_TO ?
+			    fld->fld_data.fld_to->to_addr_list : fld->fld_type == MAILIMF_FIELD_CC ?
+			    fld->fld_data.fld_cc->cc_addr_list : fld->fld_data.fld_reply_to->rt_addr_list);
+			r->json = l.b, r->n = l.n, r->done = 1;
+		}
+		jl_append(fld->fld_type == MAILIMF_FIELD_TO ? &h->to :
+		    fld->fld_type == MAILIMF_FIELD_CC ? &h->cc : &h->reply_to, r);
 		break;
 	case MAILIMF_FIELD_MESSAGE_ID:
 		if (!h->message_id && fld->fld_data.fld_message_id->mid_value)
 			h->message_id = crm_xstrdup(fld->fld_data.fld_message_id->mid_value);
 		break;
 	case MAILIMF_FIELD_IN_REPLY_TO: {
-		clist *l = fld->fld_data.fld_in_reply_to->mid_list;
-		if (!h->in_reply_to && l && clist_begin(l))
-			h->in_reply_to = crm_xstrdup(clist_content(clist_begin(l)));
+		clist *ids = fld->fld_data.fld_in_reply_to->mid_list;
+		if (!h->in_reply_to && ids && clist_begin(ids))
+			h->in_reply_to = crm_xstrdup(clist_content(clist_begin(ids)));
 		break;
 	}
 	case MAILIMF_FIELD_REFERENCES:
@@ -1088,9 +1131,10 @@ read_field(struct hdrs *h, struct mailimf_field *fld)
 		break;
 	case MAILIMF_FIELD_OPTIONAL_FIELD:
 		optional_field(h, fld->fld_data.fld_optional_field->fld_name,
-		    fld->fld_data.fld_optional_field->fld_value);
+		    fld->fld_data.fld_optional_field->fld_value, r);
 		break;
 	}
+	crm_buf_free(&tmp.json);
 }
 
 static void
@@ -1099,7 +1143,7 @@ read_fields(struct hdrs *h, struct mailimf_fields *f)
 	if (!f || !f->fld_list)
 		return;
 	for (clistiter *it = clist_begin(f->fld_list); it; it = clist_next(it))
-		read_field(h, clist_content(it));
+		read_field(h, clist_content(it), NULL);
 }
 
 /* ---- the header, one field at a time ----
@@ -1257,6 +1301,7 @@ static struct fcache {
 	size_t len;
 	char *bytes;
 	struct mailimf_field *fld;
+	struct render r;
 } fcache[FCACHE];
 
 /* libetpan's parse of the field m[0..n) alone, or NULL when it is not one
@@ -1300,12 +1345,15 @@ field_hash(const char *m, size_t n)
 	return h ^ (h >> 32);
 }
 
+/* The cached field of bytes m[0..n), parsed on a miss; *r is its
+ * rendering (kept with it). */
 static struct mailimf_field *
-parse_cached(const char *m, size_t n)
+parse_cached(const char *m, size_t n, struct render **r)
 {
 	uint64_t hv = field_hash(m, n);
 	struct fcache *c = &fcache[hv & (FCACHE - 1)];
 
+	*r = &c->r;
 	if (c->fld && c->hash == hv && c->len == n && !memcmp(c->bytes, m, n))
 		return c->fld;
 	struct mailimf_field *fld = parse_alone(m, n);
@@ -1320,6 +1368,8 @@ parse_cached(const char *m, size_t n)
 	c->bytes = crm_xmalloc(n ? n : 1);
 	memcpy(c->bytes, m, n);
 	c->fld = fld;
+	c->r.done = 0;
+	crm_buf_reset(&c->r.json);
 	return fld;
 }
 
@@ -1440,14 +1490,16 @@ read_header(struct hdrs *h, const char *msg, size_t mlen, struct crm_buf *mimems
 		} else {
 			if (!stays_inside(f, n))
 				return -1;
-			struct mailimf_field *fld = need == N_CACHE ? parse_cached(f, n) : parse_alone(f, n);
+			struct render *r = NULL;
+			struct mailimf_field *fld = need == N_CACHE ? parse_cached(f, n, &r) :
+			    parse_alone(f, n);
 			if (!fld)
 				return -1;
 			if (need != N_CACHE && clist_append(owned, fld) < 0) {
 				mailimf_field_free(fld);
 				crm_die(CRM_EXIT_ENV, "out of memory");
 			}
-			read_field(h, fld);
+			read_field(h, fld, r);
 		}
 		pos = e;
 	}
