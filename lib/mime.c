@@ -943,31 +943,43 @@ blank(const char *s, size_t n)
 
 /* ---- headers ---- */
 
-static int
-cmpstr(const void *a, const void *b)
+/* keep_headers as a hash set (built on first use), and the prefixes
+ * with their lengths: this runs for every header field. */
+#define KEPT_SLOTS 128
+static const char *kept_set[KEPT_SLOTS];
+static size_t kept_plen[sizeof keep_prefixes / sizeof keep_prefixes[0]];
+
+static unsigned
+kept_hash(const char *l, size_t n)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	return (unsigned)(n * 31 + (unsigned char)l[0] * 7 + (unsigned char)l[n - 1] * 3 +
+	    (n > 3 ? (unsigned char)l[3] : 0)) & (KEPT_SLOTS - 1);
 }
 
 static int
 kept(const char *lname)
 {
-	static const char **sorted;
-	static size_t n;
+	size_t n = strlen(lname);
 
-	if (!sorted) {
-		while (keep_headers[n])
-			n++;
-		sorted = crm_xmalloc(n * sizeof *sorted);
-		memcpy(sorted, keep_headers, n * sizeof *sorted);
-		qsort(sorted, n, sizeof *sorted, cmpstr);
+	if (!kept_set[0] && !kept_plen[0]) {
+		for (const char *const *h = keep_headers; *h; h++) {
+			unsigned i = kept_hash(*h, strlen(*h));
+			while (kept_set[i])
+				i = (i + 1) & (KEPT_SLOTS - 1);
+			kept_set[i] = *h;
+		}
+		for (size_t i = 0; keep_prefixes[i]; i++)
+			kept_plen[i] = strlen(keep_prefixes[i]);
 	}
-	if (bsearch(&lname, sorted, n, sizeof *sorted, cmpstr))
-		return 1;
+	if (!n)
+		return 0;
+	for (unsigned i = kept_hash(lname, n); kept_set[i]; i = (i + 1) & (KEPT_SLOTS - 1))
+		if (!strcmp(kept_set[i], lname))
+			return 1;
 	if (lname[0] != 'x' || lname[1] != '-')
 		return 0;
-	for (const char *const *h = keep_prefixes; *h; h++)
-		if (!strncmp(lname, *h, strlen(*h)))
+	for (size_t i = 0; keep_prefixes[i]; i++)
+		if (n >= kept_plen[i] && !memcmp(lname, keep_prefixes[i], kept_plen[i]))
 			return 1;
 	return 0;
 }
@@ -983,7 +995,7 @@ struct render {
 struct hdrs {
 	struct jlist from, to, cc, reply_to, refs, headers;
 	struct crm_buf subject;     /* a JSON string; empty: no Subject */
-	struct crm_buf names;       /* the names in headers, each NUL-terminated */
+	struct crm_buf names;       /* the names in headers (see header_slot()) */
 	struct crm_buf tmp;
 	char *message_id, *in_reply_to;
 	const char *received_raw;   /* points into the parsed fields */
@@ -998,10 +1010,12 @@ header_slot(struct hdrs *h, const char *lname)
 {
 	size_t k = strlen(lname);
 
-	for (size_t i = 0; i < h->names.len; i += strlen(h->names.s + i) + 1)
-		if (!strcmp(h->names.s + i, lname))
+	/* names: a length byte, then the name (names are under 64 bytes) */
+	for (size_t i = 0; i < h->names.len; i += 1 + (unsigned char)h->names.s[i])
+		if ((unsigned char)h->names.s[i] == k && !memcmp(h->names.s + i + 1, lname, k))
 			return NULL;
-	crm_buf_add(&h->names, lname, k + 1);
+	crm_buf_addc(&h->names, (char)k);
+	crm_buf_add(&h->names, lname, k);
 	struct crm_buf *o = jl_next(&h->headers);
 	jw_str(o, lname, k);
 	crm_buf_addc(o, ':');
@@ -1373,7 +1387,7 @@ parse_cached(const char *m, size_t n, struct render **r)
 	return fld;
 }
 
-enum { N_SKIP, N_MIME, N_PARSE, N_CACHE };
+enum { N_SKIP, N_MIME, N_PARSE, N_CACHE, N_RECEIVED };
 
 /* What the record needs of a field called name (n bytes). */
 static int
@@ -1429,7 +1443,7 @@ field_need(const char *name, size_t n, int *received)
 		if (!strcmp(l, "reply-to"))
 			return N_CACHE;
 		if (!strcmp(l, "received"))
-			return (*received)++ ? N_SKIP : N_PARSE;   /* the topmost hop only */
+			return (*received)++ ? N_SKIP : N_RECEIVED;   /* the topmost hop only */
 		break;
 	case 's':
 		if (!strcmp(l, "sender"))
@@ -1468,8 +1482,9 @@ static int
 read_header(struct hdrs *h, const char *msg, size_t mlen, struct crm_buf *mimemsg,
     clist *owned)
 {
-	size_t pos = 0;
+	size_t pos = 0, rn = 0;
 	int received = 0;
+	const char *rf = NULL;
 
 	while (pos < mlen && ftext((unsigned char)msg[pos])) {
 		size_t e = field_end(msg, mlen, pos), k = 0;
@@ -1480,12 +1495,15 @@ read_header(struct hdrs *h, const char *msg, size_t mlen, struct crm_buf *mimems
 		int need = field_need(f, k, &received);
 		if (need < 0)
 			return -1;
-		if (need == N_SKIP || need == N_MIME) {
+		if (need == N_SKIP || need == N_MIME || need == N_RECEIVED) {
 			if (!optional_exact(f, n))
 				return -1;
 			if (need == N_MIME)
 				crm_buf_add(mimemsg, f, n);
-			if (need == N_SKIP || !mime_removed(f, k))
+			if (need == N_RECEIVED) {
+				rf = f;         /* parsed only if there is no Date */
+				rn = n;
+			} else if (need == N_SKIP || !mime_removed(f, k))
 				h->nfields++;
 		} else {
 			if (!stays_inside(f, n))
@@ -1502,6 +1520,20 @@ read_header(struct hdrs *h, const char *msg, size_t mlen, struct crm_buf *mimems
 			read_field(h, fld, r);
 		}
 		pos = e;
+	}
+	if (rf) {
+		/* the topmost Received: its date stands in for a missing Date */
+		if (h->date == (time_t)-1) {
+			struct mailimf_field *fld = parse_alone(rf, rn);
+			if (!fld)
+				return -1;
+			if (clist_append(owned, fld) < 0) {
+				mailimf_field_free(fld);
+				crm_die(CRM_EXIT_ENV, "out of memory");
+			}
+			read_field(h, fld, NULL);
+		} else
+			h->nfields++;
 	}
 	if (h->nfields == 0)
 		return -1;
@@ -1616,7 +1648,7 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 	struct hdrs h = { .date = (time_t)-1 };
 	struct body b = { .o = o };
 	char date[32];
-	struct crm_buf mm = CRM_BUF_INIT;   /* the MIME fields and the body */
+	static struct crm_buf mm;           /* the MIME fields and the body (kept) */
 	clist *owned = NULL;
 
 	*why = NULL;
@@ -1644,6 +1676,7 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 		owned = clist_new();
 		if (!owned)
 			crm_die(CRM_EXIT_ENV, "out of memory");
+		crm_buf_reset(&mm);
 		crm_buf_grow(&mm, mlen);
 		mm.s[0] = 0;
 		if (read_header(&h, msg, mlen, &mm, owned) < 0 ||
@@ -1653,7 +1686,7 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 			h = (struct hdrs){ .date = (time_t)-1 };
 			free_fields(owned);
 			owned = NULL;
-			crm_buf_free(&mm);
+			crm_buf_reset(&mm);
 			mime = NULL;
 			idx = 0;
 			fast = 0;
@@ -1676,7 +1709,7 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 		mailmime_free(mime);
 		if (owned)
 			free_fields(owned);
-		crm_buf_free(&mm);
+		crm_buf_reset(&mm);
 		return -1;
 	}
 	if (h.in_reply_to) {
@@ -1808,7 +1841,7 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 	mailmime_free(mime);
 	if (owned)
 		free_fields(owned);
-	crm_buf_free(&mm);
+	crm_buf_reset(&mm);
 	return 0;
 }
 
