@@ -11,6 +11,7 @@
 #include "remote.h"
 #include "store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,7 @@ struct sync {
 	int state;                /* --state: skip what is stored, mark the rest */
 	struct crm_seen *seen;
 	struct crm_buf out;       /* one record's JSON text, reused */
+	struct crm_buf src;       /* its "source" */
 };
 
 static int
@@ -79,52 +81,44 @@ handle(int opt, const char *arg, void *ctx)
 }
 
 static void
-reject(json_object *src, const char *why)
+reject(const struct crm_msgsrc *s, const char *why)
 {
-	const char *path = crm_get_str(src, "path");
-	json_object *off = crm_get(src, "offset");
 	json_object *r = json_object_new_object();
 	char where[64] = "";
 	size_t n;
 
-	if (off)
-		snprintf(where, sizeof where, "message at byte %lld: ",
-		    (long long)json_object_get_int64(off));
+	if (s->offset >= 0)
+		snprintf(where, sizeof where, "message at byte %lld: ", s->offset);
 	json_object_object_add(r, "error", json_object_new_string(why));
-	json_object_object_add(r, "source", src);
+	json_object_object_add(r, "source", crm_msgsrc_json(s));
 	const char *line = crm_json_str(r, &n);
-	crm_reject_raw(path ? path : "<stdin>", 0, line, n, "%s%s", where, why);
+	crm_reject_raw(s->path ? s->path : "<stdin>", 0, line, n, "%s%s", where, why);
 	json_object_put(r);
 }
 
 static void
-one(const char *raw, size_t len, json_object *src, time_t fallback, const char *err, void *arg)
+one(const char *raw, size_t len, const struct crm_msgsrc *src, time_t fallback,
+    const char *err, void *arg)
 {
 	struct sync *s = arg;
-	const char *why = err, *sj;
-	size_t sn;
+	const char *why = err;
+	char item[256];
 
 	if (!raw) {
 		reject(src, why);
 		return;
 	}
-	if (s->state) {
-		/* crm-store records it as stored, in the same transaction */
-		const char *path = crm_get_str(src, "path");
-		char item[256];
-		crm_maildir_item(path ? path : "", item, sizeof item);
-		json_object_object_add(src, "uniq", json_object_new_string(item));
-	}
+	/* --state: crm-store records it as stored, in the same transaction */
+	if (s->state)
+		crm_maildir_item(src->path ? src->path : "", item, sizeof item);
 	s->mo.fallback_date = fallback;
-	sj = crm_json_str(src, &sn);
+	s->src.len = 0;
+	crm_msgsrc_write(&s->src, src, s->state ? item : NULL);
 	s->out.len = 0;
-	if (crm_message_write(&s->out, raw, len, &s->mo, sj, sn, &why) < 0) {
-		if (s->state)
-			json_object_object_del(src, "uniq");
+	if (crm_message_write(&s->out, raw, len, &s->mo, s->src.s, s->src.len, &why) < 0) {
 		reject(src, why);
 		return;
 	}
-	json_object_put(src);
 	crm_emit_line(s->out.s, s->out.len);
 	crm_progress(++s->n, "messages");
 }
@@ -224,5 +218,6 @@ main(int argc, char **argv)
 	crm_seen_free(s.seen);
 	crm_db_close(db);
 	crm_buf_free(&s.out);
+	crm_buf_free(&s.src);
 	return crm_status();
 }

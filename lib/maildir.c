@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "jsonl.h"
 #include "log.h"
+#include "mime.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -49,19 +50,45 @@ crm_read_fd(int fd, struct crm_buf *b, size_t max)
 	return 0;
 }
 
-static json_object *
-source_obj(const char *kind, const char *folder, const char *path)
+void
+crm_msgsrc_write(struct crm_buf *out, const struct crm_msgsrc *s, const char *uniq)
 {
-	json_object *s = json_object_new_object();
-	json_object_object_add(s, "kind", json_object_new_string(kind));
-	if (folder)
-		json_object_object_add(s, "folder", crm_json_utf8(folder, strlen(folder)));
-	json_object_object_add(s, "path", crm_json_utf8(path, strlen(path)));
-	return s;
+	crm_buf_adds(out, "{\"kind\":");
+	crm_json_write_utf8(out, s->kind, strlen(s->kind));
+	if (s->folder) {
+		crm_buf_adds(out, ",\"folder\":");
+		crm_json_write_utf8(out, s->folder, strlen(s->folder));
+	}
+	if (s->path) {
+		crm_buf_adds(out, ",\"path\":");
+		crm_json_write_utf8(out, s->path, strlen(s->path));
+	}
+	if (s->offset >= 0)
+		crm_buf_printf(out, ",\"offset\":%lld", s->offset);
+	if (uniq) {
+		crm_buf_adds(out, ",\"uniq\":");
+		crm_json_write_str(out, uniq, strlen(uniq));
+	}
+	crm_buf_addc(out, '}');
+}
+
+json_object *
+crm_msgsrc_json(const struct crm_msgsrc *s)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "kind", json_object_new_string(s->kind));
+	if (s->folder)
+		json_object_object_add(o, "folder", crm_json_utf8(s->folder, strlen(s->folder)));
+	if (s->path)
+		json_object_object_add(o, "path", crm_json_utf8(s->path, strlen(s->path)));
+	if (s->offset >= 0)
+		json_object_object_add(o, "offset", json_object_new_int64(s->offset));
+	return o;
 }
 
 static void
-read_one(int dirfd, const char *name, const char *path, json_object *src,
+read_one(int dirfd, const char *name, const char *path, const struct crm_msgsrc *src,
     const struct crm_mailsrc_opts *o, struct crm_buf *buf, crm_msg_fn fn, void *arg)
 {
 	struct stat st;
@@ -118,8 +145,8 @@ scan_folder(const char *dir, const char *folder, const struct crm_mailsrc_opts *
 				continue;
 			p.len = base;
 			crm_buf_printf(&p, "/%s", de->d_name);
-			read_one(dirfd(d), de->d_name, p.s, source_obj("maildir", folder, p.s),
-			    o, buf, fn, arg);
+			struct crm_msgsrc src = { "maildir", folder, p.s, -1 };
+			read_one(dirfd(d), de->d_name, p.s, &src, o, buf, fn, arg);
 		}
 		closedir(d);
 		crm_buf_free(&p);
@@ -173,12 +200,9 @@ crm_file_scan(const char *path, const struct crm_mailsrc_opts *o,
 {
 	struct crm_buf buf = CRM_BUF_INIT;
 	int is_stdin = !strcmp(path, "-");
-	json_object *src = json_object_new_object();
+	struct crm_msgsrc src = { is_stdin ? "stdin" : "file", NULL, is_stdin ? NULL : path, -1 };
 
-	json_object_object_add(src, "kind", json_object_new_string(is_stdin ? "stdin" : "file"));
-	if (!is_stdin)
-		json_object_object_add(src, "path", crm_json_utf8(path, strlen(path)));
-	read_one(-1, NULL, path, src, o, &buf, fn, arg);
+	read_one(-1, NULL, path, &src, o, &buf, fn, arg);
 	crm_buf_free(&buf);
 	return 0;
 }

@@ -346,6 +346,18 @@ jw_utf8(struct crm_buf *out, const char *s, size_t n)
 	crm_buf_free(&b);
 }
 
+void
+crm_json_write_str(struct crm_buf *out, const char *s, size_t n)
+{
+	jw_str(out, s, n);
+}
+
+void
+crm_json_write_utf8(struct crm_buf *out, const char *s, size_t n)
+{
+	jw_utf8(out, s, n);
+}
+
 static void
 jw_raw(struct crm_buf *out, const char *s)
 {
