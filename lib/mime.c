@@ -1319,15 +1319,18 @@ stays_inside(const char *f, size_t n)
 	return 1;
 }
 
-/* Parsed fields by their bytes.  Direct-mapped: a slot keeps the last
- * field that hashed to it (memory stays bounded). */
+/* What fields add to records, by the fields' bytes: the field type and
+ * the JSON it adds (the addresses of From, To, Cc, Reply-To, or the
+ * decoded value of a kept field).  Direct-mapped into fixed slots, so
+ * memory is a constant 2 MB: a slot keeps the last field that hashed to
+ * it, and a field too long for a slot is not kept. */
 #define FCACHE 4096
-static struct fcache {
+#define FSLOT 512
+static struct fslot {
 	uint64_t hash;
-	size_t len;
-	char *bytes;
-	struct mailimf_field *fld;
-	struct render r;
+	unsigned short klen, jlen, n;   /* data: the field's bytes, then the JSON */
+	unsigned char type;             /* MAILIMF_FIELD_*; 0: empty */
+	char data[FSLOT - 17];
 } fcache[FCACHE];
 
 /* libetpan's parse of the field m[0..n) alone, or NULL when it is not one
@@ -1371,32 +1374,76 @@ field_hash(const char *m, size_t n)
 	return h ^ (h >> 32);
 }
 
-/* The cached field of bytes m[0..n), parsed on a miss; *r is its
- * rendering (kept with it). */
-static struct mailimf_field *
-parse_cached(const char *m, size_t n, struct render **r)
+/* The field f[0..n) from the cache into h; 0 when it is not there. */
+static int
+cached_field(struct hdrs *h, const char *f, size_t n, uint64_t hv)
 {
-	uint64_t hv = field_hash(m, n);
-	struct fcache *c = &fcache[hv & (FCACHE - 1)];
+	const struct fslot *c = &fcache[hv & (FCACHE - 1)];
+	struct render r;
+	struct crm_buf *o;
 
-	*r = &c->r;
-	if (c->fld && c->hash == hv && c->len == n && !memcmp(c->bytes, m, n))
-		return c->fld;
-	struct mailimf_field *fld = parse_alone(m, n);
-	if (!fld)
-		return NULL;
-	if (c->fld) {
-		mailimf_field_free(c->fld);
-		free(c->bytes);
+	if (!c->type || c->hash != hv || c->klen != n || memcmp(c->data, f, n))
+		return 0;
+	r.json.s = (char *)(uintptr_t)(c->data + n);
+	r.json.len = r.json.cap = c->jlen;
+	r.n = c->n;
+	h->nfields++;
+	switch (c->type) {
+	case MAILIMF_FIELD_FROM:
+		if (!h->from.n)
+			jl_append(&h->from, &r);
+		break;
+	case MAILIMF_FIELD_TO:
+		jl_append(&h->to, &r);
+		break;
+	case MAILIMF_FIELD_CC:
+		jl_append(&h->cc, &r);
+		break;
+	case MAILIMF_FIELD_REPLY_TO:
+		jl_append(&h->reply_to, &r);
+		break;
+	case MAILIMF_FIELD_OPTIONAL_FIELD: {
+		/* a kept field: its name is the field's first bytes */
+		char l[64];
+		size_t k = 0;
+		while (k < n && k < sizeof l - 1 && ftext((unsigned char)f[k]))
+			k++;
+		for (size_t i = 0; i < k; i++)
+			l[i] = (char)(f[i] >= 'A' && f[i] <= 'Z' ? f[i] + ('a' - 'A') : f[i]);
+		l[k] = 0;
+		if ((o = header_slot(h, l)))
+			crm_buf_add(o, r.json.s, r.json.len);
+		break;
 	}
+	}
+	return 1;
+}
+
+/* Keep what the field f[0..n) (parsed as fld, rendered as r) added. */
+static void
+cache_field(const char *f, size_t n, uint64_t hv, const struct mailimf_field *fld,
+    const struct render *r)
+{
+	struct fslot *c = &fcache[hv & (FCACHE - 1)];
+	int t = fld->fld_type;
+
+	if (t != MAILIMF_FIELD_SENDER && t != MAILIMF_FIELD_BCC && !r->done)
+		return;         /* nothing rendered (a second From, a repeated name) */
+	if (t != MAILIMF_FIELD_FROM && t != MAILIMF_FIELD_TO && t != MAILIMF_FIELD_CC &&
+	    t != MAILIMF_FIELD_REPLY_TO && t != MAILIMF_FIELD_SENDER && t != MAILIMF_FIELD_BCC &&
+	    t != MAILIMF_FIELD_OPTIONAL_FIELD)
+		return;
+	if (n + r->json.len > sizeof c->data || r->n > 0xffff || t > 255)
+		return;
+	c->type = 0;
 	c->hash = hv;
-	c->len = n;
-	c->bytes = crm_xmalloc(n ? n : 1);
-	memcpy(c->bytes, m, n);
-	c->fld = fld;
-	c->r.done = 0;
-	crm_buf_reset(&c->r.json);
-	return fld;
+	c->klen = (unsigned short)n;
+	c->jlen = (unsigned short)r->json.len;
+	c->n = (unsigned short)r->n;
+	memcpy(c->data, f, n);
+	if (r->json.len)
+		memcpy(c->data + n, r->json.s, r->json.len);
+	c->type = (unsigned char)t;
 }
 
 enum { N_SKIP, N_MIME, N_PARSE, N_CACHE, N_RECEIVED };
@@ -1471,6 +1518,19 @@ field_need(const char *name, size_t n, int *received)
 	return kept(l) ? N_CACHE : N_SKIP;
 }
 
+/* A name libetpan reads as a structured field (mailimf_envelope_field_parse). */
+static int
+envelope_name(const char *name, size_t n)
+{
+	static const char *const names[] = { "Date", "From", "Sender", "Reply-To", "To",
+		"Cc", "Bcc", "Message-ID", "In-Reply-To", "References", "Subject" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strlen(names[i]) == n && !strncasecmp(name, names[i], n))
+			return 1;
+	return 0;
+}
+
 /* mailmime_parse drops these fields from the message's field list
  * (remove_unparsed_mime_headers()): they never count as header fields. */
 static int
@@ -1520,16 +1580,29 @@ read_header(struct hdrs *h, const char *msg, size_t mlen, struct crm_buf *mimems
 		} else {
 			if (!stays_inside(f, n))
 				return -1;
-			struct render *r = NULL;
-			struct mailimf_field *fld = need == N_CACHE ? parse_cached(f, n, &r) :
-			    parse_alone(f, n);
+			uint64_t hv = 0;
+			if (need == N_CACHE) {
+				hv = field_hash(f, n);
+				if (cached_field(h, f, n, hv)) {
+					pos = e;
+					continue;
+				}
+			}
+			struct mailimf_field *fld = parse_alone(f, n);
 			if (!fld)
 				return -1;
-			if (need != N_CACHE && clist_append(owned, fld) < 0) {
+			if (clist_append(owned, fld) < 0) {
 				mailimf_field_free(fld);
 				crm_die(CRM_EXIT_ENV, "out of memory");
 			}
-			read_field(h, fld, r);
+			struct render r = { CRM_BUF_INIT, 0, 0 };
+			read_field(h, fld, &r);
+			/* a structured field that libetpan took as an optional one
+			 * goes through the lenient readings: not cached */
+			if (need == N_CACHE && !(fld->fld_type == MAILIMF_FIELD_OPTIONAL_FIELD &&
+			    envelope_name(f, k)))
+				cache_field(f, n, hv, fld, &r);
+			crm_buf_free(&r.json);
 		}
 		pos = e;
 	}
