@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static const struct { const char *name; unsigned cp; } entities[] = {
 	{ "AElig", 198 }, { "Aacute", 193 }, { "Acirc", 194 }, { "Agrave", 192 },
@@ -200,9 +203,12 @@ text(struct conv *c, const char *s, size_t n)
 		unsigned char ch = (unsigned char)s[i];
 		int cl = text_class[ch];
 		if (cl == 0) {
-			/* a run of ordinary characters goes out in one copy */
+			/* a run of ordinary characters goes out in one copy, with
+			 * the single spaces between its words (which come out as
+			 * they are) */
 			size_t j = i + 1;
-			while (j < n && text_class[(unsigned char)s[j]] == 0)
+			while (j < n && (text_class[(unsigned char)s[j]] == 0 || (s[j] == ' ' &&
+			    j + 1 < n && text_class[(unsigned char)s[j + 1]] == 0)))
 				j++;
 			if (c->pending == 1 && !c->at_line_start && o->len)
 				crm_buf_addc(o, ' '), c->pending = 0;
@@ -516,6 +522,26 @@ collapse_newlines(struct crm_buf *out, size_t base)
 	out->len = (size_t)(w - out->s);
 }
 
+/* The first '>', '"' or '\'' at or after j (n if none). */
+static size_t
+tag_stop(const char *s, size_t j, size_t n)
+{
+#ifdef __SSE2__
+	const __m128i gt = _mm_set1_epi8('>'), dq = _mm_set1_epi8('"'), sq = _mm_set1_epi8('\'');
+	while (j + 16 <= n) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, gt),
+		    _mm_or_si128(_mm_cmpeq_epi8(v, dq), _mm_cmpeq_epi8(v, sq))));
+		if (m)
+			return j + (size_t)__builtin_ctz(m);
+		j += 16;
+	}
+#endif
+	while (j < n && s[j] != '>' && s[j] != '"' && s[j] != '\'')
+		j++;
+	return j;
+}
+
 void
 crm_html_to_text(struct crm_buf *out, const char *s, size_t n)
 {
@@ -544,30 +570,19 @@ crm_html_to_text(struct crm_buf *out, const char *s, size_t n)
 			run = i;
 			continue;
 		}
+		/* the tag ends at the first '>' outside a value quoted right
+		 * after '=' (quoted values may hide a '>') */
 		size_t j = i + 1;
-		const char *gt = memchr(s + j, '>', n - j);
-		size_t end = gt ? (size_t)(gt - s) : n;
-		if (memchr(s + j, '"', end - j) || memchr(s + j, '\'', end - j)) {
-			/* quoted attribute values may hide a '>': the tag ends at
-			 * the first '>' outside a value quoted right after '=' */
-			for (;;) {
-				while (j < end && s[j] != '"' && s[j] != '\'')
-					j++;
-				if (j >= end)
-					break;
-				if (j > i + 1 && s[j - 1] == '=') {
-					const char *qe = memchr(s + j + 1, s[j], n - j - 1);
-					j = qe ? (size_t)(qe - s) + 1 : n;
-					if (j > end) {
-						gt = j < n ? memchr(s + j, '>', n - j) : NULL;
-						end = gt ? (size_t)(gt - s) : n;
-					}
-				} else
-					j++;
-			}
-			j = end;
-		} else
-			j = end;
+		for (;;) {
+			j = tag_stop(s, j, n);
+			if (j >= n || s[j] == '>')
+				break;
+			if (j > i + 1 && s[j - 1] == '=') {
+				const char *qe = memchr(s + j + 1, s[j], n - j - 1);
+				j = qe ? (size_t)(qe - s) + 1 : n;
+			} else
+				j++;
+		}
 		const char *t = s + i + 1;
 		size_t tl = j - i - 1;
 		size_t next = j < n ? j + 1 : n;
