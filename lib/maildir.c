@@ -18,21 +18,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int
-crm_read_fd(int fd, struct crm_buf *b, size_t max)
+/* Read fd to its end into b; st: its fstat, or NULL.  A regular file is
+ * read in one call into a buffer one byte larger than the file: a short
+ * read is its end, so no second read(2) is needed to see it. */
+static int
+read_all(int fd, struct crm_buf *b, size_t max, const struct stat *st)
 {
-	struct stat st;
 	size_t want = 1 << 16;
+	int regular = st && S_ISREG(st->st_mode);
 
 	crm_buf_reset(b);
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		if (max && (size_t)st.st_size > max)
+	if (regular) {
+		if (max && (size_t)st->st_size > max)
 			return -2;
-		want = (size_t)st.st_size + 1;
+		want = (size_t)st->st_size + 1;
 	}
 	for (;;) {
 		crm_buf_grow(b, want);
-		ssize_t n = read(fd, b->s + b->len, b->cap - b->len - 1);
+		size_t room = b->cap - b->len - 1;
+		ssize_t n = read(fd, b->s + b->len, room);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -43,11 +47,21 @@ crm_read_fd(int fd, struct crm_buf *b, size_t max)
 		b->len += (size_t)n;
 		if (max && b->len > max)
 			return -2;
+		if (regular && (size_t)n < room)
+			break;          /* the end of a regular file */
 		if (b->len + 1 >= b->cap)
 			want = b->cap;
 	}
 	b->s[b->len] = 0;
 	return 0;
+}
+
+int
+crm_read_fd(int fd, struct crm_buf *b, size_t max)
+{
+	struct stat st;
+
+	return read_all(fd, b, max, fstat(fd, &st) == 0 ? &st : NULL);
 }
 
 void
@@ -101,8 +115,9 @@ read_one(int dirfd, const char *name, const char *path, const struct crm_msgsrc 
 		fn(NULL, 0, src, 0, err, arg);
 		return;
 	}
-	time_t mtime = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? st.st_mtime : 0;
-	int r = crm_read_fd(fd, buf, o->max_size);
+	int have = fstat(fd, &st) == 0;
+	time_t mtime = have && S_ISREG(st.st_mode) ? st.st_mtime : 0;
+	int r = read_all(fd, buf, o->max_size, have ? &st : NULL);
 	int e = errno;
 	if (fd > 0)
 		close(fd);
