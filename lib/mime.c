@@ -1321,16 +1321,17 @@ stays_inside(const char *f, size_t n)
 
 /* What fields add to records, by the fields' bytes: the field type and
  * the JSON it adds (the addresses of From, To, Cc, Reply-To, or the
- * decoded value of a kept field).  Direct-mapped into fixed slots, so
- * memory is a constant 2 MB: a slot keeps the last field that hashed to
- * it, and a field too long for a slot is not kept. */
+ * decoded value of a kept field).  In fixed slots, two ways to a set
+ * (the older one is replaced), so memory is a constant 2 MB; a field too
+ * long for a slot is not kept. */
 #define FCACHE 4096
 #define FSLOT 512
 static struct fslot {
 	uint64_t hash;
 	unsigned short klen, jlen, n;   /* data: the field's bytes, then the JSON */
 	unsigned char type;             /* MAILIMF_FIELD_*; 0: empty */
-	char data[FSLOT - 17];
+	unsigned char age;              /* 2-way: the way used last has age 1 */
+	char data[FSLOT - 18];
 } fcache[FCACHE];
 
 /* libetpan's parse of the field m[0..n) alone, or NULL when it is not one
@@ -1378,12 +1379,17 @@ field_hash(const char *m, size_t n)
 static int
 cached_field(struct hdrs *h, const char *f, size_t n, uint64_t hv)
 {
-	const struct fslot *c = &fcache[hv & (FCACHE - 1)];
+	struct fslot *set = &fcache[hv & (FCACHE - 2)], *c = set;
 	struct render r;
 	struct crm_buf *o;
 
-	if (!c->type || c->hash != hv || c->klen != n || memcmp(c->data, f, n))
-		return 0;
+	if (!c->type || c->hash != hv || c->klen != n || memcmp(c->data, f, n)) {
+		c = set + 1;
+		if (!c->type || c->hash != hv || c->klen != n || memcmp(c->data, f, n))
+			return 0;
+	}
+	set[0].age = c == set;
+	set[1].age = c != set;
 	r.json.s = (char *)(uintptr_t)(c->data + n);
 	r.json.len = r.json.cap = c->jlen;
 	r.n = c->n;
@@ -1424,7 +1430,8 @@ static void
 cache_field(const char *f, size_t n, uint64_t hv, const struct mailimf_field *fld,
     const struct render *r)
 {
-	struct fslot *c = &fcache[hv & (FCACHE - 1)];
+	struct fslot *set = &fcache[hv & (FCACHE - 2)];
+	struct fslot *c = !set[0].type || (set[1].type && !set[0].age) ? set : set + 1;
 	int t = fld->fld_type;
 
 	if (t != MAILIMF_FIELD_SENDER && t != MAILIMF_FIELD_BCC && !r->done)
@@ -1444,6 +1451,8 @@ cache_field(const char *f, size_t n, uint64_t hv, const struct mailimf_field *fl
 	if (r->json.len)
 		memcpy(c->data + n, r->json.s, r->json.len);
 	c->type = (unsigned char)t;
+	set[0].age = c == set;
+	set[1].age = c != set;
 }
 
 enum { N_SKIP, N_MIME, N_PARSE, N_CACHE, N_RECEIVED };
