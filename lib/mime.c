@@ -595,6 +595,7 @@ id_list(struct jlist *l, clist *ids)
 struct body {
 	const struct crm_msgopts *o;
 	struct crm_buf plain, html, dsn;
+	struct crm_buf htmlparts;   /* the text/html parts (struct mailmime *) */
 	struct jlist attachments;
 	int depth;
 	/* libetpan gives a message part parsed at the top level the length of
@@ -896,7 +897,7 @@ walk_single(struct body *b, struct mailmime *m)
 	if (!attachment && !strcmp(ct, "text/plain"))
 		add_text_part(&b->plain, m, &sf, 0);
 	else if (!attachment && !strcmp(ct, "text/html"))
-		add_text_part(&b->html, m, &sf, 1);
+		crm_buf_add(&b->htmlparts, &m, sizeof m);   /* decoded if needed */
 	else if ((!strcmp(ct, "message/delivery-status") ||
 	    !strcmp(ct, "message/global-delivery-status")) && !b->dsn.len)
 		add_text_part(&b->dsn, m, &sf, 0);
@@ -1846,6 +1847,17 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 	size_t lens[3] = { strlen(acct), 1, h.message_id ? strlen(h.message_id) : mlen };
 	crm_sha256_hex(id, 3, parts, lens);
 
+	/* the HTML parts are decoded only when they are used: as the text
+	 * when the plain text is blank, or for --html */
+	if (o->html || blank(b.plain.s ? b.plain.s : "", b.plain.len))
+		for (size_t i = 0; i + sizeof(struct mailmime *) <= b.htmlparts.len;
+		    i += sizeof(struct mailmime *)) {
+			struct mailmime *m;
+			struct mailmime_single_fields sf;
+			memcpy(&m, b.htmlparts.s + i, sizeof m);
+			mailmime_single_fields_init(&sf, m->mm_mime_fields, m->mm_content_type);
+			add_text_part(&b.html, m, &sf, 1);
+		}
 	crm_buf_grow(out, 1024 + b.plain.len + b.html.len * (o->html ? 2 : 1));
 	crm_buf_adds(out, "{\"v\":1,\"id\":\"");
 	crm_buf_adds(out, id);
@@ -1929,6 +1941,7 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 
 	crm_buf_free(&b.plain);
 	crm_buf_free(&b.html);
+	crm_buf_free(&b.htmlparts);
 	crm_buf_free(&b.dsn);
 	crm_buf_free(&b.attachments.b);
 	hdrs_free(&h);
