@@ -1556,15 +1556,71 @@ mime_removed(const char *name, size_t n)
 	return 0;
 }
 
+/* Parsed Content-Type fields by their bytes (a message's Content-Type
+ * is one of a few hundred in a mailbox), for single-part messages: their
+ * parse (mailmime_field_parse) is the dearest part of mailmime_parse's
+ * work on them.  Such a message goes to mailmime_parse without its
+ * Content-Type, which gives the same tree with text/plain in place of
+ * the type; the cached type is then put in for the record.  Multipart and
+ * message types shape the tree and always go to mailmime_parse. */
+#define CTCACHE 256
+static struct ctcache {
+	uint64_t hash;
+	size_t len;
+	char *bytes;
+	struct mailmime_content *ct;
+} ctcache[CTCACHE];
+
+/* The parsed Content-Type field f[0..n) when it is a discrete type, else
+ * NULL.  The cache owns it. */
+static struct mailmime_content *
+single_part_type(const char *f, size_t n)
+{
+	uint64_t hv = field_hash(f, n);
+	struct ctcache *c = &ctcache[hv & (CTCACHE - 1)];
+	struct mailmime_field *mf = NULL;
+	struct mailmime_content *ct = NULL;
+
+	if (c->ct && c->hash == hv && c->len == n && !memcmp(c->bytes, f, n))
+		return c->ct;
+	struct mailimf_field *fld = parse_alone(f, n);
+	if (fld && fld->fld_type == MAILIMF_FIELD_OPTIONAL_FIELD &&
+	    mailmime_field_parse(fld->fld_data.fld_optional_field, &mf) == MAILIMF_NO_ERROR &&
+	    mf && mf->fld_type == MAILMIME_FIELD_TYPE && mf->fld_data.fld_content &&
+	    mf->fld_data.fld_content->ct_type &&
+	    mf->fld_data.fld_content->ct_type->tp_type == MAILMIME_TYPE_DISCRETE_TYPE) {
+		ct = mf->fld_data.fld_content;
+		mf->fld_data.fld_content = NULL;
+	}
+	if (mf)
+		mailmime_field_free(mf);
+	if (fld)
+		mailimf_field_free(fld);
+	if (!ct)
+		return NULL;
+	if (c->ct) {
+		mailmime_content_free(c->ct);
+		free(c->bytes);
+	}
+	c->hash = hv;
+	c->len = n;
+	c->bytes = crm_xmalloc(n);
+	memcpy(c->bytes, f, n);
+	c->ct = ct;
+	return ct;
+}
+
 /* The header of msg field by field into h; the MIME fields and the rest
  * of the message (from the end of the header) into mimemsg.  Returns 0,
  * or -1 when the message must take the whole-message path.  Fields parsed
  * here and not cached are appended to *owned (free them after use). */
 static int
 read_header(struct hdrs *h, const char *msg, size_t mlen, struct crm_buf *mimemsg,
-    clist *owned)
+    clist *owned, struct mailmime_content **single)
 {
-	size_t pos = 0, rn = 0;
+	size_t pos = 0, rn = 0, ctoff = 0, ctlen = 0;
+	const char *ctf = NULL;
+	int nct = 0;
 	int received = 0;
 	const char *rf = NULL;
 
@@ -1580,8 +1636,15 @@ read_header(struct hdrs *h, const char *msg, size_t mlen, struct crm_buf *mimems
 		if (need == N_SKIP || need == N_MIME || need == N_RECEIVED) {
 			if (!optional_exact(f, n))
 				return -1;
-			if (need == N_MIME)
+			if (need == N_MIME) {
+				if (k == 12 && !strncasecmp(f, "Content-Type", 12)) {
+					nct++;
+					ctf = f;
+					ctoff = mimemsg->len;
+					ctlen = n;
+				}
 				crm_buf_add(mimemsg, f, n);
+			}
 			if (need == N_RECEIVED) {
 				rf = f;         /* parsed only if there is no Date */
 				rn = n;
@@ -1632,6 +1695,12 @@ read_header(struct hdrs *h, const char *msg, size_t mlen, struct crm_buf *mimems
 	}
 	if (h->nfields == 0)
 		return -1;
+	*single = NULL;
+	if (nct == 1 && (*single = single_part_type(ctf, ctlen))) {
+		/* mailmime_parse sees no Content-Type (see single_part_type()) */
+		memmove(mimemsg->s + ctoff, mimemsg->s + ctoff + ctlen, mimemsg->len - ctoff - ctlen);
+		mimemsg->len -= ctlen;
+	}
 	crm_buf_add(mimemsg, msg + pos, mlen - pos);
 	return 0;
 }
@@ -1745,6 +1814,8 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 	char date[32];
 	static struct crm_buf mm;           /* the MIME fields and the body (kept) */
 	clist *owned = NULL;
+	struct mailmime_content *single = NULL, *saved_ct = NULL;
+	struct mailmime *top = NULL;
 
 	*why = NULL;
 	extended_charconv = etpan_charconv;
@@ -1774,8 +1845,13 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 		crm_buf_reset(&mm);
 		crm_buf_grow(&mm, mlen);
 		mm.s[0] = 0;
-		if (read_header(&h, msg, mlen, &mm, owned) < 0 ||
-		    mailmime_parse(mm.s, mm.len, &idx, &mime) != MAILIMF_NO_ERROR || !mime) {
+		if (read_header(&h, msg, mlen, &mm, owned, &single) < 0 ||
+		    mailmime_parse(mm.s, mm.len, &idx, &mime) != MAILIMF_NO_ERROR || !mime ||
+		    (single && !(mime->mm_type == MAILMIME_MESSAGE &&
+		    (top = mime->mm_data.mm_message.mm_msg_mime) && top->mm_type == MAILMIME_SINGLE))) {
+			if (mime)
+				mailmime_free(mime);
+			single = NULL;
 			/* the whole-message path */
 			hdrs_free(&h);
 			h = (struct hdrs){ .date = (time_t)-1 };
@@ -1786,6 +1862,11 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 			idx = 0;
 			fast = 0;
 		}
+	}
+	if (fast && single) {
+		/* the cached Content-Type in place of the default text/plain */
+		saved_ct = top->mm_content_type;
+		top->mm_content_type = single;
 	}
 	if (!fast) {
 		if (mailmime_parse(msg, mlen, &idx, &mime) != MAILIMF_NO_ERROR || !mime) {
@@ -1801,6 +1882,8 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 	if (h.nfields == 0) {
 		*why = "no header fields, not a mail message";
 		hdrs_free(&h);
+		if (saved_ct)
+			top->mm_content_type = saved_ct;    /* the tree's own, to free */
 		mailmime_free(mime);
 		if (owned)
 			free_fields(owned);
@@ -1945,6 +2028,8 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 	crm_buf_free(&b.dsn);
 	crm_buf_free(&b.attachments.b);
 	hdrs_free(&h);
+	if (saved_ct)
+		top->mm_content_type = saved_ct;    /* the tree's own, to free */
 	mailmime_free(mime);
 	if (owned)
 		free_fields(owned);
