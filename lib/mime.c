@@ -330,6 +330,21 @@ special:
 	out->len = (size_t)(o - out->s);
 }
 
+/* ,"size":n} (the end of a record or an attachment). */
+static void
+jw_size(struct crm_buf *out, size_t n)
+{
+	char d[24];
+	size_t k = sizeof d;
+
+	do
+		d[--k] = (char)('0' + n % 10);
+	while (n /= 10);
+	crm_buf_adds(out, ",\"size\":");
+	crm_buf_add(out, d + k, sizeof d - k);
+	crm_buf_addc(out, '}');
+}
+
 /* A JSON string of bytes that no decoder touched: invalid UTF-8 becomes
  * U+FFFD. */
 static void
@@ -871,7 +886,7 @@ add_attachment(struct body *b, const char *filename, const char *ctype, size_t s
 		crm_buf_adds(o, "null");
 	crm_buf_adds(o, ",\"content_type\":");
 	jw_raw(o, ctype);
-	crm_buf_printf(o, ",\"size\":%zu}", size);
+	jw_size(o, size);
 }
 
 static void walk(struct body *b, struct mailmime *m);
@@ -1221,6 +1236,25 @@ ftext(unsigned char c)
 	return c >= 33 && c != ':';
 }
 
+/* The first CR or LF in m[i..n), or n. */
+static size_t
+next_crlf(const char *m, size_t i, size_t n)
+{
+#ifdef __SSE2__
+	const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(m + i));
+		unsigned k = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr),
+		    _mm_cmpeq_epi8(v, lf)));
+		if (k)
+			return i + (size_t)__builtin_ctz(k);
+	}
+#endif
+	while (i < n && m[i] != '\r' && m[i] != '\n')
+		i++;
+	return i;
+}
+
 /* 1 when libetpan's optional-field grammar (field-name ":" unstructured
  * CRLF, mailimf_optional_field_parse) takes exactly the bytes m[0..n),
  * n from field_end(). */
@@ -1250,13 +1284,9 @@ optional_exact(const char *m, size_t n)
 		case START:
 			if (c != '\r' && c != '\n') {
 				/* plain text: on to the next CR or LF */
-				const char *lf = memchr(m + i, '\n', n - i), *cr = memchr(m + i, '\r', n - i);
-				size_t k = lf ? (size_t)(lf - m) : n;
-				if (cr && (size_t)(cr - m) < k)
-					k = (size_t)(cr - m);
-				if (k >= n)
+				i = next_crlf(m, i, n);
+				if (i >= n)
 					return 0;
-				i = k;
 				continue;
 			}
 			t = i;
@@ -2020,7 +2050,7 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 	}
 	crm_buf_adds(out, ",\"attachments\":");
 	jl_put(out, &b.attachments, '[', ']');
-	crm_buf_printf(out, ",\"size\":%zu}", len);
+	jw_size(out, len);
 
 	crm_buf_free(&b.plain);
 	crm_buf_free(&b.html);
