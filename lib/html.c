@@ -194,6 +194,37 @@ static const unsigned char text_class[256] = {
 	1, 0, 0, 0, 0, 0, 2,
 };
 
+/* The end of a run of ordinary bytes from j, single spaces between
+ * them included. */
+static size_t
+word_run(const char *s, size_t j, size_t n)
+{
+	for (;;) {
+#ifdef __SSE2__
+		/* sixteen at a time to the first byte <= ' ' or '&' */
+		const __m128i sp = _mm_set1_epi8(' '), amp = _mm_set1_epi8('&');
+		unsigned m = 0;
+		while (j + 16 <= n) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+			m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, sp),
+			    sp), _mm_cmpeq_epi8(v, amp)));
+			if (m)
+				break;
+			j += 16;
+		}
+		if (m)
+			j += (size_t)__builtin_ctz(m);
+		else
+#endif
+			while (j < n && text_class[(unsigned char)s[j]] == 0)
+				j++;
+		if (j + 1 < n && s[j] == ' ' && text_class[(unsigned char)s[j + 1]] == 0)
+			j += 2;
+		else
+			return j;
+	}
+}
+
 static void
 text(struct conv *c, const char *s, size_t n)
 {
@@ -206,10 +237,7 @@ text(struct conv *c, const char *s, size_t n)
 			/* a run of ordinary characters goes out in one copy, with
 			 * the single spaces between its words (which come out as
 			 * they are) */
-			size_t j = i + 1;
-			while (j < n && (text_class[(unsigned char)s[j]] == 0 || (s[j] == ' ' &&
-			    j + 1 < n && text_class[(unsigned char)s[j + 1]] == 0)))
-				j++;
+			size_t j = word_run(s, i + 1, n);
 			if (c->pending == 1 && !c->at_line_start && o->len)
 				crm_buf_addc(o, ' '), c->pending = 0;
 			else if (c->pending || c->at_line_start)
@@ -350,7 +378,8 @@ attr(const char *tag, size_t n, const char *name, char *buf, size_t size)
 	size_t k = strlen(name);
 
 	for (size_t i = 0; i + k < n; i++) {
-		if (strncasecmp(tag + i, name, k) || (i && isalnum((unsigned char)tag[i - 1])))
+		if (lc((unsigned char)tag[i]) != name[0] || strncasecmp(tag + i, name, k) ||
+		    (i && isalnum((unsigned char)tag[i - 1])))
 			continue;
 		size_t j = i + k;
 		while (j < n && isspace((unsigned char)tag[j]))
@@ -562,7 +591,7 @@ crm_html_to_text(struct crm_buf *out, const char *s, size_t n)
 			continue;
 		}
 		/* a '<' that does not open a tag is text */
-		if (i + 1 >= n || !(isalpha((unsigned char)s[i + 1]) || s[i + 1] == '/' ||
+		if (i + 1 >= n || !((lc((unsigned char)s[i + 1]) >= 'a' && lc((unsigned char)s[i + 1]) <= 'z') || s[i + 1] == '/' ||
 		    s[i + 1] == '!' || s[i + 1] == '?')) {
 			run = i;
 			i++;
