@@ -1364,6 +1364,8 @@ static struct fslot {
 	unsigned char age;              /* 2-way: the way used last has age 1 */
 	char data[FSLOT - 18];
 } fcache[FCACHE];
+/* hash | 1 of each filled slot, 0 when empty: a miss reads only these */
+static uint64_t fkey[FCACHE];
 
 /* libetpan's parse of the field m[0..n) alone, or NULL when it is not one
  * field of exactly those bytes. */
@@ -1410,15 +1412,19 @@ field_hash(const char *m, size_t n)
 static int
 cached_field(struct hdrs *h, const char *f, size_t n, uint64_t hv)
 {
-	struct fslot *set = &fcache[hv & (FCACHE - 2)], *c = set;
+	size_t si = hv & (FCACHE - 2);
+	struct fslot *set = &fcache[si], *c;
 	struct render r;
 	struct crm_buf *o;
 
-	if (!c->type || c->hash != hv || c->klen != n || memcmp(c->data, f, n)) {
+	if (fkey[si] == (hv | 1) && set[0].hash == hv && set[0].klen == n &&
+	    !memcmp(set[0].data, f, n))
+		c = set;
+	else if (fkey[si + 1] == (hv | 1) && set[1].hash == hv && set[1].klen == n &&
+	    !memcmp(set[1].data, f, n))
 		c = set + 1;
-		if (!c->type || c->hash != hv || c->klen != n || memcmp(c->data, f, n))
-			return 0;
-	}
+	else
+		return 0;
 	set[0].age = c == set;
 	set[1].age = c != set;
 	r.json.s = (char *)(uintptr_t)(c->data + n);
@@ -1473,6 +1479,7 @@ cache_field(const char *f, size_t n, uint64_t hv, const struct mailimf_field *fl
 		return;
 	if (n + r->json.len > sizeof c->data || r->n > 0xffff || t > 255)
 		return;
+	fkey[c - fcache] = 0;
 	c->type = 0;
 	c->hash = hv;
 	c->klen = (unsigned short)n;
@@ -1482,6 +1489,7 @@ cache_field(const char *f, size_t n, uint64_t hv, const struct mailimf_field *fl
 	if (r->json.len)
 		memcpy(c->data + n, r->json.s, r->json.len);
 	c->type = (unsigned char)t;
+	fkey[c - fcache] = hv | 1;
 	set[0].age = c == set;
 	set[1].age = c != set;
 }
