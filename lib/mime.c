@@ -1743,18 +1743,55 @@ read_header(struct hdrs *h, const char *msg, size_t mlen, struct crm_buf *mimems
 	return 0;
 }
 
+/* Buffers handed from one record to the next (a few dozen mallocs a
+ * message saved); one larger than 1 MB goes back to malloc. */
+static struct crm_buf pool[32];
+static size_t npool;
+
+static void
+pool_get(struct crm_buf *b)
+{
+	if (npool) {
+		*b = pool[--npool];
+		b->len = 0;
+		b->s[0] = 0;
+	} else
+		*b = (struct crm_buf)CRM_BUF_INIT;
+}
+
+static void
+pool_put(struct crm_buf *b)
+{
+	if (b->s && b->cap <= (1 << 20) && npool < sizeof pool / sizeof pool[0])
+		pool[npool++] = *b;
+	else
+		crm_buf_free(b);
+	*b = (struct crm_buf)CRM_BUF_INIT;
+}
+
+static struct crm_buf *const *
+hdrs_bufs(struct hdrs *h)
+{
+	static struct crm_buf *v[10];
+	v[0] = &h->from.b, v[1] = &h->to.b, v[2] = &h->cc.b, v[3] = &h->reply_to.b;
+	v[4] = &h->refs.b, v[5] = &h->headers.b, v[6] = &h->subject, v[7] = &h->names;
+	v[8] = &h->tmp, v[9] = NULL;
+	return v;
+}
+
+static void
+hdrs_init(struct hdrs *h)
+{
+	*h = (struct hdrs){ .date = (time_t)-1 };
+	for (struct crm_buf *const *b = hdrs_bufs(h); *b; b++)
+		pool_get(*b);
+}
+
 static void
 hdrs_free(struct hdrs *h)
 {
-	crm_buf_free(&h->from.b);
-	crm_buf_free(&h->to.b);
-	crm_buf_free(&h->cc.b);
-	crm_buf_free(&h->reply_to.b);
-	crm_buf_free(&h->refs.b);
-	crm_buf_free(&h->headers.b);
-	crm_buf_free(&h->subject);
-	crm_buf_free(&h->names);
-	crm_buf_free(&h->tmp);
+	for (struct crm_buf *const *b = hdrs_bufs(h); *b; b++)
+		pool_put(*b);
 	free(h->message_id);
 	free(h->in_reply_to);
 }
@@ -1833,6 +1870,26 @@ etpan_charconv(const char *tocode, const char *fromcode, const char *str,
 }
 
 static void
+body_init(struct body *b)
+{
+	pool_get(&b->plain);
+	pool_get(&b->html);
+	pool_get(&b->htmlparts);
+	pool_get(&b->dsn);
+	pool_get(&b->attachments.b);
+}
+
+static void
+body_free(struct body *b)
+{
+	pool_put(&b->plain);
+	pool_put(&b->html);
+	pool_put(&b->htmlparts);
+	pool_put(&b->dsn);
+	pool_put(&b->attachments.b);
+}
+
+static void
 free_fields(clist *l)
 {
 	for (clistiter *it = clist_begin(l); it; it = clist_next(it))
@@ -1847,7 +1904,7 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 {
 	struct mailmime *mime = NULL;
 	size_t idx = 0, env;
-	struct hdrs h = { .date = (time_t)-1 };
+	struct hdrs h;
 	struct body b = { .o = o };
 	char date[32];
 	static struct crm_buf mm;           /* the MIME fields and the body (kept) */
@@ -1876,6 +1933,8 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 		*why = "no header fields, not a mail message";
 		return -1;
 	}
+	hdrs_init(&h);
+	body_init(&b);
 	if (fast) {
 		owned = clist_new();
 		if (!owned)
@@ -1892,7 +1951,7 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 			single = NULL;
 			/* the whole-message path */
 			hdrs_free(&h);
-			h = (struct hdrs){ .date = (time_t)-1 };
+			hdrs_init(&h);
 			free_fields(owned);
 			owned = NULL;
 			crm_buf_reset(&mm);
@@ -1909,6 +1968,8 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 	if (!fast) {
 		if (mailmime_parse(msg, mlen, &idx, &mime) != MAILIMF_NO_ERROR || !mime) {
 			*why = "MIME structure could not be parsed";
+			hdrs_free(&h);
+			body_free(&b);
 			return -1;
 		}
 		if (mime->mm_type == MAILMIME_MESSAGE)
@@ -1920,6 +1981,7 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 	if (h.nfields == 0) {
 		*why = "no header fields, not a mail message";
 		hdrs_free(&h);
+		body_free(&b);
 		if (saved_ct)
 			top->mm_content_type = saved_ct;    /* the tree's own, to free */
 		mailmime_free(mime);
@@ -2060,11 +2122,7 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 	jl_put(out, &b.attachments, '[', ']');
 	jw_size(out, len);
 
-	crm_buf_free(&b.plain);
-	crm_buf_free(&b.html);
-	crm_buf_free(&b.htmlparts);
-	crm_buf_free(&b.dsn);
-	crm_buf_free(&b.attachments.b);
+	body_free(&b);
 	hdrs_free(&h);
 	if (saved_ct)
 		top->mm_content_type = saved_ct;    /* the tree's own, to free */
