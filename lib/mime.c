@@ -714,7 +714,28 @@ decoded_size(struct mailmime_data *d)
 			for (int c = 0; c < 256; c++)
 				cls[c] = (unsigned char)(isalnum(c) || c == '+' || c == '/' ? 1 : c == '=' ? 2 : 0);
 		}
-		for (size_t i = 0; i < n; i++) {
+		size_t i = 0;
+#ifdef __SSE2__
+		/* sixteen at a time: per-lane counts, summed every 255 rounds */
+		while (i + 16 <= n) {
+			__m128i ck = _mm_setzero_si128(), cp = _mm_setzero_si128();
+			for (int r = 0; r < 255 && i + 16 <= n; r++, i += 16) {
+				__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+#define IN(lo, hi) _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8((lo) - 1)), \
+    _mm_cmpgt_epi8(_mm_set1_epi8((hi) + 1), v))
+				__m128i a = _mm_or_si128(_mm_or_si128(IN('A', 'Z'), IN('a', 'z')),
+				    _mm_or_si128(IN('0', '9'), _mm_or_si128(_mm_cmpeq_epi8(v,
+				    _mm_set1_epi8('+')), _mm_cmpeq_epi8(v, _mm_set1_epi8('/')))));
+#undef IN
+				ck = _mm_sub_epi8(ck, a);
+				cp = _mm_sub_epi8(cp, _mm_cmpeq_epi8(v, _mm_set1_epi8('=')));
+			}
+			__m128i z = _mm_setzero_si128(), sk = _mm_sad_epu8(ck, z), sp = _mm_sad_epu8(cp, z);
+			k += (size_t)_mm_cvtsi128_si32(sk) + (size_t)_mm_extract_epi16(sk, 4);
+			pad += (size_t)_mm_cvtsi128_si32(sp) + (size_t)_mm_extract_epi16(sp, 4);
+		}
+#endif
+		for (; i < n; i++) {
 			unsigned char c = cls[(unsigned char)s[i]];
 			k += c & 1;
 			pad += c >> 1;
@@ -751,6 +772,19 @@ normalise_text(struct crm_buf *out, const char *s, size_t n, int flowed, int del
 		char c = s[i];
 		if (c != '\r' && c != '\n' && c != 0) {
 			size_t j = i + 1;
+#ifdef __SSE2__
+			const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n'),
+			    nul = _mm_setzero_si128();
+			for (; j + 16 <= n; j += 16) {
+				__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+				unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr),
+				    _mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, nul))));
+				if (m) {
+					j += (size_t)__builtin_ctz(m);
+					break;
+				}
+			}
+#endif
 			while (j < n && s[j] != '\r' && s[j] != '\n' && s[j] != 0)
 				j++;
 			crm_buf_add(out, s + i, j - i);
@@ -1257,15 +1291,13 @@ next_crlf(const char *m, size_t i, size_t n)
 
 /* 1 when libetpan's optional-field grammar (field-name ":" unstructured
  * CRLF, mailimf_optional_field_parse) takes exactly the bytes m[0..n),
- * n from field_end(). */
+ * n from field_end(), k the length of the name (the ftext run). */
 static int
-optional_exact(const char *m, size_t n)
+optional_exact(const char *m, size_t n, size_t k)
 {
 	enum { START, CR, LF, WSP } st = START;
-	size_t i = 0, t;
+	size_t i = k, t;
 
-	while (i < n && ftext((unsigned char)m[i]))
-		i++;
 	if (i == 0 || i >= n || m[i] != ':')
 		return 0;
 	i++;
@@ -1496,23 +1528,13 @@ cache_field(const char *f, size_t n, uint64_t hv, const struct mailimf_field *fl
 
 enum { N_SKIP, N_MIME, N_PARSE, N_CACHE, N_RECEIVED };
 
-/* What the record needs of a field called name (n bytes). */
+/* What the record needs of a field whose name is l (lower case, NUL-
+ * terminated; NULL for a name optional_field() ignores). */
 static int
-field_need(const char *name, size_t n, int *received)
+field_need(const char *l, int *received)
 {
-	char l[64];
-
-	if (memchr(name, '(', n))
-		return -1;      /* "To(comment):" is a To field to libetpan */
-	if (n >= sizeof l)
+	if (!l)
 		return N_SKIP;  /* optional_field() ignores such names */
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-		if (c > 126)
-			return N_SKIP;
-		l[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-	}
-	l[n] = 0;
 	/* the fields libetpan parses as structured ones (and the lenient
 	 * readings of optional_field()): unique values are not cached */
 	switch (l[0]) {
@@ -1648,6 +1670,21 @@ single_part_type(const char *f, size_t n)
 	return ct;
 }
 
+/* Bytes of field names: ftext (RFC 5322), above 126, '('; the byte in
+ * lower case in the upper bits. */
+enum { NC_FTEXT = 1, NC_HIGH = 2, NC_PAREN = 4 };
+static const unsigned short name_class[256] = {
+#define NC(c) ((c) < 33 || (c) == ':' ? 0 : NC_FTEXT | ((c) > 126 ? NC_HIGH : 0) | \
+    ((c) == '(' ? NC_PAREN : 0) | (((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : (c)) << 8))
+#define NC4(c) NC(c), NC(c + 1), NC(c + 2), NC(c + 3)
+#define NC16(c) NC4(c), NC4(c + 4), NC4(c + 8), NC4(c + 12)
+	NC16(0), NC16(16), NC16(32), NC16(48), NC16(64), NC16(80), NC16(96), NC16(112),
+	NC16(128), NC16(144), NC16(160), NC16(176), NC16(192), NC16(208), NC16(224), NC16(240),
+#undef NC16
+#undef NC4
+#undef NC
+};
+
 /* The header of msg field by field into h; the MIME fields and the rest
  * of the message (from the end of the header) into mimemsg.  Returns 0,
  * or -1 when the message must take the whole-message path.  Fields parsed
@@ -1666,16 +1703,24 @@ read_header(struct hdrs *h, const char *msg, size_t mlen, struct crm_buf *mimems
 		size_t e = field_end(msg, mlen, pos), k = 0;
 		const char *f = msg + pos;
 		size_t n = e - pos;
-		while (k < n && ftext((unsigned char)f[k]))
+		/* the name, once: its length k, lower-cased into l when it is
+		 * one optional_field() reads (printable ASCII, under 64 bytes) */
+		char l[64];
+		unsigned flags = 0, c;
+		while (k < n && ((c = name_class[(unsigned char)f[k]]) & NC_FTEXT)) {
+			flags |= c;
+			l[k & 63] = (char)(c >> 8);
 			k++;
-		int need = field_need(f, k, &received);
-		if (need < 0)
-			return -1;
+		}
+		if (flags & NC_PAREN)
+			return -1;      /* "To(comment):" is a To field to libetpan */
+		l[k < sizeof l ? k : sizeof l - 1] = 0;
+		int need = field_need(!(flags & NC_HIGH) && k < sizeof l ? l : NULL, &received);
 		if (need == N_SKIP || need == N_MIME || need == N_RECEIVED) {
-			if (!optional_exact(f, n))
+			if (!optional_exact(f, n, k))
 				return -1;
 			if (need == N_MIME) {
-				if (k == 12 && !strncasecmp(f, "Content-Type", 12)) {
+				if (k == 12 && !strcmp(l, "content-type")) {
 					nct++;
 					ctf = f;
 					ctoff = mimemsg->len;
