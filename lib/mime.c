@@ -1643,6 +1643,18 @@ single_part_type(const char *f, size_t n)
 
 	if (c->ct && c->hash == hv && c->len == n && !memcmp(c->bytes, f, n))
 		return c->ct;
+	/* multipart and message types (their boundaries make them unique):
+	 * not worth a parse here, mailmime_parse reads them */
+	const char *v = memchr(f, ':', n);
+	if (v) {
+		v++;
+		while (v < f + n && (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n'))
+			v++;
+		size_t left = (size_t)(f + n - v);
+		if ((left >= 10 && !strncasecmp(v, "multipart/", 10)) ||
+		    (left >= 8 && !strncasecmp(v, "message/", 8)))
+			return NULL;
+	}
 	struct mailimf_field *fld = parse_alone(f, n);
 	if (fld && fld->fld_type == MAILIMF_FIELD_OPTIONAL_FIELD &&
 	    mailmime_field_parse(fld->fld_data.fld_optional_field, &mf) == MAILIMF_NO_ERROR &&
