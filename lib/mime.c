@@ -1759,10 +1759,6 @@ read_header(struct hdrs *h, const char *msg, size_t mlen, struct crm_buf *mimems
 			struct mailimf_field *fld = parse_alone(f, n);
 			if (!fld)
 				return -1;
-			if (clist_append(owned, fld) < 0) {
-				mailimf_field_free(fld);
-				crm_die(CRM_EXIT_ENV, "out of memory");
-			}
 			struct render r = { CRM_BUF_INIT, 0, 0 };
 			read_field(h, fld, &r);
 			/* a structured field that libetpan took as an optional one
@@ -1771,6 +1767,9 @@ read_header(struct hdrs *h, const char *msg, size_t mlen, struct crm_buf *mimems
 			    envelope_name(f, k)))
 				cache_field(f, n, hv, fld, &r);
 			crm_buf_free(&r.json);
+			/* h keeps copies (only the topmost Received, parsed below, is
+			 * pointed into): freed now, its memory serves the next field */
+			mailimf_field_free(fld);
 		}
 		pos = e;
 	}
