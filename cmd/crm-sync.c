@@ -184,6 +184,9 @@ main(int argc, char **argv)
 
 	if (!s.mo.account)
 		s.mo.account = getenv("CRM_ACCOUNT");
+	/* test hook: the reference header reading (see mime.h), which must
+	 * give the same records */
+	s.mo.whole_header = getenv("CRM_SYNC_WHOLE_HEADER") != NULL;
 	if (!s.mo.account || !*s.mo.account)
 		s.mo.account = "local";
 	if ((s.maildir != NULL) + (s.mbox != NULL) + (i < argc) > 1) {

@@ -1246,9 +1246,9 @@ read_fields(struct hdrs *h, struct mailimf_fields *f)
  * CR or LF.  Whenever any of this is in doubt (a backslash there, a '('
  * in a field name, a field that does not parse, whitespace-only
  * continuation lines), the whole message takes the old path: one
- * mailmime_parse of everything.  Building with -DCRM_MIME_VERIFY runs both
- * paths on every message and aborts when the records differ (the fuzz
- * target does). */
+ * mailmime_parse of everything.  crm_msgopts.whole_header asks for that
+ * path always: it is the reference the fuzz target (fuzz-mime) and the
+ * tests compare the field-by-field reading with, byte for byte. */
 
 /* End of the field at pos: after the first LF not followed by SP or HT. */
 static size_t
@@ -2193,23 +2193,7 @@ int
 crm_message_write(struct crm_buf *out, const char *raw, size_t len,
     const struct crm_msgopts *o, const char *source, size_t source_len, const char **why)
 {
-#ifdef CRM_MIME_VERIFY
-	/* both paths, same record (or the same reason) */
-	struct crm_buf slow = CRM_BUF_INIT;
-	const char *why2;
-	size_t start = out->len;
-	int r = write_record(out, raw, len, o, source, source_len, why, 1);
-	int r2 = write_record(&slow, raw, len, o, source, source_len, &why2, 0);
-	if (r != r2 || (r < 0 && *why != why2) || (r == 0 && (slow.len != out->len - start ||
-	    memcmp(slow.s, out->s + start, slow.len)))) {
-		fprintf(stderr, "crm_message_write: the field-by-field header reading differs\n");
-		abort();
-	}
-	crm_buf_free(&slow);
-	return r;
-#else
-	return write_record(out, raw, len, o, source, source_len, why, 1);
-#endif
+	return write_record(out, raw, len, o, source, source_len, why, !o->whole_header);
 }
 
 json_object *

@@ -20,6 +20,8 @@ struct crm_msgopts {
 	int html;               /* also emit "html" */
 	size_t max_size;        /* 0: no limit */
 	time_t fallback_date;   /* used when no Date/Received date (0: none) */
+	int whole_header;       /* parse the header in one libetpan call, never
+	                         * field by field (the reference; same records) */
 };
 
 json_object *crm_message_record(const char *raw, size_t len,
