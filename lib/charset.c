@@ -5,7 +5,10 @@
  * mislabelled and broken text, so this module converts what it can, marks
  * the rest with U+FFFD, and keeps descriptors open for reuse.  Labels are
  * mapped as browsers do (WHATWG): iso-8859-1 and us-ascii mean
- * windows-1252, gb2312 means GB18030, ks_c_5601-1987 means CP949. */
+ * windows-1252, gb2312 means GB18030, ks_c_5601-1987 means CP949.
+ * Most text needs no conversion at all (valid UTF-8, or ASCII under a
+ * Latin label): crm_utf8_as_is() says so after one pass that skips ASCII
+ * sixteen bytes at a time, and the caller keeps the bytes where they are. */
 #include "charset.h"
 
 #include <errno.h>

@@ -18,6 +18,16 @@
  *    yields to the HTML, converted to text;
  *  - a missing Date falls back to the last Received: date, then to the
  *    caller's fallback (mbox envelope or file time).
+ *
+ * Speed (crm-sync reads tens of thousands of messages a second on one
+ * core): the record is written as JSON text, with no json-c tree; the
+ * header is cut into fields here and only the fields a record uses go to
+ * libetpan, one at a time, what they add cached by their bytes (see
+ * read_header() for why this reads exactly what the whole-header parse
+ * reads, and when it gives way to it); a single-part message's
+ * Content-Type is parsed once per distinct field; HTML parts are decoded
+ * only when used; buffers pass from one message to the next.  The
+ * module is not reentrant (its caches are process-wide), like charset.c.
  */
 #include "mime.h"
 #include "charset.h"
