@@ -254,6 +254,8 @@ text(struct conv *c, const char *s, size_t n)
 		if (cl == 1 && !c->pre) {
 			if (!c->pending)
 				c->pending = 1;
+			while (i + 1 < n && text_class[(unsigned char)s[i + 1]] == 1)
+				i++;        /* the rest of the run changes nothing */
 			continue;
 		}
 		if (cl == 2) {

@@ -1265,10 +1265,22 @@ static size_t
 field_end(const char *m, size_t n, size_t pos)
 {
 	for (;;) {
-		const char *nl = memchr(m + pos, '\n', n - pos);
-		if (!nl)
+#ifdef __SSE2__
+		/* header lines are short: an inline scan beats a memchr call */
+		const __m128i lf = _mm_set1_epi8('\n');
+		unsigned k = 0;
+		while (pos + 16 <= n && !(k = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    _mm_loadu_si128((const __m128i *)(const void *)(m + pos)), lf))))
+			pos += 16;
+		if (k)
+			pos += (size_t)__builtin_ctz(k);
+		else
+#endif
+			while (pos < n && m[pos] != '\n')
+				pos++;
+		if (pos >= n)
 			return n;
-		pos = (size_t)(nl - m) + 1;
+		pos++;
 		if (pos >= n || (m[pos] != ' ' && m[pos] != '\t'))
 			return pos;
 	}
