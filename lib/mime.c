@@ -1251,14 +1251,19 @@ read_fields(struct hdrs *h, struct mailimf_fields *f)
  * (optional_exact() follows its grammar).  Alone or in the message, a
  * parser sees the same bytes up to the field's last line end, and the
  * byte after it (the next field's first, or the blank line) ends the field
- * just as the end of the input does; the one rule that can carry a
- * structured field over a line end is a quoted pair (backslash) before
- * CR or LF.  Whenever any of this is in doubt (a backslash there, a '('
+ * just as the end of the input does.  Two rules can carry a structured
+ * field over a line end: a quoted pair (a backslash before CR or LF) and
+ * an encoded word, whose text libetpan reads up to the next "?=" wherever
+ * it is (stays_inside()).  Whenever any of this is in doubt (those, a '('
  * in a field name, a field that does not parse, whitespace-only
  * continuation lines), the whole message takes the old path: one
- * mailmime_parse of everything.  crm_msgopts.whole_header asks for that
- * path always: it is the reference the fuzz target (fuzz-mime) and the
- * tests compare the field-by-field reading with, byte for byte. */
+ * mailmime_parse of everything.  Two quirks of that path are kept: the
+ * MIME fields mailmime_parse removes from the header do not count as
+ * header fields (mime_removed()), and a message part parsed at the top
+ * gets the length of the whole buffer (struct body's top).
+ * crm_msgopts.whole_header asks for the old path always: it is the
+ * reference the fuzz target (fuzz-mime) and the tests compare this
+ * reading with, byte for byte. */
 
 /* End of the field at pos: after the first LF not followed by SP or HT. */
 static size_t
