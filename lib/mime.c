@@ -1827,7 +1827,7 @@ read_header(struct hdrs *h, const char *msg, size_t mlen, struct crm_buf *mimems
 }
 
 /* Buffers handed from one record to the next (a few dozen mallocs a
- * message saved); one larger than 1 MB goes back to malloc. */
+ * message saved); one larger than 256 KB goes back to malloc. */
 static struct crm_buf pool[32];
 static size_t npool;
 
@@ -1845,7 +1845,7 @@ pool_get(struct crm_buf *b)
 static void
 pool_put(struct crm_buf *b)
 {
-	if (b->s && b->cap <= (1 << 20) && npool < sizeof pool / sizeof pool[0])
+	if (b->s && b->cap <= (256 << 10) && npool < sizeof pool / sizeof pool[0])
 		pool[npool++] = *b;
 	else
 		crm_buf_free(b);
