@@ -35,6 +35,9 @@ struct slot {
 	uint64_t key;
 	char *text;              /* the key material, to rule out hash collisions */
 	json_object *sig;
+	json_object *hit;        /* sig with "method": "cache", made at the first
+	                            hit and shared by every later one: the loop
+	                            only serialises the values it is given */
 };
 
 struct ps {
@@ -93,10 +96,11 @@ signature(struct ps *ps, const struct crm_sig_input *in)
 	sl = &ps->cache[h % CACHE_SLOTS];
 	if (sl->text && sl->key == h && !memcmp(sl->text, key.s, key.len + 1)) {
 		ps->hits++;
-		if (sl->sig) {
-			json_object_deep_copy(sl->sig, &j, NULL);
-			json_object_object_add(j, "method", json_object_new_string("cache"));
+		if (sl->sig && !sl->hit) {
+			json_object_deep_copy(sl->sig, &sl->hit, NULL);
+			json_object_object_add(sl->hit, "method", json_object_new_string("cache"));
 		}
+		j = sl->hit ? json_object_get(sl->hit) : NULL;
 		crm_buf_free(&key);
 		crm_signature_free(&s);
 		return j;
@@ -108,6 +112,8 @@ signature(struct ps *ps, const struct crm_sig_input *in)
 	}
 	free(sl->text);
 	json_object_put(sl->sig);
+	json_object_put(sl->hit);
+	sl->hit = NULL;
 	sl->key = h;
 	sl->text = crm_buf_steal(&key);
 	sl->sig = j ? json_object_get(j) : NULL;
@@ -176,6 +182,7 @@ main(int argc, char **argv)
 	for (size_t k = 0; k < CACHE_SLOTS; k++) {
 		free(ps.cache[k].text);
 		json_object_put(ps.cache[k].sig);
+		json_object_put(ps.cache[k].hit);
 	}
 	crm_sig_rules_free(ps.rules);
 	return rc;

@@ -204,9 +204,6 @@ confirm(const char *verb, size_t n)
 {
 	char line[64];
 
-	if (!isatty(0))
-		crm_die(CRM_EXIT_USAGE, "%zu suggestion(s) match: give --yes to %s them without a terminal",
-		    n, verb);
 	fprintf(stderr, "%s %zu suggestion(s)? [y/N] ", verb, n);
 	fflush(stderr);
 	if (!fgets(line, sizeof line, stdin))
@@ -232,14 +229,19 @@ decide(PGconn *c, const struct args *a, int approve, int argc, char **argv)
 	}
 	user = reviewer(c, a->user);
 	if (argc) {
+		for (int i = 0; i < argc; i++)      /* all well-formed, before anything is held */
+			crm_parse_long(verb, argv[i], 1, 999999999999L);
 		ids = json_object_new_array();
 		for (int i = 0; i < argc; i++)
 			json_object_array_add(ids, json_object_new_int64(
 			    crm_parse_long(verb, argv[i], 1, 999999999999L)));
 		json_object *missing = crm_review_missing(c, ids);
-		if (json_object_array_length(missing))
-			crm_die(CRM_EXIT_USAGE, "%s: no suggestion %s (nothing done)", verb,
-			    crm_table_cell(missing));
+		if (json_object_array_length(missing)) {
+			crm_warn("%s: no suggestion %s (nothing done)", verb, crm_table_cell(missing));
+			json_object_put(missing);
+			json_object_put(ids);
+			return CRM_EXIT_USAGE;
+		}
 		json_object_put(missing);
 	} else {
 		struct crm_review_filter f = a->f;
@@ -250,6 +252,12 @@ decide(PGconn *c, const struct args *a, int approve, int argc, char **argv)
 				crm_warn("no pending suggestion matches: nothing to %s", verb);
 			json_object_put(ids);
 			return CRM_EXIT_OK;
+		}
+		if (!a->yes && !isatty(0)) {
+			crm_warn("%zu suggestion(s) match: give --yes to %s them without a terminal",
+			    json_object_array_length(ids), verb);
+			json_object_put(ids);
+			return CRM_EXIT_USAGE;
 		}
 		if (!a->yes && !confirm(verb, json_object_array_length(ids))) {
 			crm_warn("nothing done");

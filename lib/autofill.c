@@ -11,7 +11,11 @@
  * back once, scored here, and the decisions are written by a handful of
  * set-based statements fed with JSON (jsonb_to_recordset).  One
  * transaction per batch; a deadlock or serialization failure rolls the
- * batch back and retries it.
+ * batch back and retries it.  What remains costly is on the server and
+ * comes with the schema (tests/bench/70-autofill.sh): marking a claimed
+ * interaction is never a HOT update (autofilled_at is in the predicate of
+ * the to-do index), so it writes an entry in each index of interactions,
+ * and every evidence row has its foreign keys checked one by one.
  *
  * People stay in control: a value is only ever written into an empty
  * field whose provenance is not a person's (sql/030's trigger marks
@@ -182,6 +186,19 @@ crm_af_norm(int field, const char *v, struct crm_buf *out)
 	norm_text(v, out);
 }
 
+/* Is the longer of two address forms the shorter one with a country code
+ * after it ("..., 44000 nantes" and "..., 44000 nantes fr")?  A CRM often
+ * keeps the country in a column of its own, signatures give it last. */
+static int
+country_added(const struct crm_buf *x, const struct crm_buf *y)
+{
+	const struct crm_buf *s = x->len < y->len ? x : y, *l = s == x ? y : x;
+
+	return s->len && l->len == s->len + 3 && !memcmp(l->s, s->s, s->len) &&
+	    l->s[s->len] == ' ' && isalpha((unsigned char)l->s[s->len + 1]) &&
+	    isalpha((unsigned char)l->s[s->len + 2]);
+}
+
 int
 crm_af_same(int field, const char *a, const char *b)
 {
@@ -193,6 +210,8 @@ crm_af_same(int field, const char *a, const char *b)
 	crm_af_norm(field, a, &x);
 	crm_af_norm(field, b, &y);
 	same = x.len == y.len && (x.len == 0 || !memcmp(x.s, y.s, x.len));
+	if (!same && field == CRM_AF_ADDRESS)
+		same = country_added(&x, &y);
 	crm_buf_free(&x);
 	crm_buf_free(&y);
 	return same;
@@ -969,21 +988,24 @@ cands_free(struct cand *c, size_t n)
 	free(c);
 }
 
-/* Candidates of one (entity, field) group: rows [from, to) of r. */
+/* Candidates of one (entity, field) group: rows g[0..n) of r. */
 static size_t
-score_group(PGresult *r, int from, int to, int field, struct cand **out)
+score_group(PGresult *r, const int *g, int ng, int field, struct cand **out)
 {
 	double newest = NAN, total = 0;
 	size_t n = 0, cap = 4;
 	struct cand *c = crm_xcalloc(cap, sizeof *c);
 
-	for (int i = from; i < to; i++)
+	for (int k = 0; k < ng; k++) {
+		int i = g[k];
 		if (!PQgetisnull(r, i, E_SEEN)) {
 			double d = strtod(PQgetvalue(r, i, E_SEEN), NULL);
 			if (isnan(newest) || d > newest)
 				newest = d;
 		}
-	for (int i = from; i < to; i++) {
+	}
+	for (int k = 0; k < ng; k++) {
+		int i = g[k];
 		char *key = cand_key(field, PQgetvalue(r, i, E_VALUE));
 		double date = PQgetisnull(r, i, E_SEEN) ? NAN : strtod(PQgetvalue(r, i, E_SEEN), NULL);
 		double w = isnan(date) || isnan(newest) ? 1 : crm_af_recency((newest - date) / DAY);
@@ -1264,13 +1286,13 @@ cmp_cand(const void *x, const void *y)
 	return strcmp(a->value, b->value);
 }
 
-/* Decide one (entity, field) from its evidence rows [from, to). */
+/* Decide one (entity, field) from its evidence rows g[0..ng). */
 static void
-decide_group(struct crm_af *a, struct batch *b, PGresult *r, int from, int to)
+decide_group(struct crm_af *a, struct batch *b, PGresult *r, const int *g, int ng)
 {
-	int entity = crm_af_entity_parse(PQgetvalue(r, from, E_TYPE));
-	int field = crm_af_field_find(entity, PQgetvalue(r, from, E_FIELD));
-	long long id = ll(PQgetvalue(r, from, E_ID));
+	int entity = crm_af_entity_parse(PQgetvalue(r, g[0], E_TYPE));
+	int field = crm_af_field_find(entity, PQgetvalue(r, g[0], E_FIELD));
+	long long id = ll(PQgetvalue(r, g[0], E_ID));
 	struct ent *e = ents_find(entity == CRM_AF_ORG ? &b->orgs : &b->people, id);
 	struct cand *c, *best = NULL;
 	size_t n, j;
@@ -1278,7 +1300,7 @@ decide_group(struct crm_af *a, struct batch *b, PGresult *r, int from, int to)
 
 	if (field < 0 || !e)
 		return;
-	n = score_group(r, from, to, field, &c);
+	n = score_group(r, g, ng, field, &c);
 	for (j = 0; j < n; j++) {
 		key4(k, sizeof k, crm_af_entity_name(entity), id, crm_af_field_name(field), c[j].key);
 		if (json_object_object_get_ex(b->excluded, k, NULL) ||
@@ -1332,8 +1354,61 @@ static const char SQL_EVIDENCE_OUT[] =
     "select entity_type, entity_id, field, value, confidence, method, extract(epoch from seen_at),"
     " person_id, interaction_id, source from autofill_evidence"
     " where (entity_type = 'person' and entity_id = any($1::bigint[]))"
-    "  or (entity_type = 'organisation' and entity_id = any($2::bigint[]))"
-    " order by entity_type, entity_id, field";
+    "  or (entity_type = 'organisation' and entity_id = any($2::bigint[]))";
+
+/* The evidence rows in (entity type, entity id, field) order, then by
+ * message (interaction id, method), so that the decisions do not depend on
+ * the order the server reads them in: among messages of the same date the
+ * last stored one is the source of a value.  Sorted here rather than by
+ * the server, which sorts whole rows by collated text (and spills them to
+ * disk once a batch's entities have a year of mail each).  Entity types
+ * and field names are plain lower-case words of which none is a prefix of
+ * another, so strcmp gives the order of any collation. */
+struct evkey {
+	const char *type, *field, *method;
+	long long id, iid;
+	int row;
+};
+
+static int
+cmp_evkey(const void *x, const void *y)
+{
+	const struct evkey *a = x, *b = y;
+	int c = strcmp(a->type, b->type);
+
+	if (c)
+		return c;
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	if ((c = strcmp(a->field, b->field)))
+		return c;
+	if (a->iid != b->iid)
+		return a->iid < b->iid ? -1 : 1;
+	if ((c = strcmp(a->method, b->method)))
+		return c;
+	return (a->row > b->row) - (a->row < b->row);
+}
+
+static int *
+evidence_order(PGresult *r)
+{
+	int n = PQntuples(r), *rows = crm_xcalloc((size_t)n + 1, sizeof *rows);
+	struct evkey *k = crm_xcalloc((size_t)n + 1, sizeof *k);
+
+	for (int i = 0; i < n; i++) {
+		k[i].type = PQgetvalue(r, i, E_TYPE);
+		k[i].field = PQgetvalue(r, i, E_FIELD);
+		k[i].method = PQgetvalue(r, i, E_METHOD);
+		k[i].id = ll(PQgetvalue(r, i, E_ID));
+		k[i].iid = ll(PQgetvalue(r, i, E_IID));
+		k[i].row = i;
+	}
+	qsort(k, (size_t)n, sizeof *k, cmp_evkey);
+	for (int i = 0; i < n; i++)
+		rows[i] = k[i].row;
+	free(k);
+	return rows;
+}
 
 /* Insert the fresh evidence; fills the touched set and the id arrays. */
 static int
@@ -1501,18 +1576,20 @@ decide_batch(struct crm_af *a, struct batch *b, unsigned long processed, PGresul
 		    q(a, SQL_EVIDENCE_OUT, 2, p, &ev, err) < 0 ||
 		    load_excluded(a, b, pids, oids, err) < 0 || load_prefs(a, b, ev, err) < 0)
 			goto out;
+		int *o = evidence_order(ev);
 		for (int i = 0, n = PQntuples(ev); i < n;) {
 			int j = i + 1;
-			while (j < n && !strcmp(PQgetvalue(ev, j, E_TYPE), PQgetvalue(ev, i, E_TYPE)) &&
-			    !strcmp(PQgetvalue(ev, j, E_ID), PQgetvalue(ev, i, E_ID)) &&
-			    !strcmp(PQgetvalue(ev, j, E_FIELD), PQgetvalue(ev, i, E_FIELD)))
+			while (j < n && !strcmp(PQgetvalue(ev, o[j], E_TYPE), PQgetvalue(ev, o[i], E_TYPE)) &&
+			    !strcmp(PQgetvalue(ev, o[j], E_ID), PQgetvalue(ev, o[i], E_ID)) &&
+			    !strcmp(PQgetvalue(ev, o[j], E_FIELD), PQgetvalue(ev, o[i], E_FIELD)))
 				j++;
-			snprintf(k, sizeof k, "%s\x1f%s\x1f%s", PQgetvalue(ev, i, E_TYPE),
-			    PQgetvalue(ev, i, E_ID), PQgetvalue(ev, i, E_FIELD));
+			snprintf(k, sizeof k, "%s\x1f%s\x1f%s", PQgetvalue(ev, o[i], E_TYPE),
+			    PQgetvalue(ev, o[i], E_ID), PQgetvalue(ev, o[i], E_FIELD));
 			if (json_object_object_get_ex(touched, k, NULL))
-				decide_group(a, b, ev, i, j);
+				decide_group(a, b, ev, o + i, j - i);
 			i = j;
 		}
+		free(o);
 		if (write_applies(a, b, err) < 0 || write_suggestions(a, b, err) < 0)
 			goto out;
 	}
@@ -1623,6 +1700,12 @@ batch_failed(struct crm_af *a, PGresult *err)
 
 /* ---- stored interactions ---- */
 
+/* The claim walks the to-do index (interactions_autofill_todo) in id order
+ * and stops after N rows; each sender is then matched by index probes,
+ * one row at a time (LATERAL ... LIMIT 1 keeps the planner from hashing
+ * the whole of people and organisations for every batch; the keys are
+ * unique).  Outbound mail and bounces or lists are not matched at all:
+ * they are only marked as processed. */
 static const char SQL_CLAIM[] =
     "with c as ("
     " select id from interactions where autofilled_at is null order by id limit $1::int"
@@ -1631,16 +1714,34 @@ static const char SQL_CLAIM[] =
     " update interactions i set autofilled_at = now(), autofill_run_id = $2::bigint"
     " from c where i.id = c.id"
     " returning i.id, i.person_id, i.organisation_id, i.from_name, i.from_email, i.date,"
-    "  i.outbound, i.auto, i.signature, i.enrichment)"
+    "  i.outbound, i.auto, i.signature, i.enrichment,"
+    "  not (i.outbound or coalesce(i.auto in ('bounce', 'mailing_list'), false)) as wanted)"
     "select u.id, coalesce(u.person_id, p.id), coalesce(u.organisation_id, pr.organisation_id, o.id),"
     " o2.domain, u.from_name, lower(u.from_email), extract(epoch from u.date), u.outbound, u.auto,"
-    " u.signature, u.enrichment"
+    " case when u.wanted then u.signature end, case when u.wanted then u.enrichment end"
     " from u"
-    " left join people p on u.person_id is null and p.email = lower(u.from_email)"
-    " left join people pr on pr.id = coalesce(u.person_id, p.id)"
-    " left join organisations o on o.domain = lower(split_part(u.from_email, '@', 2))"
-    " left join organisations o2 on o2.id = coalesce(u.organisation_id, pr.organisation_id, o.id)"
+    " left join lateral (select id from people where u.wanted and u.person_id is null"
+    "  and email = lower(u.from_email) limit 1) p on true"
+    " left join lateral (select organisation_id from people where u.wanted"
+    "  and u.organisation_id is null and id = coalesce(u.person_id, p.id) limit 1) pr on true"
+    " left join lateral (select id from organisations where u.wanted"
+    "  and u.organisation_id is null and pr.organisation_id is null"
+    "  and domain = lower(split_part(u.from_email, '@', 2)) limit 1) o on true"
+    " left join lateral (select domain from organisations where u.wanted"
+    "  and id = coalesce(u.organisation_id, pr.organisation_id, o.id) limit 1) o2 on true"
     " order by u.id";
+
+/* Right after a bulk load the statistics say that almost nothing is to do
+ * (IS NULL is guessed at 0.5%), and the planner then reads and sorts every
+ * pending interaction for every batch of N: quadratic.  The claim alone
+ * runs without bitmap and sequential scans, which leaves it the ordered
+ * walk of the to-do index; the settings are put back at once. */
+static const char SQL_PLAN_CLAIM[] =
+    "select set_config(name, 'off', true) from pg_settings"
+    " where name in ('enable_bitmapscan', 'enable_seqscan')";
+static const char SQL_PLAN_RESET[] =
+    "select set_config(name, reset_val, true) from pg_settings"
+    " where name in ('enable_bitmapscan', 'enable_seqscan')";
 
 static int
 skip_auto(const char *autov)
@@ -1721,7 +1822,10 @@ stored_batch(struct crm_af *a, long want)
 		unsigned long matched;
 
 		tx_begin(a);
-		if (q(a, SQL_CLAIM, 2, p, &r, &err) < 0) {
+		if (q(a, SQL_PLAN_CLAIM, 0, NULL, NULL, &err) < 0 ||
+		    q(a, SQL_CLAIM, 2, p, &r, &err) < 0 || q(a, SQL_PLAN_RESET, 0, NULL, NULL, &err) < 0) {
+			PQclear(r);
+			r = NULL;
 			memset(&b, 0, sizeof b);
 			goto failed;
 		}

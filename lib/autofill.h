@@ -47,6 +47,8 @@ const char *crm_af_entity_table(int entity);
 /* The comparison form of a value (phones E.164, web addresses without
  * scheme, "www." or trailing '/', text folded), appended to out. */
 void crm_af_norm(int field, const char *v, struct crm_buf *out);
+/* Same comparison form; for addresses, also when one only adds a
+ * two-letter country code at the end ("..., 44000 Nantes, FR"). */
 int crm_af_same(int field, const char *a, const char *b);
 
 /* The recency weight of evidence d days older than the newest. */

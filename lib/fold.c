@@ -4,6 +4,7 @@
  * mappings utf8proc does not make (curly quotes, ligatures, spaces). */
 #include "fold.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <utf8proc.h>
 
@@ -60,34 +61,69 @@ fold_cp(struct crm_buf *out, utf8proc_int32_t c)
 	}
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGH 0x8080808080808080ULL
+
+/* ASCII classes: 0 a character kept (lower-cased), 1 a blank, 2 a line break. */
+static const unsigned char ascii_class[128] = {
+	['\t'] = 1, ['\r'] = 1, ['\f'] = 1, ['\v'] = 1, [' '] = 1, ['\n'] = 2,
+};
+
 void
 crm_fold(struct crm_buf *out, const char *s, size_t n, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)s, *e = p + n;
-	size_t start = out->len;
+	size_t start = out->len, len;
 	int blank = 1, nl = 0;   /* pending blank / newline */
+	char *o;
 
+	/* ASCII never makes the text longer: room for all of it once, and
+	 * again after each character that may have */
 	crm_buf_grow(out, n + 16);
+	o = out->s;
+	len = out->len;
 	while (p < e) {
-		if (max && out->len - start >= max)
+		if (max && len - start >= max)
+			break;
+		/* eight plain ASCII bytes (single spaces among them) at a time:
+		 * lower-cased and copied, a leading space made the separator, a
+		 * trailing one left pending, as the byte loop below would */
+		while (!max && !nl && e - p >= 8) {
+			uint64_t v, x, sp;
+			memcpy(&v, p, 8);
+			x = v ^ (ONES * ' ');
+			sp = ~(((x & ~HIGH) + ~HIGH) | x | ~HIGH);   /* 0x80 in each space byte */
+			if ((v & HIGH) || ((v - ONES * 0x20) & ~v & HIGH) || (sp & (sp << 8)))
+				break;   /* non-ASCII, a control byte, doubled spaces */
+			int lead = (sp & 0x80) != 0, trail = (sp >> 63) != 0;
+			if ((blank || lead) && len > start)
+				o[len++] = ' ';
+			uint64_t a = v + ONES * (0x80 - 'A'), z = v + ONES * (0x80 - 'Z' - 1);
+			v |= (a & ~z & HIGH) >> 2;   /* 'A'..'Z' + 0x20 */
+			v >>= lead ? 8 : 0;
+			memcpy(o + len, &v, 8);   /* (room: the output is no longer than the input) */
+			len += 8 - lead - trail;
+			blank = trail;
+			p += 8;
+		}
+		if (p >= e)
 			break;
 		unsigned char ch = *p;
 		if (ch < 0x80) {
 			p++;
-			if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\f' || ch == '\v') {
-				blank = 1;
+			if (ascii_class[ch]) {
+				if (ascii_class[ch] == 1)
+					blank = 1;
+				else
+					nl = 1;
 				continue;
 			}
-			if (ch == '\n') {
-				nl = 1;
-				continue;
-			}
-			if (nl || blank) {
-				if (out->len > start)
-					crm_buf_addc(out, nl ? '\n' : ' ');
+			if (nl | blank) {
+				if (len > start)
+					o[len++] = nl ? '\n' : ' ';
 				nl = blank = 0;
 			}
-			crm_buf_addc(out, (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch));
+			o[len++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
 			continue;
 		}
 		utf8proc_int32_t c;
@@ -103,12 +139,18 @@ crm_fold(struct crm_buf *out, const char *s, size_t n, size_t max)
 			continue;
 		}
 		if (nl || blank) {
-			if (out->len > start)
-				crm_buf_addc(out, nl ? '\n' : ' ');
+			if (len > start)
+				o[len++] = nl ? '\n' : ' ';
 			nl = blank = 0;
 		}
+		out->len = len;
 		fold_cp(out, c);
+		crm_buf_grow(out, (size_t)(e - p) + 16);
+		o = out->s;
+		len = out->len;
 	}
+	out->len = len;
+	out->s[len] = 0;
 }
 
 size_t
@@ -152,24 +194,33 @@ crm_lower(struct crm_buf *out, const char *s, size_t n)
 	}
 }
 
+/* By length, then the words: called for every word of a message. */
 int
 crm_negation_word(const char *w, size_t n)
 {
-	static const struct {
-		const char *w;
-		size_t n;
-	} cues[] = {
-		{ "ne", 2 }, { "n", 1 }, { "pas", 3 }, { "non", 3 }, { "jamais", 6 },
-		{ "aucun", 5 }, { "aucune", 6 }, { "ni", 2 }, { "sans", 4 }, { "guere", 5 },
-		{ "nullement", 9 }, { "not", 3 }, { "no", 2 }, { "never", 5 }, { "nor", 3 },
-		{ "dont", 4 }, { "don't", 5 }, { "doesn't", 7 }, { "didn't", 6 }, { "isn't", 5 },
-		{ "aren't", 6 }, { "wasn't", 6 }, { "won't", 5 }, { "cannot", 6 }, { "can't", 5 },
-		{ "wouldn't", 8 }, { "haven't", 7 }, { "hasn't", 6 }, { "without", 7 },
-	};
-	if (n > 9)
-		return 0;
-	for (size_t i = 0; i < sizeof cues / sizeof cues[0]; i++)
-		if (cues[i].n == n && !memcmp(cues[i].w, w, n))
-			return 1;
+#define IS(s) (!memcmp(w, s, sizeof s - 1))
+	switch (n) {
+	case 1:
+		return w[0] == 'n';
+	case 2:
+		return w[0] == 'n' && (w[1] == 'e' || w[1] == 'i' || w[1] == 'o');
+	case 3:
+		return IS("pas") || IS("non") || IS("not") || IS("nor");
+	case 4:
+		return IS("sans") || IS("dont");
+	case 5:
+		return IS("aucun") || IS("guere") || IS("never") || IS("don't") || IS("isn't") ||
+		    IS("won't") || IS("can't");
+	case 6:
+		return IS("jamais") || IS("aucune") || IS("didn't") || IS("aren't") || IS("wasn't") ||
+		    IS("cannot") || IS("hasn't");
+	case 7:
+		return IS("doesn't") || IS("haven't") || IS("without");
+	case 8:
+		return IS("wouldn't");
+	case 9:
+		return IS("nullement");
+	}
 	return 0;
+#undef IS
 }

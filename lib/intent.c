@@ -12,7 +12,20 @@
  * the label is "other".
  *
  * Confidence is (1 - e^-best) * best / (best + second): one strong rule
- * gives about 0.9, two labels tied give half of that. */
+ * gives about 0.9, two labels tied give half of that.
+ *
+ * Mail clients that send plain text wrap paragraphs near 72-78
+ * columns, so a phrase ("quelle\nrétrocession") or a negation's scope can
+ * straddle a line break; the rules read a copy in which such soft breaks
+ * are blanks (join_wrapped), while short lines, lists, quotes and
+ * sentence ends keep their breaks.
+ *
+ * The decision (judge) fills a plain struct; crm_intent_classify() turns
+ * it into json-c objects, crm_intent_render() into the JSON text json-c
+ * would write for them (doubles formatted by json-c once per value and
+ * remembered), which is what crm-intent prints: building objects only
+ * to serialise them cost more than deciding.  The record's headers and
+ * sender are read once (crm_autodetect_facts) for both decisions. */
 #include "intent.h"
 #include "autodetect.h"
 #include "config.h"
@@ -47,6 +60,25 @@ enum { A_OOO = 11, A_BOUNCE, A_REPLY, A_LIST, NLABELS };
 
 #define MAXMATCH 256
 
+/* What one message gives, before it is written as JSON objects
+ * (crm_intent_classify) or as their text (crm_intent_render). */
+struct verdict {
+	int machine;                  /* settled by the headers: text not read */
+	int kind;                     /* CRM_AUTO_* */
+	int label;
+	double conf, sentiment;
+	double sc[NLABELS];
+	json_object *detail;          /* auto_detail, or NULL */
+	int entities;                 /* ie->set holds them */
+};
+
+/* json-c's text of a double, by its bits (json-c itself writes each once). */
+struct dcache {
+	uint64_t bits;
+	unsigned char len, used;
+	char s[30];
+};
+
 struct crm_intent {
 	struct crm_wrules *rules;
 	struct crm_entities *ent;
@@ -56,6 +88,10 @@ struct crm_intent {
 	struct crm_buf fold, subj;
 	unsigned char *seen;
 	struct crm_wmatch m[MAXMATCH];
+	struct crm_ent_set set;
+	struct crm_buf out[3];        /* crm_intent_render(): intent, auto_detail, entities */
+	char *reply;                  /* the last message's reply (the entities point into it) */
+	struct dcache dc[1024];
 };
 
 struct crm_intent *
@@ -86,7 +122,10 @@ crm_intent_free(struct crm_intent *ie)
 	crm_entities_free(ie->ent);
 	crm_buf_free(&ie->fold);
 	crm_buf_free(&ie->subj);
+	for (int i = 0; i < 3; i++)
+		crm_buf_free(&ie->out[i]);
 	free(ie->seen);
+	free(ie->reply);
 	free(ie);
 }
 
@@ -157,8 +196,10 @@ reply_of(json_object *rec, const char *subject, size_t max, size_t *n)
 	const char *text = crm_get_str(rec, "text");
 	struct crm_body b;
 
+	/* only max bytes are read, and the one after tells whether it cuts a
+	 * character: the rest is not even measured */
 	if (r) {
-		*n = strlen(r);
+		*n = strnlen(r, max + 1);
 		return crm_xstrndup(r, *n);
 	}
 	if (!text) {
@@ -166,7 +207,7 @@ reply_of(json_object *rec, const char *subject, size_t max, size_t *n)
 		return crm_xstrdup("");
 	}
 	/* the reply comes first: splitting more than we read is wasted */
-	size_t len = strlen(text);
+	size_t len = strnlen(text, max + 1);
 	if (len > max) {
 		len = max;
 		while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
@@ -183,40 +224,64 @@ reply_of(json_object *rec, const char *subject, size_t max, size_t *n)
 /* Bounces and list traffic settled by their headers: no person wrote
  * them, so their text is not read (no scores, no entities). */
 static int
-machine_mail(struct crm_intent *ie, json_object *rec, struct crm_intent_result *out,
+machine_mail(struct crm_intent *ie, const struct crm_auto_facts *af, struct verdict *v,
     struct crm_buf *ex)
 {
 	const char *why;
-	int kind = crm_autodetect_headers(rec, &why);
-	json_object *intent;
+	json_object *rec = af->rec;
+	int kind = crm_autodetect_headers_f(af, &why);
 
 	if (kind < 0)
 		return 0;
-	intent = json_object_new_object();
-	json_object_object_add(intent, "label", json_object_new_string("other"));
-	json_object_object_add(intent, "confidence", json_object_new_double(0.95));
-	json_object_object_add(intent, "scores", json_object_new_object());
-	json_object_object_add(intent, "method", json_object_new_string("rules"));
-	out->intent = intent;
-	out->auto_kind = json_object_new_string(crm_auto_name(kind));
-	out->auto_detail = kind == CRM_AUTO_BOUNCE ?
+	v->machine = 1;
+	v->kind = kind;
+	v->label = L_OTHER;
+	v->conf = 0.95;
+	v->detail = kind == CRM_AUTO_BOUNCE ?
 	    crm_auto_detail(ie->ent, kind, rec, NULL, 0, NULL, 0, 0) : NULL;
-	out->entities = NULL;
 	if (ex)
 		crm_buf_printf(ex, "  auto: %s (%s, from the headers alone; text not read)\n"
 		    "  intent: other, confidence 0.95\n", crm_auto_name(kind), why);
 	return 1;
 }
 
-void
-crm_intent_classify(struct crm_intent *ie, json_object *rec,
-    struct crm_intent_result *out, struct crm_buf *ex)
+/* A soft line break: the line before it is long (a client wrapped it),
+ * does not end a sentence or introduce a list, is not quoted, and the
+ * next line goes on with text.  Such breaks become blanks in place. */
+enum { WRAP_MIN = 50 };
+
+static void
+join_wrapped(char *s, size_t n)
 {
-	double sc[NLABELS] = { 0 }, ssc[NLABELS] = { 0 };
+	size_t start = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '\n')
+			continue;
+		size_t len = i - start, e = i;
+		while (e > start && s[e - 1] == ' ')
+			e--;
+		char last = e > start ? s[e - 1] : 0, next = i + 1 < n ? s[i + 1] : 0;
+		if (len >= WRAP_MIN && s[start] != '>' && !strchr(".!?:;", last) &&
+		    next && !strchr("\n>-*", next))
+			s[i] = ' ';
+		start = i + 1;
+	}
+}
+
+static void
+judge(struct crm_intent *ie, json_object *rec, struct verdict *v, struct crm_buf *ex)
+{
+	double *sc = v->sc, ssc[NLABELS] = { 0 };
 	const char *subject = crm_get_str(rec, "subject");
 	const char *why;
 	size_t n, cut;
-	if (machine_mail(ie, rec, out, ex))
+
+	struct crm_auto_facts af;
+
+	memset(v, 0, sizeof *v);
+	crm_autodetect_facts(rec, &af);
+	if (machine_mail(ie, &af, v, ex))
 		return;
 	char *reply = reply_of(rec, subject, ie->max_text, &n);
 	time_t ref = crm_parse_iso8601(crm_get_str(rec, "date"));
@@ -227,6 +292,7 @@ crm_intent_classify(struct crm_intent *ie, json_object *rec,
 		cut--;
 	crm_buf_reset(&ie->fold);
 	crm_fold(&ie->fold, reply, cut, 0);
+	join_wrapped(ie->fold.s, ie->fold.len);
 	crm_buf_reset(&ie->subj);
 	if (subject)
 		crm_fold(&ie->subj, subject, strlen(subject), 512);
@@ -240,7 +306,7 @@ crm_intent_classify(struct crm_intent *ie, json_object *rec,
 		sc[i] += ssc[i];
 
 	struct crm_auto_phrases ph = { sc[A_OOO], sc[A_BOUNCE], sc[A_REPLY], sc[A_LIST] };
-	int kind = crm_autodetect(rec, &ph, &why);
+	int kind = crm_autodetect_f(&af, &ph, &why);
 	double threshold = ie->threshold;
 
 	/* a machine's subject echoes the message it answers: only a person's
@@ -287,27 +353,125 @@ crm_intent_classify(struct crm_intent *ie, json_object *rec,
 	} else
 		conf = (1 - exp(-top)) * top / (top + sec);
 
-	json_object *intent = json_object_new_object(), *scores = json_object_new_object();
-	for (int i = 0; i < NINTENT; i++)
-		if (sc[i] > 0)
-			json_object_object_add(scores, all_labels[i], json_object_new_double(round2(sc[i])));
-	json_object_object_add(intent, "label", json_object_new_string(all_labels[label]));
-	json_object_object_add(intent, "confidence", json_object_new_double(round2(conf)));
-	json_object_object_add(intent, "scores", scores);
-	json_object_object_add(intent, "method", json_object_new_string("rules"));
-	json_object_object_add(intent, "sentiment", json_object_new_double(
-	    crm_entities_sentiment(ie->ent, ie->fold.s ? ie->fold.s : "", ie->fold.len)));
-
-	out->intent = intent;
-	out->auto_kind = json_object_new_string(crm_auto_name(kind));
-	out->auto_detail = crm_auto_detail(ie->ent, kind, rec, reply, cut,
+	v->kind = kind;
+	v->label = label;
+	v->conf = conf;
+	v->sentiment = crm_entities_sentiment(ie->ent, ie->fold.s ? ie->fold.s : "", ie->fold.len);
+	v->detail = crm_auto_detail(ie->ent, kind, rec, reply, cut,
 	    ie->fold.s ? ie->fold.s : "", ie->fold.len, ref);
-	out->entities = ie->no_entities ? NULL : crm_entities_extract(ie->ent, reply, cut,
-	    ie->fold.s ? ie->fold.s : "", ie->fold.len, ref);
+	if (!ie->no_entities) {
+		crm_entities_scan(ie->ent, reply, cut, ie->fold.s ? ie->fold.s : "", ie->fold.len, ref,
+		    &ie->set);
+		v->entities = 1;
+	}
 	if (ex)
 		crm_buf_printf(ex, "  auto: %s (%s; phrases ooo %.2f bounce %.2f reply %.2f list %.2f)\n"
 		    "  intent: %s, confidence %.2f (best %.2f, second %.2f, threshold %.2f)\n",
 		    crm_auto_name(kind), why, ph.ooo, ph.bounce, ph.reply, ph.list,
 		    all_labels[label], round2(conf), top, sec, threshold);
-	free(reply);
+	/* the entities point into the reply: it lives in ie->reply until the next message */
+	free(ie->reply);
+	ie->reply = reply;
+}
+
+void
+crm_intent_classify(struct crm_intent *ie, json_object *rec,
+    struct crm_intent_result *out, struct crm_buf *ex)
+{
+	struct verdict v;
+	json_object *intent = json_object_new_object(), *scores = json_object_new_object();
+
+	judge(ie, rec, &v, ex);
+	for (int i = 0; i < NINTENT; i++)
+		if (v.sc[i] > 0)
+			json_object_object_add(scores, all_labels[i], json_object_new_double(round2(v.sc[i])));
+	json_object_object_add(intent, "label", json_object_new_string(all_labels[v.label]));
+	json_object_object_add(intent, "confidence", json_object_new_double(round2(v.conf)));
+	json_object_object_add(intent, "scores", scores);
+	json_object_object_add(intent, "method", json_object_new_string("rules"));
+	if (!v.machine)
+		json_object_object_add(intent, "sentiment", json_object_new_double(v.sentiment));
+	out->intent = intent;
+	out->auto_kind = json_object_new_string(crm_auto_name(v.kind));
+	out->auto_detail = v.detail;
+	out->entities = v.entities ? crm_entities_json(&ie->set) : NULL;
+}
+
+/* v as json-c writes it (crm_json_str): doubles by json-c, once each */
+static void
+put_double(struct crm_intent *ie, struct crm_buf *b, double x)
+{
+	uint64_t bits;
+	size_t n;
+
+	memcpy(&bits, &x, sizeof bits);
+	struct dcache *c = &ie->dc[(bits * 0x9E3779B97F4A7C15ULL) >> 54];
+	if (!c->used || c->bits != bits) {
+		json_object *o = json_object_new_double(x);
+		const char *s = crm_json_str(o, &n);
+		if (n >= sizeof c->s) {
+			crm_buf_add(b, s, n);
+			json_object_put(o);
+			return;
+		}
+		memcpy(c->s, s, n);
+		c->len = (unsigned char)n;
+		c->bits = bits;
+		c->used = 1;
+		json_object_put(o);
+	}
+	crm_buf_add(b, c->s, c->len);
+}
+
+void
+crm_intent_render(struct crm_intent *ie, json_object *rec, struct crm_intent_text *out,
+    struct crm_buf *ex)
+{
+	struct verdict v;
+	struct crm_buf *b = &ie->out[0];
+	int first = 1;
+
+	judge(ie, rec, &v, ex);
+	crm_buf_reset(b);
+	crm_buf_adds(b, "{\"label\":\"");
+	crm_buf_adds(b, all_labels[v.label]);
+	crm_buf_adds(b, "\",\"confidence\":");
+	put_double(ie, b, round2(v.conf));
+	crm_buf_adds(b, ",\"scores\":{");
+	for (int i = 0; i < NINTENT; i++)
+		if (v.sc[i] > 0) {
+			crm_buf_adds(b, first ? "\"" : ",\"");
+			crm_buf_adds(b, all_labels[i]);
+			crm_buf_adds(b, "\":");
+			put_double(ie, b, round2(v.sc[i]));
+			first = 0;
+		}
+	crm_buf_adds(b, "},\"method\":\"rules\"");
+	if (!v.machine) {
+		crm_buf_adds(b, ",\"sentiment\":");
+		put_double(ie, b, v.sentiment);
+	}
+	crm_buf_addc(b, '}');
+	out->intent = b->s;
+	out->intent_len = b->len;
+	out->auto_kind = crm_auto_name(v.kind);
+	out->auto_detail = NULL;
+	out->auto_detail_len = 0;
+	if (v.detail) {
+		size_t n;
+		const char *s = crm_json_str(v.detail, &n);
+		crm_buf_reset(&ie->out[1]);
+		crm_buf_add(&ie->out[1], s, n);
+		out->auto_detail = ie->out[1].s;
+		out->auto_detail_len = n;
+		json_object_put(v.detail);
+	}
+	out->entities = NULL;
+	out->entities_len = 0;
+	if (v.entities) {
+		crm_buf_reset(&ie->out[2]);
+		crm_entities_render(&ie->set, &ie->out[2]);
+		out->entities = ie->out[2].s;
+		out->entities_len = ie->out[2].len;
+	}
 }

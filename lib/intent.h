@@ -29,6 +29,16 @@ struct crm_intent *crm_intent_new(const struct crm_intent_opts *o);
  * ("label +weight id: text") and the decision are appended to it. */
 void crm_intent_classify(struct crm_intent *ie, json_object *rec,
     struct crm_intent_result *out, struct crm_buf *explain);
+/* The same result as the JSON text crm_json_str() writes for those
+ * objects (a stage splices it into its output without building them).
+ * The texts belong to the engine, valid until its next call; NULL (and
+ * length 0) when the key is absent.  auto_kind is the bare name. */
+struct crm_intent_text {
+	const char *intent, *auto_kind, *auto_detail, *entities;
+	size_t intent_len, auto_detail_len, entities_len;
+};
+void crm_intent_render(struct crm_intent *ie, json_object *rec, struct crm_intent_text *out,
+    struct crm_buf *explain);
 void crm_intent_free(struct crm_intent *ie);
 
 /* The intent labels, in scoring order, NULL-terminated. */

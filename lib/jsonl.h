@@ -17,6 +17,8 @@
 #ifndef CRM_JSONL_H
 #define CRM_JSONL_H
 
+#include "buf.h"
+
 #include <json.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -72,6 +74,15 @@ void crm_status_fail(int code);
 /* A JSON string value of a record, or NULL when absent or not a string. */
 const char *crm_get_str(json_object *obj, const char *key);
 json_object *crm_get(json_object *obj, const char *key);
+
+/* JSON string escaping as json-c does it (see jsonl.c):
+ * crm_json_plain(): how many bytes of s need no escape ('/' counts when
+ * slash is set); crm_json_esc1(): json-c's escape of such a byte into e,
+ * its length returned; crm_json_escape(): s appended to b as a quoted JSON
+ * string, the bytes json-c writes with JSON_C_TO_STRING_NOSLASHESCAPE. */
+size_t crm_json_plain(const char *s, size_t n, int slash);
+size_t crm_json_esc1(unsigned char c, char e[7]);
+void crm_json_escape(struct crm_buf *b, const char *s, size_t n);
 
 /* A json-c string object for long text (bodies): the same value and the
  * same serialised bytes as json_object_new_string_len(), but written by a

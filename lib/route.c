@@ -336,7 +336,8 @@ crm_route_load_file(const char *path, char *err, size_t errlen)
 	}
 	free(line);
 	fclose(f);
-	qsort(rs->v, rs->n, sizeof *rs->v, cmp_rule);
+	if (rs->n)
+		qsort(rs->v, rs->n, sizeof *rs->v, cmp_rule);
 	return rs;
 bad:
 	free(line);
@@ -376,7 +377,8 @@ bad:
 		return NULL;
 	}
 	PQclear(r);
-	qsort(rs->v, rs->n, sizeof *rs->v, cmp_rule);
+	if (rs->n)
+		qsort(rs->v, rs->n, sizeof *rs->v, cmp_rule);
 	return rs;
 }
 

@@ -9,11 +9,26 @@
  *   PCRE2 alternation per file (UTF + UCP, JIT), so a line is tested
  *   against a whole lexicon in one call; the expensive calls (regexes over
  *   a line, libphonenumber) run only on lines a byte-level test has
- *   already flagged (a digit run, an '@', a '.').
+ *   already flagged (a digit run, an '@', a '.').  The closing patterns
+ *   are guarded by tables built from closings.txt (which two letters can
+ *   open a phrase, which letter can end one); like quote.c's guards they
+ *   are exact and leave any doubtful byte to the pattern.
+ * - Word lexicons (titles, firms, notices ...) are one hash table of
+ *   folded token sequences, hashed as the tokens are read; the result for
+ *   a line is memoised by its text, since signatures, notices and list
+ *   footers recur from message to message.
  * - The block is found by evidence in a fixed order: a "-- " delimiter, a
  *   closing line, the sender's own name, then a run of short feature-rich
- *   lines; legal notices and regulatory lines are cut first so that they
- *   can never become fields.
+ *   lines; legal notices, regulatory lines and a post-scriptum are cut
+ *   first so that they can never become fields.
+ * - Names are put in first-last order only on evidence of which word is
+ *   the first name (the From name, the address, the entities module's
+ *   first-names gazetteer, read from beside our rules directory rather
+ *   than copied): the shape alone ("EIN News", "AJ McKee") misleads.
+ * - An address written in segments ("street | city | code") is rewritten
+ *   into the order the postal patterns read and matched again, only when
+ *   they found nothing on the line as written: no second set of patterns
+ *   per country, and no cost on the lines that already match.
  * - Each field records the rule that produced it; its confidence is the
  *   accuracy that rule showed on the development corpus
  *   (tests/fixtures/signatures, tests/bench/score-signatures) times the
@@ -29,9 +44,10 @@
 #include "quote.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include <ctype.h>
 #include <errno.h>
 #include <pcre2.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +58,51 @@
 #define MAXBLOCK 16         /* longest signature block kept */
 #define MAXLINE 400         /* longer lines are prose or notices */
 #define MAXSEG 12           /* segments per line */
+
+/* The program runs in the C locale (no setlocale()), where <ctype.h>
+ * classifies ASCII only: these are the same tests without the call
+ * through __ctype_b_loc() per byte. */
+static inline int
+a_lower(int c)
+{
+	return (unsigned)c - 'A' < 26u ? c + 32 : c;
+}
+
+static inline int
+a_upper(int c)
+{
+	return (unsigned)c - 'a' < 26u ? c - 32 : c;
+}
+
+static inline int
+a_isupper(int c)
+{
+	return (unsigned)c - 'A' < 26u;
+}
+
+static inline int
+a_islower(int c)
+{
+	return (unsigned)c - 'a' < 26u;
+}
+
+static inline int
+a_isalpha(int c)
+{
+	return (unsigned)(c | 32) - 'a' < 26u;
+}
+
+static inline int
+a_isdigit(int c)
+{
+	return (unsigned)c - '0' < 10u;
+}
+
+static inline int
+a_isalnum(int c)
+{
+	return a_isalpha(c) || a_isdigit(c);
+}
 
 const char *const crm_sig_field_names[CRM_SIG_NFIELDS] = {
 	"name", "title", "company", "email", "phone", "mobile", "website",
@@ -63,24 +124,46 @@ struct kv {
  * that a scan extends only while a longer match is possible. */
 enum {
 	LX_TITLE = 1, LX_COMPANY = 2, LX_LEGAL = 4, LX_STREET = 8, LX_COUNTRY = 16,
-	LX_DISC_CUE = 32, LX_DISC_SHORT = 64, LX_PREFIX = 128,
+	LX_DISC_CUE = 32, LX_DISC_SHORT = 64, LX_PREFIX = 128, LX_REGION = 256,
+	LX_FIRST = 512,
 };
 
 struct lexent {
 	char *key;               /* folded tokens joined by ' ' */
+	size_t keylen;
+	uint64_t hash;           /* crm_fnv1a(key) */
 	unsigned flags;
 	char *legal;             /* legal forms match case-sensitively: the form */
 	char *country;           /* LX_COUNTRY: ISO code */
 };
 
+/* Guards for the closing patterns (see may_close()): which ASCII pairs
+ * can open a "line" phrase, which ASCII bytes can end an "end" phrase. */
+struct close_guard {
+	unsigned char open[128][16];        /* bit set: first char, second char */
+	unsigned char last[128];
+	int open_off, last_off;             /* a phrase no guard can speak for */
+};
+
 struct crm_sig_rules {
+	unsigned long id;        /* unique per load (see lex_scan()) */
 	pcre2_code *closing_line, *closing_end, *phone_label_before, *phone_label_after;
+	struct close_guard cg;
 	struct lexent *lex;
 	size_t lexcap, lexn;
+	uint64_t lexbits[1024];  /* a bit per key hash: most words of a line are
+	                            in no lexicon, and this 8 KB answers for them
+	                            without touching the table */
 	int lexmax;              /* longest entry, in tokens */
-	pcre2_code *p_phone, *p_ext, *p_email, *p_url, *p_linkedin, *p_fr_city,
+	pcre2_code *p_phone, *p_ext, *p_email, *p_list_email, *p_url, *p_linkedin, *p_fr_city,
 	    *p_uk_city, *p_us_city, *p_ca_city, *p_au_city, *p_sg_city, *p_ie_city;
 	struct kv *phone_labels, *affixes, *tlds;
+	unsigned char affix_first[256];     /* bit kind: an affix starts so */
+	struct affix {                      /* the affixes by hash of their key */
+		uint64_t h;
+		const char *key;
+		unsigned char kinds;        /* bit kind */
+	} affix_tab[256];
 	size_t nphone_labels, naffixes, ntlds;
 	char **webmail, **social, **phone_regions;
 	size_t nwebmail, nsocial, nphone_regions;
@@ -97,7 +180,7 @@ fold_buf(const char *s, size_t n, char *out, size_t cap)
 	while (i < n && o + 16 < cap) {
 		unsigned char ch = (unsigned char)s[i];
 		if (ch < 0x80) {
-			out[o++] = (char)tolower(ch);
+			out[o++] = (char)a_lower(ch);
 			i++;
 			continue;
 		}
@@ -283,7 +366,22 @@ struct tok {
 	size_t b, e;             /* bytes of the token in the scanned text */
 	char f[64];              /* folded */
 	size_t fl;
+	uint64_t h;              /* crm_fnv1a(f) */
 };
+
+#define FNV_BASIS 1469598103934665603ULL
+#define FNV_PRIME 1099511628211ULL
+
+/* crm_fnv1a() continued over more bytes: the hash of "a b" is the hash
+ * of "a" continued over " b", so keys are hashed as they are built. */
+static inline uint64_t
+fnv_more(uint64_t h, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * FNV_PRIME;
+	return h;
+}
+
 
 #define MAXTOK 48
 
@@ -291,12 +389,15 @@ struct tok {
  * symbols and emoji.  '-', '.', '\'', '&' and '+' stay inside words
  * ("Expert-comptable", "S.A.", "d'affaires", "A+"). */
 static unsigned char sep_ascii[256];
+static unsigned char word_ascii[256];   /* ASCII and no separator */
 
 static void
 sep_init(void)
 {
 	for (const char *p = " \t\r\n,;:|()/\"[]!?<>*=_"; *p; p++)
 		sep_ascii[(unsigned char)*p] = 1;
+	for (int c = 0; c < 0x80; c++)
+		word_ascii[c] = !sep_ascii[c];
 }
 
 static inline size_t
@@ -319,68 +420,85 @@ sep_len(const unsigned char *p, size_t n)
 static size_t
 tokenize(const char *s, size_t n, struct tok *t, size_t max)
 {
-	size_t i = 0, k = 0;
 	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k = 0;
 
-	while (i < n && k < max) {
-		size_t m;
-		while (i < n && (m = sep_len(u + i, n - i)))
-			i += m;
-		if (i >= n)
-			break;
-		size_t b = i;
-		int ascii = 1;
-		while (i < n) {
+	while (k < max) {
+		/* separators */
+		for (;;) {
+			if (i >= n)
+				return k;
 			if (u[i] < 0x80) {
-				if (sep_ascii[u[i]])
+				if (!sep_ascii[u[i]])
 					break;
 				i++;
 				continue;
 			}
-			if (sep_len(u + i, n - i))
+			size_t m = sep_len(u + i, n - i);
+			if (!m)
 				break;
-			ascii = 0;
-			i += crm_utf8_seqlen(u + i, n - i);
+			i += m;
 		}
 		struct tok *x = &t[k];
+		char *f = x->f;
+		size_t b = i, fl = 0;
+		uint64_t h = FNV_BASIS;
+		int ascii = 1;
+		/* an ASCII word is lowercased and hashed as it is read (its
+		 * first 63 bytes) */
+		while (i < n && word_ascii[u[i]]) {
+			if (fl < sizeof x->f - 1) {
+				unsigned char ch = (unsigned char)a_lower(u[i]);
+				f[fl++] = (char)ch;
+				h = (h ^ ch) * FNV_PRIME;
+			}
+			i++;
+		}
+		/* a letter beyond ASCII in the word: read on */
+		while (i < n && u[i] >= 0x80 && !sep_len(u + i, n - i)) {
+			ascii = 0;
+			i += crm_utf8_seqlen(u + i, n - i);
+			while (i < n && word_ascii[u[i]])
+				i++;
+		}
 		x->b = b;
 		x->e = i;
-		if (ascii) {
-			size_t l = i - b < sizeof x->f - 1 ? i - b : sizeof x->f - 1;
-			for (size_t j = 0; j < l; j++)
-				x->f[j] = (char)tolower(u[b + j]);
-			x->f[l] = 0;
-			x->fl = l;
-		} else {
-			x->fl = fold_buf(s + b, i - b, x->f, sizeof x->f);
+		if (ascii)
+			f[fl] = 0;
+		else {
+			fl = fold_buf(s + b, i - b, x->f, sizeof x->f);
 			/* ’ -> ' */
 			for (char *q; (q = strstr(x->f, "\xE2\x80\x99"));) {
 				*q = '\'';
 				memmove(q + 1, q + 3, strlen(q + 3) + 1);
-				x->fl -= 2;
+				fl -= 2;
 			}
 		}
 		/* a final '.' goes unless the token is an abbreviation (S.A.) */
-		if (x->fl > 1 && x->f[x->fl - 1] == '.' && !memchr(x->f, '.', x->fl - 1))
-			x->f[--x->fl] = 0;
-		while (x->fl > 1 && (x->f[x->fl - 1] == '-' || x->f[x->fl - 1] == '\''))
-			x->f[--x->fl] = 0;
+		size_t whole = fl;
+		if (fl > 1 && x->f[fl - 1] == '.' && !memchr(x->f, '.', fl - 1))
+			x->f[--fl] = 0;
+		while (fl > 1 && (x->f[fl - 1] == '-' || x->f[fl - 1] == '\''))
+			x->f[--fl] = 0;
+		x->fl = fl;
+		x->h = ascii && fl == whole ? h : fnv_more(FNV_BASIS, x->f, fl);
 		k++;
 	}
 	return k;
 }
 
-static struct lexent *
-lex_find(const struct crm_sig_rules *r, const char *key, size_t kl)
+/* key (kl bytes) whose crm_fnv1a() is hash. */
+static inline struct lexent *
+lex_find(const struct crm_sig_rules *r, const char *key, size_t kl, uint64_t hash)
 {
-	if (!r->lexcap)
+	if (!r->lexcap || !((r->lexbits[(hash >> 38) & 1023] >> ((hash >> 32) & 63)) & 1))
 		return NULL;
-	size_t h = (size_t)crm_fnv1a(key, kl) & (r->lexcap - 1);
+	size_t h = (size_t)hash & (r->lexcap - 1);
 	for (;;) {
 		struct lexent *e = &r->lex[h];
 		if (!e->key)
 			return NULL;
-		if (!strncmp(e->key, key, kl) && e->key[kl] == 0)
+		if (e->hash == hash && e->keylen == kl && !memcmp(e->key, key, kl))
 			return e;
 		h = (h + 1) & (r->lexcap - 1);
 	}
@@ -397,20 +515,25 @@ lex_insert(struct crm_sig_rules *r, const char *key)
 		r->lexcap = cap;
 		for (size_t i = 0; i < oldcap; i++)
 			if (old[i].key) {
-				size_t h = (size_t)crm_fnv1a(old[i].key, strlen(old[i].key)) & (cap - 1);
+				size_t h = (size_t)old[i].hash & (cap - 1);
 				while (r->lex[h].key)
 					h = (h + 1) & (cap - 1);
 				r->lex[h] = old[i];
 			}
 		free(old);
 	}
-	struct lexent *e = lex_find(r, key, strlen(key));
+	size_t kl = strlen(key);
+	uint64_t hash = crm_fnv1a(key, kl);
+	struct lexent *e = lex_find(r, key, kl, hash);
 	if (e)
 		return e;
-	size_t h = (size_t)crm_fnv1a(key, strlen(key)) & (r->lexcap - 1);
+	size_t h = (size_t)hash & (r->lexcap - 1);
 	while (r->lex[h].key)
 		h = (h + 1) & (r->lexcap - 1);
 	r->lex[h].key = crm_xstrdup(key);
+	r->lex[h].keylen = kl;
+	r->lex[h].hash = hash;
+	r->lexbits[(hash >> 38) & 1023] |= 1ULL << ((hash >> 32) & 63);
 	r->lexn++;
 	return &r->lex[h];
 }
@@ -486,7 +609,7 @@ struct lexhit {
 
 /* Which lexicons the text touches: every token sequence is looked up. */
 static unsigned
-lex_scan(const struct crm_sig_rules *r, const char *s, size_t n, struct lexhit *h)
+lex_scan_text(const struct crm_sig_rules *r, const char *s, size_t n, struct lexhit *h)
 {
 	struct tok t[MAXTOK];
 	size_t nt = tokenize(s, n, t, MAXTOK);
@@ -495,18 +618,26 @@ lex_scan(const struct crm_sig_rules *r, const char *s, size_t n, struct lexhit *
 	h->flags = 0;
 	h->title_tok = -1;
 	h->country = NULL;
+	h->country_b = 0;
 	h->ntok = nt;
 	for (size_t i = 0; i < nt; i++) {
-		size_t kl = 0;
+		size_t kl = t[i].fl;
+		uint64_t hash = t[i].h;
+		const char *k = t[i].f;
 		for (size_t j = i; j < nt && (int)(j - i) < r->lexmax; j++) {
-			if (kl + t[j].fl + 2 >= sizeof key)
-				break;
-			if (j > i)
+			if (j > i) {
+				if (kl + t[j].fl + 2 >= sizeof key)
+					break;
+				if (k != key) {
+					memcpy(key, k, kl);
+					k = key;
+				}
 				key[kl++] = ' ';
-			memcpy(key + kl, t[j].f, t[j].fl);
-			kl += t[j].fl;
-			key[kl] = 0;
-			struct lexent *e = lex_find(r, key, kl);
+				memcpy(key + kl, t[j].f, t[j].fl);
+				kl += t[j].fl;
+				hash = fnv_more((hash ^ ' ') * FNV_PRIME, t[j].f, t[j].fl);
+			}
+			struct lexent *e = lex_find(r, k, kl, hash);
 			if (!e)
 				break;
 			unsigned f = e->flags & ~(unsigned)LX_PREFIX;
@@ -529,6 +660,81 @@ lex_scan(const struct crm_sig_rules *r, const char *s, size_t n, struct lexhit *
 				break;
 		}
 	}
+	return h->flags;
+}
+
+/* lex_scan() results by text.  The lines it reads recur from message to
+ * message (a sender's signature, a firm's notice, a list's footer: half
+ * of the lines of the benchmark corpus), so the latest results are kept
+ * per thread in a direct-mapped table keyed by the whole text; rules
+ * loaded later carry a new id and never see older entries.  Two
+ * tables: lines up to 120 bytes (most), and longer ones up to a notice's
+ * 400 (fewer, but a firm's disclaimer recurs in every message). */
+#define LEXMEMO_SHORT 1024
+#define LEXMEMO_SHORT_TEXT 120
+#define LEXMEMO_LONG 128
+#define LEXMEMO_LONG_TEXT 400
+
+struct lexmemo {
+	unsigned long rules_id;
+	size_t n;
+	char *text;              /* LEXMEMO_*_TEXT bytes in the thread's arena */
+	struct lexhit hit;
+};
+
+static __thread struct lexmemo *lexmemo;    /* LEXMEMO_SHORT, then LEXMEMO_LONG */
+
+static uint64_t
+text_hash(const char *s, size_t n)
+{
+	uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ULL, v;
+
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&v, s, 8);
+		h = (h ^ v) * 0xFF51AFD7ED558CCDULL;
+		h ^= h >> 32;
+	}
+	v = 0;
+	memcpy(&v, s, n);
+	h = (h ^ v) * 0xFF51AFD7ED558CCDULL;
+	return h ^ (h >> 29);
+}
+
+static void
+lexmemo_init(void)
+{
+	char *arena;
+
+	lexmemo = crm_xcalloc(LEXMEMO_SHORT + LEXMEMO_LONG, sizeof *lexmemo);
+	arena = crm_xmalloc(LEXMEMO_SHORT * LEXMEMO_SHORT_TEXT + LEXMEMO_LONG * LEXMEMO_LONG_TEXT);
+	for (size_t i = 0; i < LEXMEMO_SHORT + LEXMEMO_LONG; i++) {
+		lexmemo[i].text = arena;
+		arena += i < LEXMEMO_SHORT ? LEXMEMO_SHORT_TEXT : LEXMEMO_LONG_TEXT;
+	}
+}
+
+static unsigned
+lex_scan(const struct crm_sig_rules *r, const char *s, size_t n, struct lexhit *h)
+{
+	struct lexmemo *m;
+	uint64_t k;
+
+	if (n > LEXMEMO_LONG_TEXT)
+		return lex_scan_text(r, s, n, h);
+	if (!lexmemo)
+		lexmemo_init();
+	k = text_hash(s, n);
+	m = n <= LEXMEMO_SHORT_TEXT ? &lexmemo[k % LEXMEMO_SHORT]
+	    : &lexmemo[LEXMEMO_SHORT + k % LEXMEMO_LONG];
+	if (m->rules_id == r->id && m->n == n && !memcmp(m->text, s, n)) {
+		*h = m->hit;
+		return h->flags;
+	}
+	lex_scan_text(r, s, n, h);
+	m->rules_id = r->id;
+	m->n = n;
+	memcpy(m->text, s, n);
+	m->hit = *h;
 	return h->flags;
 }
 
@@ -687,6 +893,7 @@ patterns(struct crm_sig_rules *r, const char *dir, char *err, size_t errlen)
 		{ "phone", offsetof(struct crm_sig_rules, p_phone), 0 },
 		{ "ext", offsetof(struct crm_sig_rules, p_ext), PCRE2_CASELESS },
 		{ "email", offsetof(struct crm_sig_rules, p_email), PCRE2_CASELESS },
+		{ "list_email", offsetof(struct crm_sig_rules, p_list_email), PCRE2_CASELESS },
 		{ "url", offsetof(struct crm_sig_rules, p_url), PCRE2_CASELESS },
 		{ "linkedin", offsetof(struct crm_sig_rules, p_linkedin), PCRE2_CASELESS },
 		{ "fr_city", offsetof(struct crm_sig_rules, p_fr_city), PCRE2_CASELESS },
@@ -736,6 +943,89 @@ patterns(struct crm_sig_rules *r, const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+/* A code point that PCRE2's caseless matching folds onto an ASCII
+ * letter: U+017F (s), U+212A (K), U+0130 and U+0131 (i). */
+static int
+ascii_twin(const unsigned char *p, size_t n)
+{
+	return (n >= 2 && ((p[0] == 0xC5 && p[1] == 0xBF) || (p[0] == 0xC4 && (p[1] == 0xB0
+	    || p[1] == 0xB1)))) || (n >= 3 && p[0] == 0xE2 && p[1] == 0x84 && p[2] == 0xAA);
+}
+
+static int
+ascii_blank(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* The guard tables of the closing phrases (closings.txt). */
+static int
+close_guard(struct close_guard *g, const char *dir, char *err, size_t errlen)
+{
+	struct rfile f;
+
+	memset(g, 0, sizeof *g);
+	if (rfile_read(&f, dir, "closings.txt", 2, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < f.n; i++) {
+		const unsigned char *w = (const unsigned char *)f.e[i].col[1];
+		size_t n = strlen((const char *)w);
+		if (!strcmp(f.e[i].col[0], "line")) {
+			/* the pattern's prefix [\s\-–—*>]* could eat a first
+			 * character of that class: no guard then */
+			if (n < 2 || strchr("-*>", w[0]) || ascii_blank(w[0]) || w[0] == 0xE2
+			    || ascii_twin(w, n) || ascii_twin(w + 1, n - 1))
+				g->open_off = 1;
+			else if (w[0] < 0x80 && w[1] < 0x80) {
+				int a = a_lower(w[0]), b = ascii_blank(w[1]) ? ' ' : a_lower(w[1]);
+				g->open[a][b >> 3] |= (unsigned char)(1 << (b & 7));
+			}
+			/* a non-ASCII first or second letter: the text has one
+			 * too there, and may_close() lets the pattern decide */
+		} else {
+			unsigned char e = w[n - 1];
+			size_t k = n - 1;
+			while (k > 0 && (w[k] & 0xC0) == 0x80)
+				k--;
+			if (strchr(",.!;:", e) || ascii_blank(e) || !strcmp((const char *)w + k, "…")
+			    || ascii_twin(w + k, n - k))
+				g->last_off = 1;
+			else if (e < 0x80)
+				g->last[a_lower(e)] = g->last[a_upper(e)] = 1;
+		}
+	}
+	rfile_free(&f);
+	return 0;
+}
+
+/* First names: the entities module's gazetteer beside our directory,
+ * its first column.  Another module's file, so it is optional and read
+ * leniently (a line that is not a name is skipped, never fatal): without
+ * it a surname-first name is put right only when the From header or the
+ * address tells the first name. */
+static void
+first_names(struct crm_sig_rules *r, const char *dir)
+{
+	char path[4200], *line = NULL;
+	size_t cap = 0;
+	ssize_t got;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "%s/../entities/firstnames.txt", dir);
+	if (!(fp = fopen(path, "r")))
+		return;
+	while ((got = getline(&line, &cap, fp)) >= 0) {
+		size_t n = strcspn(line, "\t\r\n#");
+		while (n && line[n - 1] == ' ')
+			n--;
+		line[n] = 0;
+		if (n && n < 64 && crm_utf8_valid(line, n))
+			lex_add(r, line, LX_FIRST, NULL);
+	}
+	free(line);
+	fclose(fp);
+}
+
 struct crm_sig_rules *
 crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 {
@@ -749,11 +1039,13 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 	static const char *const ph_kinds[] = { "fax", "mobile", "direct", "main", "phone", "none" };
 	static const char *const no[] = { NULL, NULL, NULL, NULL, NULL, NULL };
 	static const char *const af_kinds[] = { "prefix", "suffix" };
+	static unsigned long ids;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	char dirbuf[4096];
 	pcre2_code *pair[2] = { NULL, NULL };
 
-	if (!sep_ascii[' '])
-		sep_init();
+	r->id = __atomic_add_fetch(&ids, 1, __ATOMIC_RELAXED);
+	pthread_once(&once, sep_init);
 	if (!dir) {
 		snprintf(dirbuf, sizeof dirbuf, "%s", crm_rules_path("signature"));
 		dir = dirbuf;
@@ -763,14 +1055,18 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 		goto bad;
 	r->closing_line = pair[0];
 	r->closing_end = pair[1];
+	if (close_guard(&r->cg, dir, err, errlen) < 0)
+		goto bad;
 	if (lex_file(r, dir, "disclaimer.txt", 2, "cue", LX_DISC_CUE, err, errlen) < 0
 	    || lex_file(r, dir, "disclaimer.txt", 2, "short", LX_DISC_SHORT, err, errlen) < 0
 	    || lex_file(r, dir, "titles.txt", 1, NULL, LX_TITLE, err, errlen) < 0
 	    || lex_file(r, dir, "company.txt", 1, NULL, LX_COMPANY, err, errlen) < 0
 	    || lex_file(r, dir, "legal_forms.txt", 1, NULL, LX_LEGAL, err, errlen) < 0
 	    || lex_file(r, dir, "street.txt", 1, NULL, LX_STREET, err, errlen) < 0
-	    || lex_file(r, dir, "countries.txt", 2, NULL, LX_COUNTRY, err, errlen) < 0)
+	    || lex_file(r, dir, "countries.txt", 2, NULL, LX_COUNTRY, err, errlen) < 0
+	    || lex_file(r, dir, "regions.txt", 1, NULL, LX_REGION, err, errlen) < 0)
 		goto bad;
+	first_names(r, dir);
 	{
 		/* every disclaimer line must name a known kind */
 		struct rfile f;
@@ -810,6 +1106,21 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 	if (kinds(dir, "name_affixes.txt", af_kinds, 2, no, no, 0, NULL, &r->affixes,
 	    &r->naffixes, err, errlen) < 0)
 		goto bad;
+	for (size_t i = 0; i < r->naffixes; i++) {
+		const char *key = r->affixes[i].key;
+		uint64_t h = crm_fnv1a(key, strlen(key));
+		size_t k = h & 255, probes = 0;
+		while (r->affix_tab[k].key && strcmp(r->affix_tab[k].key, key) && ++probes < 256)
+			k = (k + 1) & 255;
+		if (probes == 256) {
+			fail(err, errlen, "name_affixes.txt", 0, "too many entries (256 at most)");
+			goto bad;
+		}
+		r->affix_tab[k].h = h;
+		r->affix_tab[k].key = key;
+		r->affix_tab[k].kinds |= (unsigned char)(1 << r->affixes[i].kind);
+		r->affix_first[(unsigned char)key[0]] |= (unsigned char)(1 << r->affixes[i].kind);
+	}
 	if (kv_table(dir, "tld_regions.txt", &r->tlds, &r->ntlds, err, errlen) < 0
 	    || list(dir, "webmail.txt", &r->webmail, &r->nwebmail, err, errlen) < 0
 	    || list(dir, "social.txt", &r->social, &r->nsocial, err, errlen) < 0
@@ -837,7 +1148,7 @@ crm_sig_rules_free(struct crm_sig_rules *r)
 {
 	pcre2_code **codes[] = { &r->closing_line, &r->closing_end, &r->phone_label_before,
 		&r->phone_label_after, &r->p_phone, &r->p_ext,
-		&r->p_email, &r->p_url, &r->p_linkedin, &r->p_fr_city, &r->p_uk_city,
+		&r->p_email, &r->p_list_email, &r->p_url, &r->p_linkedin, &r->p_fr_city, &r->p_uk_city,
 		&r->p_us_city, &r->p_ca_city, &r->p_au_city, &r->p_sg_city, &r->p_ie_city };
 
 	if (!r)
@@ -882,6 +1193,7 @@ struct ctx {
 	int webmail;
 	int from_company;         /* the display name is a firm's */
 	int domain_done;
+	int names_done;           /* stok, first, from_display, from_company */
 };
 
 static int
@@ -933,10 +1245,25 @@ trim(const char **s, size_t *n)
 static int
 has_affix(const struct crm_sig_rules *r, const char *folded, int kind)
 {
-	for (size_t i = 0; i < r->naffixes; i++)
-		if (r->affixes[i].kind == kind && !strcmp(r->affixes[i].key, folded))
-			return 1;
+	if (!(r->affix_first[(unsigned char)folded[0]] & (1 << kind)))
+		return 0;
+	uint64_t h = crm_fnv1a(folded, strlen(folded));
+	for (size_t k = h & 255, probes = 0; r->affix_tab[k].key && probes < 256; k = (k + 1) & 255, probes++)
+		if (r->affix_tab[k].h == h && !strcmp(r->affix_tab[k].key, folded))
+			return (r->affix_tab[k].kinds >> kind) & 1;
 	return 0;
+}
+
+/* A folded name word without the full stop that ends a sentence
+ * ("svetlova." -> "svetlova"); initials and abbreviations keep theirs
+ * ("j.", "b.k."). */
+static size_t
+final_dot(char *f, size_t fl)
+{
+	if (fl > 2 && f[fl - 1] == '.' && !memchr(f, '.', fl - 1)) {
+		f[--fl] = 0;
+	}
+	return fl;
 }
 
 /* Split a name into folded tokens (into buf), dropping affixes. */
@@ -944,18 +1271,23 @@ static size_t
 name_tokens(const struct crm_sig_rules *r, const char *s, size_t n, char **tok,
     char (*buf)[48], size_t max, const char *seps)
 {
+	unsigned char sep[256] = { 1 };     /* NUL and seps */
 	size_t k = 0, i = 0;
+
+	for (const char *p = seps; *p; p++)
+		sep[(unsigned char)*p] = 1;
 	while (i < n && k < max) {
-		while (i < n && strchr(seps, s[i]))
+		while (i < n && sep[(unsigned char)s[i]])
 			i++;
 		size_t j = i;
-		while (j < n && !strchr(seps, s[j]))
+		while (j < n && !sep[(unsigned char)s[j]])
 			j++;
 		if (j > i) {
 			char *f = buf[k];
 			size_t fl = fold_buf(s + i, j - i, f, sizeof buf[k]);
 			while (fl && strchr(",;:()\"'", f[fl - 1]))
 				f[--fl] = 0;
+			fl = final_dot(f, fl);
 			if (fl && !has_affix(r, f, 0) && !has_affix(r, f, 1))
 				tok[k++] = f;
 		}
@@ -967,8 +1299,6 @@ name_tokens(const struct crm_sig_rules *r, const char *s, size_t n, char **tok,
 static void
 ctx_init(struct ctx *c, const struct crm_sig_rules *r, const struct crm_sig_input *in)
 {
-	const char *e = in->from_email, *at;
-
 	c->r = r;
 	c->in = in;
 	c->nstok = 0;
@@ -976,10 +1306,25 @@ ctx_init(struct ctx *c, const struct crm_sig_rules *r, const struct crm_sig_inpu
 	c->domain = c->dlabel = NULL;
 	c->tld_region[0] = 0;
 	c->domain_done = 0;
+	c->names_done = 0;
 	static __thread pcre2_match_data *md;
 	if (!md && !(md = pcre2_match_data_create(16, NULL)))
 		crm_die(3, "out of memory");
 	c->md = md;
+}
+
+/* The sender's name tokens: read when a line is first matched against
+ * them (most messages end in prose and never are). */
+static void
+ctx_names(struct ctx *c)
+{
+	const struct crm_sig_rules *r = c->r;
+	const struct crm_sig_input *in = c->in;
+	const char *e = in->from_email, *at;
+
+	if (c->names_done)
+		return;
+	c->names_done = 1;
 	if (in->from_name && *in->from_name) {
 		size_t fl = strlen(in->from_name);
 		/* "Cabinet Roussel", "Service Partenaires": not a person */
@@ -995,7 +1340,7 @@ ctx_init(struct ctx *c, const struct crm_sig_rules *r, const struct crm_sig_inpu
 	for (size_t i = 0; i < c->nstok; i++) {
 		unsigned char f = (unsigned char)c->stok[i][0];
 		c->first[f] = 1;
-		c->first[toupper(f)] = 1;
+		c->first[a_upper(f)] = 1;
 	}
 }
 
@@ -1012,14 +1357,14 @@ ctx_domain(struct ctx *c)
 	if (e && (at = strrchr(e, '@')) && at[1]) {
 		c->domain = fold(at + 1, strlen(at + 1));
 		for (size_t i = 0; i < r->nwebmail; i++)
-			if (!strcmp(r->webmail[i], c->domain))
+			if (r->webmail[i][0] == c->domain[0] && !strcmp(r->webmail[i], c->domain))
 				c->webmail = 1;
 		/* label: strip the public suffix (one label, or two for co.uk ...) */
 		char *d = crm_xstrdup(c->domain), *dot = strrchr(d, '.');
 		if (dot) {
 			const char *tld = dot + 1;
 			for (size_t i = 0; i < r->ntlds; i++)
-				if (!strcmp(r->tlds[i].key, tld))
+				if (r->tlds[i].key[0] == tld[0] && !strcmp(r->tlds[i].key, tld))
 					set_region(c->tld_region, r->tlds[i].val);
 			*dot = 0;
 			char *d2 = strrchr(d, '.');
@@ -1030,7 +1375,7 @@ ctx_domain(struct ctx *c)
 			char *lab = d3 ? d3 + 1 : d;
 			size_t k = 0;
 			for (char *p = lab; *p; p++)
-				if (isalnum((unsigned char)*p))
+				if (a_isalnum((unsigned char)*p))
 					lab[k++] = *p;
 			lab[k] = 0;
 			c->dlabel = crm_xstrdup(lab);
@@ -1086,26 +1431,13 @@ count_letter_words(const char *s, size_t n)
 		int letter = 0;
 		while (i < n && s[i] != ' ' && s[i] != '\t') {
 			unsigned char ch = (unsigned char)s[i];
-			if (isalpha(ch) || ch >= 0xC3)
+			if (a_isalpha(ch) || ch >= 0xC3)
 				letter = 1;
 			i++;
 		}
 		w += letter;
 	}
 	return w;
-}
-
-/* Separators between the parts of a one-line signature. */
-static size_t
-count_seps(const char *s, size_t n)
-{
-	size_t k = 0;
-	for (size_t i = 0; i + 2 < n; i++)
-		if (s[i] == ' ' && (s[i + 1] == '|' || s[i + 1] == '-' || s[i + 1] == '/'
-		    || !memcmp(s + i + 1, "•", 3) || !memcmp(s + i + 1, "·", 2)
-		    || !memcmp(s + i + 1, "–", 3)) && (s[i + 2] == ' ' || (unsigned char)s[i + 1] >= 0xC2))
-			k++;
-	return k;
 }
 
 static size_t
@@ -1123,8 +1455,13 @@ is_sep_line(const char *s, size_t n)
 	if (n < 5)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (!strchr("=*-_~#+. ", s[i]))
+		switch (s[i]) {
+		case '=': case '*': case '-': case '_': case '~': case '#': case '+': case '.':
+		case ' ': case 0:
+			continue;
+		default:
 			return 0;
+		}
 	return 1;
 }
 
@@ -1142,13 +1479,14 @@ stok_has(const struct ctx *c, const char *t)
  * 2 initial + surname ("Y. Leroux"), 1 a lone first name or nickname,
  * 0 none.  first and last get the byte span of the matched tokens. */
 static int
-name_match(const struct ctx *c, const char *s, size_t n, size_t *first, size_t *last)
+name_match(struct ctx *c, const char *s, size_t n, size_t *first, size_t *last)
 {
 	size_t i = 0, full = 0, init = 0, words = 0, nick = 0;
 	size_t f0 = (size_t)-1, l0 = 0;
 	char t[128];
 #define NSEP(ch) ((ch) == ' ' || (ch) == '\t' || (ch) == ',' || (ch) == '|' || (ch) == '/')
 
+	ctx_names(c);
 	if (!c->nstok || n > 120)
 		return 0;
 	while (i < n) {
@@ -1169,10 +1507,11 @@ name_match(const struct ctx *c, const char *s, size_t n, size_t *first, size_t *
 		size_t tl = fold_buf(s + i, j - i, t, sizeof t);
 		while (tl && strchr(",;:()\"'", t[tl - 1]))
 			t[--tl] = 0;
+		tl = final_dot(t, tl);
 		int m = 0;
 		if (tl >= 2 && stok_has(c, t))
 			m = 2;
-		else if (tl == 2 && t[1] == '.' && isalpha((unsigned char)t[0])) {
+		else if (tl == 2 && t[1] == '.' && a_isalpha((unsigned char)t[0])) {
 			for (size_t k = 0; k < c->nstok; k++)
 				if (c->stok[k][0] == t[0])
 					m = 1;
@@ -1188,6 +1527,9 @@ name_match(const struct ctx *c, const char *s, size_t n, size_t *first, size_t *
 				f0 = i;
 			l0 = j;
 			while (l0 > f0 && strchr(",;:", s[l0 - 1]))
+				l0--;
+			/* "Oksana Svetlova." (not "John F.", "B.K.") */
+			if (l0 > i + 2 && s[l0 - 1] == '.' && !memchr(s + i, '.', l0 - 1 - i))
 				l0--;
 		}
 		i = j;
@@ -1208,29 +1550,104 @@ name_match(const struct ctx *c, const char *s, size_t n, size_t *first, size_t *
 	return 0;
 }
 
+/* Can the closing_line pattern match s?  0 only when it cannot: the
+ * first two letters after the pattern's prefix open no phrase.  A
+ * non-ASCII byte there (a Unicode blank, "À") is left to the pattern. */
 static int
-cheap_features(const char *s, size_t n)
+may_close(const struct crm_sig_rules *r, const char *s, size_t n)
 {
-	size_t digits = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch >= '0' && ch <= '9') {
-			if (++digits >= 8)
-				return 1;
-		} else if (ch == '@')
-			return 1;
-		else if (ch == '.' && i + 2 < n && isalpha((unsigned char)s[i + 1])
-		    && isalpha((unsigned char)s[i + 2]))
-			return 1;       /* www.x, x.com, x.fr */
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	if (r->cg.open_off)
+		return 1;
+	for (;;) {
+		if (i < n && (ascii_blank(u[i]) || u[i] == '-' || u[i] == '*' || u[i] == '>'))
+			i++;
+		else if (i + 2 < n && u[i] == 0xE2 && u[i + 1] == 0x80 && (u[i + 2] == 0x93
+		    || u[i + 2] == 0x94))
+			i += 3;         /* – — */
+		else
+			break;
+	}
+	if (i + 1 >= n)
+		return 0;       /* every phrase has two characters or more */
+	if (u[i] >= 0x80 || u[i + 1] >= 0x80)
+		return 1;
+	int a = a_lower(u[i]), b = ascii_blank(u[i + 1]) ? ' ' : a_lower(u[i + 1]);
+	return (r->cg.open[a][b >> 3] >> (b & 7)) & 1;
+}
+
+/* Can the closing_end pattern match s?  Its phrase must end where only
+ * [\s,.!;:…] follow. */
+static int
+may_close_end(const struct crm_sig_rules *r, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (r->cg.last_off)
+		return 1;
+	while (n) {
+		unsigned char c = u[n - 1];
+		if (ascii_blank(c) || c == ',' || c == '.' || c == '!' || c == ';' || c == ':')
+			n--;
+		else if (n >= 3 && c == 0xA6 && u[n - 2] == 0x80 && u[n - 3] == 0xE2)
+			n -= 3;         /* … */
+		else if (c >= 0x80)
+			return 1;       /* a Unicode blank, or a phrase's "é" */
+		else
+			return r->cg.last[c];
 	}
 	return 0;
+}
+
+static int
+closing_line(struct ctx *c, const char *s, size_t n)
+{
+	return may_close(c->r, s, n) && rx(c, c->r->closing_line, s, n, 0) >= 0;
+}
+
+/* A line in one pass: its words holding a letter (as count_letter_words()),
+ * the separators of a one-line signature (" | ", " - ", " / ", " • ",
+ * " · ", " – "), and whether it shows a contact feature: eight digits,
+ * an '@', or a dot before two letters (www.x, x.com, x.fr). */
+static void
+line_stats(const char *s, size_t n, size_t *words, size_t *seps, int *feat)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t w = 0, k = 0, digits = 0;
+	int letter = 0, f = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = u[i];
+		if (ch == ' ' || ch == '\t') {
+			w += letter;
+			letter = 0;
+			if (ch == ' ' && i + 2 < n && (s[i + 1] == '|' || s[i + 1] == '-' || s[i + 1] == '/'
+			    || !memcmp(s + i + 1, "•", 3) || !memcmp(s + i + 1, "·", 2)
+			    || !memcmp(s + i + 1, "–", 3)) && (s[i + 2] == ' ' || u[i + 1] >= 0xC2))
+				k++;
+			continue;
+		}
+		if (a_isalpha(ch) || ch >= 0xC3)
+			letter = 1;
+		if (a_isdigit(ch))
+			f |= ++digits >= 8;
+		else if (ch == '@')
+			f = 1;
+		else if (ch == '.' && i + 2 < n && a_isalpha(u[i + 1]) && a_isalpha(u[i + 2]))
+			f = 1;
+	}
+	*words = w + letter;
+	*seps = k;
+	*feat = f;
 }
 
 static void
 flag_line(struct ctx *c, struct tline *l)
 {
-	size_t w = count_letter_words(l->s, l->n);
-	size_t a, b;
+	size_t w, seps, a, b;
+	int feat;
 	char last = l->n ? l->s[l->n - 1] : 0;
 
 	if (l->n && l->s[0] == '>') {
@@ -1257,7 +1674,7 @@ flag_line(struct ctx *c, struct tline *l)
 			return;
 		}
 	}
-	if (l->n <= 80 && rx(c, c->r->closing_line, l->s, l->n, 0) >= 0) {
+	if (l->n <= 80 && closing_line(c, l->s, l->n)) {
 		PCRE2_SIZE *o = ov(c);
 		l->f |= L_CLOSE;
 		if (pcre2_get_ovector_count(c->md) > 1 && o[2] != PCRE2_UNSET) {
@@ -1271,18 +1688,20 @@ flag_line(struct ctx *c, struct tline *l)
 		if (l->f & L_CLOSE)
 			return;
 	}
-	if ((last == '.' || last == ',') && rx(c, c->r->closing_end, l->s, l->n, 0) >= 0) {
+	if ((last == '.' || last == ',') && may_close_end(c->r, l->s, l->n)
+	    && rx(c, c->r->closing_end, l->s, l->n, 0) >= 0) {
 		l->f |= L_CLOSE_END;
 		return;
 	}
-	if (count_seps(l->s, l->n) >= 2 && l->n <= 160)
+	line_stats(l->s, l->n, &w, &seps, &feat);
+	if (seps >= 2 && l->n <= 160)
 		;       /* "Name | Title | Firm | phone": a one-line signature */
 	else if (w >= 16 || l->n > 140 || (w >= 8 && (last == '.' || last == '?' || last == '!'
 	    || last == ':')) || (w >= 5 && (last == '?' || last == '!')))
 		l->f |= L_PROSE;
 	if (!(l->f & L_PROSE) && l->n <= 80 && name_match(c, l->s, l->n, &a, &b))
 		l->f |= L_NAME;
-	if (cheap_features(l->s, l->n))
+	if (feat)
 		l->f |= L_FEAT;
 }
 
@@ -1293,9 +1712,8 @@ tail_lines(const char *s, size_t n, struct tline *out)
 	size_t k = 0, e = n;
 
 	while (e > 0 && k < MAXLINES) {
-		size_t b = e;
-		while (b > 0 && s[b - 1] != '\n')
-			b--;
+		const char *nl = e ? memrchr(s, '\n', e) : NULL;
+		size_t b = nl ? (size_t)(nl - s) + 1 : 0;
 		const char *p = s + b;
 		size_t m = e - b;
 		trim(&p, &m);
@@ -1329,7 +1747,7 @@ person_shape(struct ctx *c, const char *s, size_t n)
 		if (i >= n)
 			break;
 		unsigned char ch = (unsigned char)s[i];
-		if (!(isupper(ch) || ch >= 0xC3))
+		if (!(a_isupper(ch) || ch >= 0xC3))
 			return 0;
 		if (ch >= 0xC3) {       /* accented capital: É, À ... */
 			char *f = fold(s + i, 2);
@@ -1340,7 +1758,7 @@ person_shape(struct ctx *c, const char *s, size_t n)
 		}
 		while (i < n && s[i] != ' ') {
 			ch = (unsigned char)s[i];
-			if (isdigit(ch) || strchr("@:/|,;()&+", ch))
+			if (a_isdigit(ch) || strchr("@:/|,;()&+", ch))
 				return 0;
 			i++;
 		}
@@ -1367,7 +1785,7 @@ mentions_domain(struct ctx *c, const char *s, size_t n)
 		return 0;
 	fl = fold_buf(s, n < 600 ? n : 600, f, sizeof f);
 	for (size_t i = 0; i < fl; i++)
-		if (isalnum((unsigned char)f[i]))
+		if (a_isalnum((unsigned char)f[i]))
 			p[k++] = f[i];
 	p[k] = 0;
 	char want[8];
@@ -1375,6 +1793,81 @@ mentions_domain(struct ctx *c, const char *s, size_t n)
 	memcpy(want, c->dlabel, wl);
 	want[wl] = 0;
 	return strstr(p, want) != NULL;
+}
+
+/* "PS : je serai absent ...", "P.-S.", "P.S.", "PPS", "N.B. :",
+ * "Post-scriptum": a line that opens a post-scriptum. */
+static int
+ps_line(const char *s, size_t n)
+{
+	static const char *const marks[] = { "p.-s.", "p.p.s.", "p.s.", "p.s", "pps", "ps",
+		"n.b.", "post-scriptum", "post scriptum", NULL };
+
+	/* marks open with "p.", "pp", "ps", "po" or "n." */
+	unsigned char a = (unsigned char)(s[0] | 0x20), b = n > 1 ? (unsigned char)(s[1] | 0x20) : 0;
+	if (n < 3 || !((a == 'p' && (b == '.' || b == 'p' || b == 's' || b == 'o'))
+	    || (a == 'n' && b == '.')))
+		return 0;
+	for (int k = 0; marks[k]; k++) {
+		size_t m = strlen(marks[k]);
+		if (m > n || strncasecmp(s, marks[k], m))
+			continue;
+		unsigned char after = m < n ? (unsigned char)s[m] : 0;
+		if (a_isalnum(after) || after >= 0x80)
+			return 0;       /* "PSA", "Psychologue", "NBA" */
+		/* "N.B." is a note only with its colon: "N.B. Conseil" is a firm */
+		if (marks[k][0] == 'n') {
+			size_t j = m;
+			while (j < n && s[j] == ' ')
+				j++;
+			return j < n && s[j] == ':';
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* A post-scriptum ending the reply at line end: the index of its first
+ * line (within the last five), or end.  Its lines must be its text, not
+ * a signature (a delimiter, a closing, the sender's name, a number or an
+ * address): "PS : mon portable, 06 12 34 56 78" is kept for the card. */
+static size_t
+postscript(struct ctx *c, struct tline *ln, size_t end)
+{
+	for (size_t k = end; k-- > 0 && end - k <= 5;) {
+		if (!ps_line(ln[k].s, ln[k].n))
+			continue;
+		for (size_t j = k; j < end; j++) {
+			if (!(ln[j].f & L_DONE)) {
+				flag_line(c, &ln[j]);
+				ln[j].f |= L_DONE;
+			}
+			if (ln[j].f & (L_DELIM | L_CLOSE | L_CLOSE_END | L_NAME | L_FEAT))
+				return end;
+		}
+		return k;
+	}
+	return end;
+}
+
+/* "AMC" from amc.fr, "CGP" from cgp-conseil.fr: a short line in
+ * capitals that starts the sender's domain is the firm's acronym, not
+ * the signer's initials. */
+static int
+domain_acronym(struct ctx *c, const char *s, size_t n)
+{
+	if (n < 2)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!a_isupper((unsigned char)s[i]))
+			return 0;
+	ctx_domain(c);
+	if (!c->dlabel || c->webmail || strlen(c->dlabel) < n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (c->dlabel[i] != a_lower((unsigned char)s[i]))
+			return 0;
+	return 1;
 }
 
 /* Lines are flagged lazily, from the bottom up: the block is found within
@@ -1390,7 +1883,7 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	struct ctx c;
 	size_t n, end, i, start = (size_t)-1, trailing = 0;
 	double bconf = 0;
-	int found = 0;
+	int found = 0, ps_done = 0;
 
 	memset(out, 0, sizeof *out);
 	if (!in->reply || !in->reply_len)
@@ -1398,7 +1891,8 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	ctx_init(&c, r, in);
 	n = tail_lines(in->reply, in->reply_len, ln);
 	/* skip what follows the signature: notices, separators, quoted lines,
-	 * and up to four lines of prose (a P.S., a notice without a cue word) */
+	 * a post-scriptum, and up to four lines of prose after them (a notice
+	 * without a cue word) */
 	end = n;
 	while (end > 0) {
 		FLAG(end - 1);
@@ -1412,6 +1906,16 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 			trailing++;
 			end--;
 			continue;
+		}
+		if (!ps_done) {
+			ps_done = 1;
+			size_t k = postscript(&c, ln, end);
+			if (k < end) {
+				for (i = k; i < end; i++)
+					ln[i].f |= L_DISC | L_DONE;
+				end = k;
+				continue;
+			}
 		}
 		break;
 	}
@@ -1484,7 +1988,7 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 			FLAG(i);
 			if (ln[i].f & (L_DISC | L_SEP | L_PROSE | L_QUOTE | L_DELIM | L_CLOSE | L_CLOSE_END))
 				continue;
-			if (ln[i].n <= 3 && !(ln[i].f & L_NAME))
+			if (ln[i].n <= 3 && !(ln[i].f & L_NAME) && !domain_acronym(&c, ln[i].s, ln[i].n))
 				continue;        /* initials: "PA", "V.", "H" */
 			if (b.len)
 				crm_buf_addc(&b, '\n');
@@ -1518,7 +2022,8 @@ struct seg {
 	const char *s;
 	size_t n;
 	int line;
-	int sep_before;          /* the separator before it was " - " */
+	int sep_before;          /* the separator before it was a dash: 1 " - ",
+	                            2 " – ", 3 " — " */
 	unsigned kind;
 	int lex_done;            /* lex computed (lex_scan once per segment) */
 	struct lexhit lex;
@@ -1561,16 +2066,19 @@ set_field(struct crm_signature *s, int f, char *v, double conf, const char *rule
 static size_t
 sep_at(const char *s, size_t n, size_t i, int *dash)
 {
-	static const char *const seps[] = { " | ", " • ", " · ", " – ", " — ", " - ", " / ",
-		"|", "•", "·", "  ", NULL };
+#define SEP(x) { x, sizeof x - 1 }
+	static const struct { const char *s; size_t n; } seps[] = { SEP(" | "), SEP(" • "),
+		SEP(" · "), SEP(" – "), SEP(" — "), SEP(" - "), SEP(" / "), SEP("|"), SEP("•"),
+		SEP("·"), SEP("  ") };
+#undef SEP
 	*dash = 0;
 	unsigned char ch = (unsigned char)s[i];
 	if (ch != ' ' && ch != '|' && ch != 0xE2 && ch != 0xC2)
 		return 0;
-	for (int k = 0; seps[k]; k++) {
-		size_t m = strlen(seps[k]);
-		if (i + m <= n && !memcmp(s + i, seps[k], m)) {
-			*dash = k == 5;
+	for (size_t k = 0; k < sizeof seps / sizeof seps[0]; k++) {
+		size_t m = seps[k].n;
+		if ((unsigned char)seps[k].s[0] == ch && i + m <= n && !memcmp(s + i, seps[k].s, m)) {
+			*dash = k == 5 ? 1 : k == 3 ? 2 : k == 4 ? 3 : 0;
 			return m;
 		}
 	}
@@ -1647,7 +2155,7 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 	 * dashes, no-break and thin spaces) becomes a space */
 	for (size_t i = 0; i < n && k + 1 < sizeof clean; i++) {
 		char ch = num[i];
-		if (isdigit((unsigned char)ch) || ch == '(' || ch == ')' || (ch == '+' && k == 0))
+		if (a_isdigit((unsigned char)ch) || ch == '(' || ch == ')' || (ch == '+' && k == 0))
 			clean[k++] = ch;
 		else if (k && clean[k - 1] != ' ')
 			clean[k++] = ' ';
@@ -1656,13 +2164,21 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 	char *p = clean;
 	while (*p == ' ' || *p == '(')
 		p++;
-	int intl = *p == '+' || (p[0] == '0' && p[1] == '0');
+	/* "0033 1 42 ...", "00 44 20 ...": 00 is the international call
+	 * prefix of most of the world (the US's 011 excepted), and no
+	 * national number begins so; read as "+", whatever the region */
+	if (p[0] == '0' && p[1] == '0' && ((p[2] >= '1' && p[2] <= '9')
+	    || (p[2] == ' ' && a_isdigit((unsigned char)p[3])))) {
+		p[1] = '+';
+		p++;
+	}
+	int intl = *p == '+';
 	if (intl) {
 		/* "+352 (0) 26 ...": a trunk 0 some write after the country code */
 		char *z;
-		while ((z = strstr(clean, "(0)")))
+		while ((z = strstr(p, "(0)")))
 			memmove(z, z + 3, strlen(z + 3) + 1);
-		t = crm_phone_parse(clean, strlen(clean), "ZZ", e164);
+		t = crm_phone_parse(p, strlen(p), "ZZ", e164);
 	} else {
 		guessed = strcmp(x->region, def) != 0;
 		t = crm_phone_parse(clean, strlen(clean), x->region, e164);
@@ -1696,6 +2212,18 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 	ph->label = label;
 	ph->line = line;
 	ph->region_guessed = guessed;
+}
+
+/* "0033 1 ...", "00 41 22 ...": where a number written with the
+ * international prefix 00 starts in s, or NULL. */
+static const char *
+idd_prefix(const char *s, size_t n)
+{
+	for (const char *p = s; (p = memchr(p, '0', n - (size_t)(p - s))) && p + 3 < s + n; p++)
+		if (p[1] == '0' && (p == s || !a_isalnum((unsigned char)p[-1]))
+		    && ((p[2] >= '1' && p[2] <= '9') || (p[2] == ' ' && a_isdigit((unsigned char)p[3]))))
+			return p;
+	return NULL;
 }
 
 /* Phone candidates of one segment, with the label before or after each. */
@@ -1773,7 +2301,7 @@ norm_website(const struct crm_sig_rules *r, const char *u, size_t n)
 		return NULL;
 	out = crm_xstrndup(u + i, n - i);
 	for (char *p = out; *p && *p != '/'; p++)
-		*p = (char)tolower((unsigned char)*p);
+		*p = (char)a_lower((unsigned char)*p);
 	{
 		char *q = strchr(out, '?');
 		if (q)
@@ -1809,6 +2337,8 @@ norm_website(const struct crm_sig_rules *r, const char *u, size_t n)
 	return out;
 }
 
+static int same_site(const struct ctx *c, const char *host);
+
 static void
 find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 {
@@ -1826,7 +2356,7 @@ find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 			sl--;
 		crm_buf_adds(&b, "linkedin.com/");
 		for (size_t k = o[2]; k < o[3]; k++)
-			crm_buf_addc(&b, (char)tolower((unsigned char)g->s[k]));
+			crm_buf_addc(&b, (char)a_lower((unsigned char)g->s[k]));
 		crm_buf_addc(&b, '/');
 		crm_buf_add(&b, slug, sl);
 		set_field(s, CRM_SIG_LINKEDIN, crm_buf_steal(&b), 0.97, "linkedin-url");
@@ -1835,7 +2365,7 @@ find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 	/* a URL has a dot followed by a letter */
 	int dotword = 0;
 	for (size_t k = 0; k + 1 < g->n && !dotword; k++)
-		dotword = g->s[k] == '.' && isalpha((unsigned char)g->s[k + 1]);
+		dotword = g->s[k] == '.' && a_isalpha((unsigned char)g->s[k + 1]);
 	while (dotword && pos < g->n && rx(c, c->r->p_url, g->s, g->n, pos) >= 0) {
 		PCRE2_SIZE *o = ov(c);
 		size_t b = o[0], e = o[1];
@@ -1850,14 +2380,20 @@ find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 		g->kind |= S_WEB;
 		/* prefer the site of the sender's own domain */
 		int own = c->domain && !strncmp(w, c->domain, strlen(c->domain));
+		/* "Orias n° 12 045 678 – www.orias.fr", "Regulated by the FCA
+		 * (fca.org.uk)": a link on a registration or notice line is
+		 * the register's, unless it is the sender's own site */
+		if (!own && !same_site(c, w) && lex_has(c->r, x->lines[g->line], x->lens[g->line],
+		    LX_DISC_CUE | LX_DISC_SHORT)) {
+			free(w);
+			continue;
+		}
 		if (!s->field[CRM_SIG_WEBSITE] || (own && strcmp(s->rule[CRM_SIG_WEBSITE], "own-domain-url")))
 			set_field(s, CRM_SIG_WEBSITE, w, own ? 0.97 : 0.9, own ? "own-domain-url" : "url");
 		else
 			free(w);
 	}
 }
-
-static int same_site(const struct ctx *c, const char *host);
 
 static void
 find_email(struct ex *x, struct seg *g, struct crm_signature *s)
@@ -1868,6 +2404,12 @@ find_email(struct ex *x, struct seg *g, struct crm_signature *s)
 	PCRE2_SIZE *o = ov(c);
 	char *e = fold(g->s + o[0], o[1] - o[0]);
 	int own = c->in->from_email && !strcasecmp(e, c->in->from_email);
+	g->kind |= S_EMAIL;
+	/* "spamassassin-talk@lists.sourceforge.net": a list's address */
+	if (!own && rx(c, c->r->p_list_email, e, strlen(e), 0) >= 0) {
+		free(e);
+		return;
+	}
 	int sameco = !own && same_site(c, strchr(e, '@') + 1);
 	g->kind |= S_EMAIL;
 	if (!s->field[CRM_SIG_EMAIL] || (own && strcmp(s->rule[CRM_SIG_EMAIL], "sender-address")))
@@ -1890,7 +2432,12 @@ country_code(struct ex *x, const char *s, size_t n)
 static int
 streetish(struct ex *x, const char *s, size_t n)
 {
-	return lex_has(x->c.r, s, n, LX_STREET);
+	struct lexhit h;
+	unsigned f = lex_scan(x->c.r, s, n, &h);
+	/* "Place des Corporations S.à r.l.": a legal form makes a firm; so
+	 * does a firm word without a number ("Avenue Capital Partners") */
+	return (f & (LX_STREET | LX_LEGAL)) == LX_STREET
+	    && (!(f & LX_COMPANY) || count_digits(s, n));
 }
 
 static void
@@ -1997,8 +2544,171 @@ postal_country(struct ex *x, const char *prefix, size_t digits)
 	return NULL;
 }
 
+/* A segment that is a postal code alone: 1 a code written before the
+ * city ("75008", "L-2180", "1204"), 2 one written after it ("EC4R 9AB",
+ * "H3B 4W5", "D02 KV60"), 0 none. */
+static int
+postcode_alone(const char *s, size_t n)
+{
+	size_t i = 0, d = 0;
+	char t[10];
+
+	/* "L-2180", "CH-1204", "B-1050", "F-75008", "D-60311" */
+	while (i < n && i < 3 && a_isupper((unsigned char)s[i]))
+		i++;
+	if (i && i < n && s[i] == '-')
+		i++;
+	else
+		i = 0;
+	while (i + d < n && a_isdigit((unsigned char)s[i + d]))
+		d++;
+	if (i + d == n && (d == 4 || d == 5))
+		return 1;
+	/* letters and digits, one blank at most: the UK, Canadian and Irish
+	 * shapes, as A9 9AA .. AA9A 9AA, A9A 9A9, A99 A9A9 */
+	size_t k = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] == ' ')
+			continue;
+		if (k == sizeof t || !a_isalnum((unsigned char)s[i]) || a_islower((unsigned char)s[i]))
+			return 0;
+		t[k++] = a_isdigit((unsigned char)s[i]) ? '9' : 'A';
+	}
+	if (k < 5 || k > 7 || n - k > 1)
+		return 0;
+	int blank_in = n > k && s[n - 4] == ' ', blank_out = n > k && s[3] == ' ';
+	/* UK: an outward part, then 9AA */
+	if (!strncmp(t + k - 3, "9AA", 3) && (n == k || blank_in)) {
+		static const char *const out[] = { "A9", "A99", "AA9", "AA99", "A9A", "AA9A", NULL };
+		for (int j = 0; out[j]; j++)
+			if (strlen(out[j]) == k - 3 && !strncmp(t, out[j], k - 3))
+				return 2;
+	}
+	t[k] = 0;
+	if (!strcmp(t, "A9A9A9") && (n == k || blank_in))
+		return 2;       /* Canada */
+	if (k == 7 && !strncmp(t, "A99", 3) && (n == k || blank_out))
+		return 2;       /* Ireland */
+	return 0;
+}
+
+/* A segment that can be a city: one to four words of letters, a
+ * capital first, no street word, no country. */
+static int
+city_alone(struct ex *x, const char *s, size_t n, unsigned not)
+{
+	size_t w = 1;
+
+	if (n < 2 || n > 40 || !(a_isupper((unsigned char)s[0]) || (unsigned char)s[0] >= 0xC3))
+		return 0;
+	/* "Dublin 2", "Paris 8": a district number */
+	if (n > 3 && a_isdigit((unsigned char)s[n - 1]) && (s[n - 2] == ' '
+	    || (a_isdigit((unsigned char)s[n - 2]) && s[n - 3] == ' ')))
+		n -= s[n - 2] == ' ' ? 2 : 3;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == ' ')
+			w++;
+		else if (!(a_isalpha(ch) || ch >= 0x80 || ch == '-' || ch == '\'' || ch == '.'))
+			return 0;
+	}
+	return w <= 4 && !lex_has(x->c.r, s, n, LX_STREET | LX_TITLE | LX_COMPANY | not);
+}
+
+/* "12 Arthur Street | London | EC4R 9AB", "47 rue X · Paris · 75008":
+ * an address written in separate segments, the postal code alone in
+ * one.  Rewritten into out in the order the patterns read ("street |
+ * London EC4R 9AB | country", "street | 75008 Paris"); 0 when the line
+ * is not so. */
+static size_t
+address_segments(struct ex *x, int li, char *out, size_t cap)
+{
+	size_t save = x->ns, pc = (size_t)-1, city = (size_t)-1, len = 0;
+	int shape = 0;
+
+	segment(x, li, x->lines[li], x->lens[li]);
+	for (size_t k = save; k < x->ns && !shape; k++)
+		if ((shape = postcode_alone(x->seg[k].s, x->seg[k].n)))
+			pc = k;
+	/* the city: the segment next to the code, before it first; a
+	 * country's name only after a code that names it ("L-2180 |
+	 * Luxembourg") */
+	if (shape) {
+		unsigned not = a_isupper((unsigned char)x->seg[pc].s[0]) && shape == 1 ? 0 : LX_COUNTRY;
+		if (pc > save && city_alone(x, x->seg[pc - 1].s, x->seg[pc - 1].n, not | (shape == 1) * LX_COUNTRY))
+			city = pc - 1;
+		else if (pc + 1 < x->ns && city_alone(x, x->seg[pc + 1].s, x->seg[pc + 1].n, not))
+			city = pc + 1;
+		else
+			for (size_t k = save; k < x->ns && city == (size_t)-1; k++)
+				if (k != pc && city_alone(x, x->seg[k].s, x->seg[k].n, LX_COUNTRY))
+					city = k;
+	}
+	if (city != (size_t)-1) {
+		struct seg *c = &x->seg[city], *p = &x->seg[pc];
+		/* the street parts first, then code and city, then the rest
+		 * (a country) */
+		for (int pass = 0; pass < 3; pass++)
+			for (size_t k = save; k < x->ns; k++) {
+				struct seg *g = &x->seg[k];
+				int street = k != city && k != pc && (streetish(x, g->s, g->n)
+				    || (a_isdigit((unsigned char)g->s[0]) && count_digits(g->s, g->n) <= 5));
+				if ((pass == 0 && !street) || (pass == 1 && k != pc)
+				    || (pass == 2 && (street || k == city || k == pc)))
+					continue;
+				if (len + g->n + c->n + 8 > cap) {
+					len = 0;
+					goto out;
+				}
+				if (len) {
+					memcpy(out + len, " | ", 3);
+					len += 3;
+				}
+				if (pass != 1) {
+					memcpy(out + len, g->s, g->n);
+					len += g->n;
+					continue;
+				}
+				const struct seg *a = shape == 1 ? p : c, *b = shape == 1 ? c : p;
+				memcpy(out + len, a->s, a->n);
+				len += a->n;
+				out[len++] = ' ';
+				memcpy(out + len, b->s, b->n);
+				len += b->n;
+			}
+	}
+out:
+	x->ns = save;
+	return len;
+}
+
+static int find_address_line(struct ex *x, int li, struct crm_signature *s);
+
+/* The address on line li, if any; a line of separate segments is read
+ * again rewritten (address_segments()) when the patterns find nothing. */
 static int
 find_address(struct ex *x, int li, struct crm_signature *s)
+{
+	char buf[MAXLINE + 16];
+	size_t n;
+	const char *line = x->lines[li];
+	size_t len = x->lens[li];
+	int found;
+
+	if (find_address_line(x, li, s))
+		return 1;
+	if (len > MAXLINE || count_digits(line, len) < 2 || !(n = address_segments(x, li, buf, sizeof buf)))
+		return 0;
+	x->lines[li] = buf;
+	x->lens[li] = n;
+	found = find_address_line(x, li, s);
+	x->lines[li] = line;
+	x->lens[li] = len;
+	return found;
+}
+
+static int
+find_address_line(struct ex *x, int li, struct crm_signature *s)
 {
 	struct ctx *c = &x->c;
 	const char *line = x->lines[li];
@@ -2016,19 +2726,19 @@ find_address(struct ex *x, int li, struct crm_signature *s)
 	 * letter next to a digit (UK, CA, IE codes) */
 	int run4 = 0, run5 = 0, run6 = 0, mixed = 0;
 	for (size_t i = 0; i < n;) {
-		if (!isdigit((unsigned char)line[i])) {
-			if (i + 1 < n && isalpha((unsigned char)line[i]) && isdigit((unsigned char)line[i + 1]))
+		if (!a_isdigit((unsigned char)line[i])) {
+			if (i + 1 < n && a_isalpha((unsigned char)line[i]) && a_isdigit((unsigned char)line[i + 1]))
 				mixed = 1;
 			i++;
 			continue;
 		}
 		size_t j = i;
-		while (j < n && isdigit((unsigned char)line[j]))
+		while (j < n && a_isdigit((unsigned char)line[j]))
 			j++;
 		run4 |= j - i == 4;
 		run5 |= j - i == 5;
 		run6 |= j - i == 6;
-		if (j < n && isalpha((unsigned char)line[j]))
+		if (j < n && a_isalpha((unsigned char)line[j]))
 			mixed = 1;
 		i = j;
 	}
@@ -2133,6 +2843,22 @@ find_address(struct ex *x, int li, struct crm_signature *s)
 	return 1;
 }
 
+/* Is a segment of the postal line part of the address found on it?
+ * "Director | Harris IFA Ltd | 3 Market Place · Leeds · LS1 6DT": the
+ * title and the firm beside the address are not. */
+static int
+address_part(struct ex *x, const struct seg *g, const struct crm_sig_address *a)
+{
+	if (count_digits(g->s, g->n) || streetish(x, g->s, g->n) || country_code(x, g->s, g->n))
+		return 1;
+	if (a->city && memmem(g->s, g->n, a->city, strlen(a->city)))
+		return 1;
+	if (a->street && memmem(a->street, strlen(a->street), g->s, g->n))
+		return 1;
+	/* a segment that does not look like a title or a firm: as before */
+	return !(lex_has(x->c.r, g->s, g->n, LX_TITLE | LX_COMPANY | LX_LEGAL));
+}
+
 static const struct lexhit *
 seg_lex(const struct crm_sig_rules *r, struct seg *g)
 {
@@ -2164,7 +2890,7 @@ capital_ratio(const char *s, size_t n)
 				wl -= skip;
 			}
 			words++;
-			if (wl && (isupper((unsigned char)w[0]) || isdigit((unsigned char)w[0])))
+			if (wl && (a_isupper((unsigned char)w[0]) || a_isdigit((unsigned char)w[0])))
 				caps++;
 			else if (wl >= 2 && (unsigned char)w[0] >= 0xC3) {
 				char *f = fold(w, 2);
@@ -2194,12 +2920,12 @@ domain_cover(struct ctx *c, const char *s, size_t n)
 	char *tok[24];
 	size_t nt = 0;
 	for (char *p = f; *p && nt < 24;) {
-		while (*p && !isalnum((unsigned char)*p))
+		while (*p && !a_isalnum((unsigned char)*p))
 			p++;
 		if (!*p)
 			break;
 		char *b = p;
-		while (*p && isalnum((unsigned char)*p))
+		while (*p && a_isalnum((unsigned char)*p))
 			p++;
 		size_t tl = (size_t)(p - b);
 		tok[nt] = crm_xstrndup(b, tl);
@@ -2293,30 +3019,47 @@ same_site(const struct ctx *c, const char *host)
 }
 
 /* Title-case a domain label for the fallback company: "groupe-kalis" ->
- * "Groupe Kalis". */
+ * "Groupe Kalis"; a part of two or three letters is an acronym
+ * ("amc-assurances" -> "AMC Assurances", "ct.fr" -> "CT"), except the
+ * small words of a name ("banque-de-savoie").  The label is the one
+ * ctx_domain() keeps (public suffix and co/com/org/ac/gov dropped).
+ * *acronym is set when the whole label is one. */
 static char *
-company_from_domain(struct ctx *c)
+company_from_domain(struct ctx *c, int *acronym)
 {
+	static const char *const small[] = { "de", "du", "des", "la", "le", "les", "et", "en",
+		"au", "aux", "of", "the", "and", "for", "von", "van", "der", "den", "di", "da",
+		"del", "y", NULL };
 	char *d, *dot, *out;
+
+	*acronym = 0;
 	if (!c->domain || c->webmail)
 		return NULL;
 	d = crm_xstrdup(c->domain);
 	if ((dot = strrchr(d, '.')))
 		*dot = 0;
-	if ((dot = strrchr(d, '.')) && (!strcmp(dot + 1, "co") || !strcmp(dot + 1, "com")))
+	if ((dot = strrchr(d, '.')) && (!strcmp(dot + 1, "co") || !strcmp(dot + 1, "com")
+	    || !strcmp(dot + 1, "org") || !strcmp(dot + 1, "ac") || !strcmp(dot + 1, "gov")))
 		*dot = 0;
 	if ((dot = strrchr(d, '.')))
 		memmove(d, dot + 1, strlen(dot + 1) + 1);
 	out = d;
-	int start = 1;
-	for (char *p = out; *p; p++) {
-		if (*p == '-' || *p == '_') {
-			*p = ' ';
-			start = 1;
-		} else if (start) {
-			*p = (char)toupper((unsigned char)*p);
-			start = 0;
-		}
+	for (char *p = out; *p;) {
+		size_t n = strcspn(p, "-_"), k;
+		int up = n >= 2 && n <= 3, word = 0;
+		for (k = 0; up && k < n; k++)
+			up = a_isalpha((unsigned char)p[k]);
+		for (k = 0; up && small[k]; k++)
+			if (strlen(small[k]) == n && !strncmp(p, small[k], n))
+				up = 0, word = 1;
+		for (k = 0; k < n; k++)
+			if (up || (k == 0 && (!word || p == out)))
+				p[k] = (char)a_upper((unsigned char)p[k]);
+		if (strlen(out) <= 3)
+			*acronym = 1;
+		p += n;
+		if (*p)
+			*p++ = ' ';
 	}
 	return out;
 }
@@ -2341,13 +3084,19 @@ display_name(struct ctx *c)
 		if (!affix)
 			w[k++] = t;
 	}
-	if (k >= 2) {
+	if (k == 2 && w[0][strlen(w[0]) - 1] == ',') {
+		/* "Ryan, Shane": the surname first, said by the comma */
+		char *t = w[0];
+		t[strlen(t) - 1] = 0;
+		memmove(w, w + 1, (k - 1) * sizeof *w);
+		w[k - 1] = t;
+	} else if (k >= 2) {
 		int upper0 = 1, upper1 = 1;
 		for (char *p = w[0]; *p; p++)
-			if (islower((unsigned char)*p))
+			if (a_islower((unsigned char)*p))
 				upper0 = 0;
 		for (char *p = w[1]; *p; p++)
-			if (islower((unsigned char)*p))
+			if (a_islower((unsigned char)*p))
 				upper1 = 0;
 		if (upper0 && !upper1 && strlen(w[0]) > 1) {
 			char *t = w[0];
@@ -2368,6 +3117,159 @@ display_name(struct ctx *c)
 	return crm_buf_steal(&b);
 }
 
+/* A word's case: 2 all capitals (two letters or more, none small:
+ * "BERNARD", "BÉRANGER"), 1 capitalised ("Sophie", "Jean-Marc"), 0
+ * anything else. */
+static int
+word_case(const char *s, size_t n)
+{
+	size_t i = 0, letters = 0, lower = 0;
+	int first_up = -1;
+
+	while (i < n) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+		    (utf8proc_ssize_t)(n - i), &cp);
+		if (k <= 0)
+			return 0;
+		i += (size_t)k;
+		int up = cp < 0x80 ? a_isupper(cp) : utf8proc_isupper(cp);
+		int low = cp < 0x80 ? a_islower(cp) : utf8proc_islower(cp);
+		if (!up && !low)
+			continue;
+		if (first_up < 0)
+			first_up = up;
+		letters++;
+		lower += low;
+	}
+	if (letters >= 2 && !lower)
+		return 2;
+	return first_up == 1 ? 1 : 0;
+}
+
+#define MAXNAMEW 8
+
+/* The words of a written name (blanks and commas between them). */
+static size_t
+name_words(const char *s, size_t n, const char **w, size_t *wl)
+{
+	size_t k = 0, i = 0;
+
+	while (i < n) {
+		while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
+			i++;
+		size_t j = i;
+		while (j < n && s[j] != ' ' && s[j] != '\t' && s[j] != ',')
+			j++;
+		if (j == i)
+			break;
+		if (k == MAXNAMEW)
+			return 0;
+		w[k] = s + i;
+		wl[k++] = j - i;
+		i = j;
+	}
+	return k;
+}
+
+/* Is the word the signer's first name?  The From name's first word
+ * (when the From name is written first-last), the address's first part
+ * ("sophie" of sophie.bernard@), or a first name of the gazetteer. */
+static int
+first_name(struct ctx *c, const char *w, size_t n)
+{
+	char f[64];
+	size_t fl = fold_buf(w, n, f, sizeof f);
+	struct lexhit h;
+	const char *fn = c->in->from_name, *e = c->in->from_email;
+
+	if (fn && c->from_display) {
+		while (*fn == ' ' || *fn == '"')
+			fn++;
+		size_t k = strcspn(fn, " \t\"");
+		char g[64];
+		if (word_case(fn, k) == 1 && fold_buf(fn, k, g, sizeof g) == fl && !memcmp(f, g, fl))
+			return 1;
+	}
+	if (e && !strncasecmp(e, f, fl) && e[fl] && strchr("._-", e[fl]) && fl >= 2
+	    && word_case(w, n) == 1 && !memchr(w, '.', n))
+		return 1;
+	return (lex_scan(c->r, w, n, &h) & LX_FIRST) != 0;
+}
+
+/* The name as written, in first-last order: "BERNARD Sophie" (the
+ * surname in capitals first, a French habit) becomes "Sophie BERNARD",
+ * "Bernard, Sophie" (the comma says the surname came first) "Sophie
+ * Bernard"; only when the word moved first is the signer's first name
+ * (first_name()): "AJ McKee", "EIN News" stay.  *moved is set when the
+ * order changed. */
+static char *
+name_in_order(struct ctx *c, const char *s, size_t n, int *moved)
+{
+	const char *w[MAXNAMEW], *comma = memchr(s, ',', n);
+	size_t wl[MAXNAMEW], k, caps = 0;
+	struct crm_buf b = CRM_BUF_INIT;
+
+	*moved = 0;
+	if (comma) {
+		const char *a = s, *z = comma + 1;
+		size_t an = (size_t)(comma - s), zn = n - an - 1;
+		trim(&a, &an);
+		trim(&z, &zn);
+		if (!an || !zn || memchr(z, ',', zn) || name_words(a, an, w, wl) > 3
+		    || name_words(z, zn, w, wl) != 1 || !first_name(c, z, zn))
+			return crm_xstrndup(s, n);
+		crm_buf_add(&b, z, zn);
+		crm_buf_addc(&b, ' ');
+		crm_buf_add(&b, a, an);
+		*moved = 1;
+		return crm_buf_steal(&b);
+	}
+	/* SURNAME words (no initials: "B.K."), then one first name */
+	k = name_words(s, n, w, wl);
+	while (caps < k && word_case(w[caps], wl[caps]) == 2 && !memchr(w[caps], '.', wl[caps]))
+		caps++;
+	if (k < 2 || caps != k - 1 || word_case(w[caps], wl[caps]) != 1
+	    || !first_name(c, w[caps], wl[caps]))
+		return crm_xstrndup(s, n);
+	crm_buf_add(&b, w[caps], wl[caps]);
+	for (size_t j = 0; j < caps; j++) {
+		crm_buf_addc(&b, ' ');
+		crm_buf_add(&b, w[j], wl[j]);
+	}
+	*moved = 1;
+	return crm_buf_steal(&b);
+}
+
+/* A name line without its honorifics and letters: "Maître Édouard
+ * Fournier" -> "Édouard Fournier", "Jane Doe, CFA" -> "Jane Doe". */
+static void
+strip_affixes(const struct crm_sig_rules *r, const char **s, size_t *n)
+{
+	const char *w[MAXNAMEW];
+	size_t wl[MAXNAMEW], k = name_words(*s, *n, w, wl), b = 0, e = k;
+	char f[64];
+
+	while (b + 1 < e) {
+		fold_buf(w[b], wl[b], f, sizeof f);
+		if (!has_affix(r, f, 0))
+			break;
+		b++;
+	}
+	while (e > b + 1) {
+		fold_buf(w[e - 1], wl[e - 1], f, sizeof f);
+		if (!has_affix(r, f, 1))
+			break;
+		e--;
+	}
+	if (k && (b > 0 || e < k)) {
+		*n = (size_t)(w[e - 1] + wl[e - 1] - w[b]);
+		*s = w[b];
+	}
+	if (k && wl[e - 1] > 2 && (*s)[*n - 1] == '.' && !memchr(w[e - 1], '.', wl[e - 1] - 1))
+		(*n)--;             /* "Jane Doe." */
+}
+
 static void
 find_name(struct ex *x, struct crm_signature *s)
 {
@@ -2375,6 +3277,7 @@ find_name(struct ex *x, struct crm_signature *s)
 	int best = 0, bline = -1;
 	size_t bf = 0, bl = 0;
 
+	ctx_names(c);
 	x->name_line = -1;
 	for (size_t i = 0; i < x->ns; i++) {
 		struct seg *g = &x->seg[i];
@@ -2394,8 +3297,10 @@ find_name(struct ex *x, struct crm_signature *s)
 	}
 	if (best == 3) {
 		struct seg *g = &x->seg[bline];
-		set_field(s, CRM_SIG_NAME, crm_xstrndup(g->s + bf, bl - bf), 0.97,
-		    c->from_display ? "sender-name-written" : "sender-address-name");
+		int moved;
+		char *nm = name_in_order(c, g->s + bf, bl - bf, &moved);
+		set_field(s, CRM_SIG_NAME, nm, moved ? 0.93 : 0.97, moved ? "surname-first-reordered"
+		    : c->from_display ? "sender-name-written" : "sender-address-name");
 		/* the rest of the segment after the name: ", Présidente" */
 		size_t rest = bl;
 		while (rest < g->n && strchr(" ,", g->s[rest]))
@@ -2434,7 +3339,11 @@ find_name(struct ex *x, struct crm_signature *s)
 		if (g->kind)
 			continue;
 		if (person_shape(c, g->s, g->n)) {
-			set_field(s, CRM_SIG_NAME, crm_xstrndup(g->s, g->n), 0.6, "person-shaped-line");
+			const char *ns = g->s;
+			size_t nn = g->n;
+			int moved;
+			strip_affixes(c->r, &ns, &nn);
+			set_field(s, CRM_SIG_NAME, name_in_order(c, ns, nn, &moved), 0.6, "person-shaped-line");
 			g->kind = S_NAME;
 			x->name_line = g->line;
 			return;
@@ -2479,6 +3388,33 @@ split_title_firm(struct ex *x)
 	}
 }
 
+/* Is the whole text a region or a country ("EMEA", "Suisse romande",
+ * "France")? */
+static int
+geography(const struct crm_sig_rules *r, const char *s, size_t n)
+{
+	struct tok t[8];
+	char key[128];
+	size_t nt = tokenize(s, n, t, 8), kl = 0;
+	uint64_t h = FNV_BASIS;
+
+	if (!nt || nt > 4)
+		return 0;
+	for (size_t i = 0; i < nt; i++) {
+		if (kl + t[i].fl + 2 >= sizeof key)
+			return 0;
+		if (i) {
+			key[kl++] = ' ';
+			h = (h ^ ' ') * FNV_PRIME;
+		}
+		memcpy(key + kl, t[i].f, t[i].fl);
+		kl += t[i].fl;
+		h = fnv_more(h, t[i].f, t[i].fl);
+	}
+	struct lexent *e = lex_find(r, key, kl, h);
+	return e && (e->flags & (LX_REGION | LX_COUNTRY));
+}
+
 static void
 find_title_company(struct ex *x, struct crm_signature *s)
 {
@@ -2496,7 +3432,7 @@ find_title_company(struct ex *x, struct crm_signature *s)
 			continue;
 		const struct lexhit *h = seg_lex(c->r, g);
 		unsigned lf = h->flags;
-		if ((lf & (LX_DISC_CUE | LX_DISC_SHORT)) || rx(c, c->r->closing_line, g->s, g->n, 0) >= 0)
+		if ((lf & (LX_DISC_CUE | LX_DISC_SHORT)) || closing_line(c, g->s, g->n))
 			continue;
 		int th = (lf & LX_TITLE) != 0;
 		size_t toff = th && h->title_tok > 0;
@@ -2521,11 +3457,15 @@ find_title_company(struct ex *x, struct crm_signature *s)
 	/* no title word: the part right after the name ("Sales Structurer") */
 	if (tseg < 0 && name_seg >= 0 && (size_t)name_seg + 1 < x->ns) {
 		struct seg *g = &x->seg[name_seg + 1];
-		if (!g->kind && (int)(name_seg + 1) != cseg && g->line <= x->seg[name_seg].line + 1
+		unsigned char g0 = (unsigned char)g->s[0];
+		/* a title starts with a letter, or "(" ("--DeathToSpam--",
+		 * "-----BEGIN PGP SIGNATURE-----" do not) */
+		if (!g->kind && (a_isalpha(g0) || g0 >= 0xC3 || g0 == '(') && (int)(name_seg + 1) != cseg
+		    && g->line <= x->seg[name_seg].line + 1
 		    && count_digits(g->s, g->n) == 0 && count_words(g->s, g->n) <= 6 && g->n <= 60
 		    && !memchr(g->s, '@', g->n)
 		    && !(seg_lex(c->r, g)->flags & (LX_COUNTRY | LX_STREET | LX_DISC_CUE | LX_DISC_SHORT))
-		    && rx(c, c->r->closing_line, g->s, g->n, 0) < 0 && count_letter_words(g->s, g->n) >= 1) {
+		    && !closing_line(c, g->s, g->n) && count_letter_words(g->s, g->n) >= 1) {
 			size_t f0, l0;
 			if (!name_match(c, g->s, g->n, &f0, &l0)) {
 				tseg = name_seg + 1;
@@ -2538,14 +3478,17 @@ find_title_company(struct ex *x, struct crm_signature *s)
 		struct crm_buf b = CRM_BUF_INIT;
 		crm_buf_add(&b, g->s, g->n);
 		/* "Senior Portfolio Manager - EM Debt": a short unclassified
-		 * qualifier after " - " belongs to the title */
+		 * qualifier after " - " belongs to the title; so does a region
+		 * or a country after any dash ("Head of Sales – Europe") */
 		if ((size_t)tseg + 1 < x->ns) {
 			struct seg *q = &x->seg[tseg + 1];
 			const char *why;
 			if (q->line == g->line && q->sep_before && !q->kind && count_words(q->s, q->n) <= 3
-			    && count_digits(q->s, q->n) == 0 && company_score(x, q, &why) <= 0) {
-				crm_buf_adds(&b, " - ");
+			    && count_digits(q->s, q->n) == 0 && ((q->sep_before == 1
+			    && company_score(x, q, &why) <= 0) || geography(c->r, q->s, q->n))) {
+				crm_buf_adds(&b, q->sep_before == 1 ? " - " : q->sep_before == 2 ? " – " : " — ");
 				crm_buf_add(&b, q->s, q->n);
+				q->kind = S_TITLE;
 			}
 		}
 		int near = x->name_line < 0 || (g->line >= x->name_line - 1 && g->line <= x->name_line + 3);
@@ -2643,11 +3586,20 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	if (x->c.tld_region[0])
 		set_region(x->region, x->c.tld_region);
 	for (i = 0; i < x->ns; i++) {
-		const char *plus = memchr(x->seg[i].s, '+', x->seg[i].n);
-		if (plus && rx(&x->c, r->p_phone, x->seg[i].s, x->seg[i].n, (size_t)(plus - x->seg[i].s)) >= 0) {
-			char e164[CRM_PHONE_MAX], reg[3];
+		const char *gs = x->seg[i].s, *plus = memchr(gs, '+', x->seg[i].n);
+		size_t gn = x->seg[i].n;
+		if (!plus)
+			plus = idd_prefix(gs, gn);
+		if (plus && rx(&x->c, r->p_phone, gs, gn, (size_t)(plus - gs)) >= 0) {
+			char e164[CRM_PHONE_MAX], reg[3], num[64];
 			PCRE2_SIZE *o = ov(&x->c);
-			if (crm_phone_parse(x->seg[i].s + o[0], o[1] - o[0], "ZZ", e164)
+			size_t nl = o[1] - o[0];
+			if (nl >= sizeof num)
+				continue;
+			memcpy(num, gs + o[0], nl);
+			if (num[0] == '0' && num[1] == '0')
+				num[1] = '+';       /* "0033" as "+33" (see add_phone) */
+			if (crm_phone_parse(num + (num[1] == '+'), nl - (num[1] == '+'), "ZZ", e164)
 			    && crm_phone_region_of(e164, reg) == 0) {
 				memcpy(x->region, reg, 3);
 				break;
@@ -2664,8 +3616,11 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	for (i = 0; i < x->nl; i++)
 		if (find_address(x, (int)i, s)) {
 			for (size_t k = 0; k < x->ns; k++)
-				if (x->seg[k].line == (int)i || (s->address.street && x->seg[k].line == (int)i - 1
-				    && (seg_lex(r, &x->seg[k])->flags & LX_STREET)))
+				if ((x->seg[k].line == (int)i && address_part(x, &x->seg[k], &s->address))
+				    || (s->address.street && x->seg[k].line == (int)i - 1
+				    && streetish(x, x->seg[k].s, x->seg[k].n)
+				    && (!count_digits(s->address.street, strlen(s->address.street))
+				    || memmem(s->address.street, strlen(s->address.street), x->seg[k].s, x->seg[k].n))))
 					x->seg[k].kind |= S_ADDR;
 			set_region(x->region, s->address.country);
 			break;
@@ -2680,7 +3635,7 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	/* street lines above the postal line are address too */
 	for (i = 0; i < x->ns; i++)
 		if (!x->seg[i].kind && count_digits(x->seg[i].s, x->seg[i].n)
-		    && (seg_lex(r, &x->seg[i])->flags & LX_STREET))
+		    && (seg_lex(r, &x->seg[i])->flags & (LX_STREET | LX_LEGAL)) == LX_STREET)
 			x->seg[i].kind |= S_ADDR;
 	choose_phones(x, s);
 	find_name(x, s);
@@ -2692,9 +3647,11 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	if (!s->field[CRM_SIG_COMPANY] && s->field[CRM_SIG_NAME] && !other_domain
 	    && (s->field[CRM_SIG_TITLE] || s->field[CRM_SIG_PHONE] || s->field[CRM_SIG_MOBILE]
 	    || s->field[CRM_SIG_EMAIL] || s->field[CRM_SIG_WEBSITE])) {
-		char *co = company_from_domain(&x->c);
+		int acronym;
+		char *co = company_from_domain(&x->c, &acronym);
+		/* "ct.fr": two or three letters say little of the firm's name */
 		if (co)
-			set_field(s, CRM_SIG_COMPANY, co, 0.6, "sender-domain");
+			set_field(s, CRM_SIG_COMPANY, co, acronym ? 0.5 : 0.6, "sender-domain");
 	}
 	/* a card must be the sender's: their name, their address, their
 	 * site, or a firm that spells their domain; list footers, slogans
@@ -2756,8 +3713,22 @@ str_or_null(const char *s)
 static json_object *
 conf_json(double v)
 {
-	char buf[16];
-	double r = (double)(long)(v * 1000 + 0.5) / 1000;
+	char buf[24];
+	long k = (long)(v * 1000 + 0.5);
+	double r = (double)k / 1000;
+
+	/* "%.3f" of k / 1000 is k's own digits: written without printf */
+	if (k >= 0 && k < 100000) {
+		char *p = buf + sizeof buf;
+		*--p = 0;
+		for (int d = 0; d < 3; d++, k /= 10)
+			*--p = (char)('0' + k % 10);
+		*--p = '.';
+		do
+			*--p = (char)('0' + k % 10);
+		while ((k /= 10));
+		return json_object_new_double_s(r, p);
+	}
 	snprintf(buf, sizeof buf, "%.3f", r);
 	return json_object_new_double_s(r, buf);
 }

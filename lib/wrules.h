@@ -1,8 +1,9 @@
 /* wrules.h — weighted pattern rules (lib/rules/intent/NAME.rules): PCRE2
  * patterns over folded text (fold.h), each giving a weight to a label.
- * All rules of a scope are compiled once into one JIT-compiled
- * alternation and found in a single left-to-right pass.  The rule set
- * owns its memory (crm_wrules_free); match ids index crm_wrules_rule(). */
+ * The rules are found word by word through a trie of the literal text
+ * they can begin with (wrules.c says how); the few that begin with no
+ * literal text are one JIT-compiled alternation.  The rule set owns its
+ * memory (crm_wrules_free); match ids index crm_wrules_rule(). */
 #ifndef CRM_WRULES_H
 #define CRM_WRULES_H
 

@@ -141,6 +141,137 @@ Directrice Générale
 	jq_is .fields.mobile "+32475123456" "$(card "Jan Peeters" "jan.peeters@gmail.com" "$t" --region BE)"
 }
 
+@test "phones written with the 00 international prefix, any country" {
+	got=$(card "Gilles Perrot" "gilles.perrot@mutuelle-centre.fr" $'Cordialement,\n\nGilles Perrot\nDirecteur\nTél. 0033 1 42 68 90 15 – Fax 0033 1 42 68 90 16\nPort. 0033 (0)6 81 22 47 13')
+	jq_is .fields.phone "+33142689015" "$got"
+	jq_is .fields.mobile "+33681224713" "$got"
+	got=$(card "Lena Weber" "l.weber@kapital-hof.de" $'Best regards,\nLena Weber\nPartner\nT. 00 352 27 85 60 1')
+	jq_is .fields.phone "+3522785601" "$got"
+	# the country of a 00 number decides the national ones beside it
+	got=$(card "Emma Hale" "emma@hale-wealth.com" $'Kind regards,\nEmma Hale\nPartner\nTel 0044 20 7946 0877\nMob 07911 123456')
+	jq_is .fields.phone "+442079460877" "$got"
+	jq_is .fields.mobile "+447911123456" "$got"
+}
+
+@test "a surname written first in capitals, or before a comma, is put after the first name" {
+	b=$'Bonjour,\n\nJe vous confirme notre accord.\n\nCordialement,\n\n'
+	got=$(card "Sophie Bernard" "sophie.bernard@credit-touraine.fr" "$b"$'BERNARD Sophie – Chargée d\'affaires entreprises – Crédit Régional de Touraine\n02 47 60 21 35')
+	jq_is .fields.name "Sophie BERNARD" "$got"
+	jq_is .fields.title "Chargée d'affaires entreprises" "$got"
+	jq -e '.field_confidence.name < 0.92' <<<"$got"
+	# the From name in the same order: the first name is known all the same
+	jq_is .fields.name "Maëlys LEGRAND" "$(card "LEGRAND Maëlys" "maelys.legrand@credit-touraine.fr" "$b"$'LEGRAND Maëlys\nGestionnaire\n02 47 60 21 35')"
+	jq_is .fields.name "Paul Girard" "$(card "Paul Girard" "p.girard@girard-conseil.fr" "$b"$'Girard, Paul\nGérant\n02 47 60 21 35')"
+	# no From name to go by: the first-names gazetteer
+	got=$(card "Crédit Touraine" "contact@credit-touraine.fr" "$b"$'DE LA ROCHE Amélie\nChargée d\'affaires\nCrédit Touraine\n02 47 60 21 35')
+	jq_is .fields.name "Amélie DE LA ROCHE" "$got"
+	# initials or an acronym in capitals are not a surname
+	jq_is .fields.name "AJ McKee" "$(card "AJ McKee" "aj@nmtb-media.ie" "$b"$'AJ McKee\nNMTB Media\n+353 1 473 53 72')"
+}
+
+@test "honorifics and letters are not part of the name, whatever found it" {
+	b=$'Madame,\n\nVeuillez trouver ci-joint le projet.\n\nVeuillez agréer, Madame, l\'expression de mes salutations distinguées.\n\n'
+	got=$(card "Etude Fournier" "office@fournier-notaires.fr" "$b"$'Maître Édouard Fournier\nNotaire associé\nSCP Fournier, Blanc & Morel\nTél. 04 76 46 12 80')
+	jq_is .fields.name "Édouard Fournier" "$got"
+	jq_is .fields.title "Notaire associé" "$got"
+	got=$(card "Cabinet Martin" "accueil@martin-medical.fr" "$b"$'Dr Claire Martin\nMédecin conseil\nMartin Medical\nTél. 04 76 46 12 80')
+	jq_is .fields.name "Claire Martin" "$got"
+	got=$(card "Edward Clarke" "edward.clarke@thamesgate.co.uk" $'Yours sincerely,\n\nDr. Edward Clarke CFA\nHead of Research\n+44 20 7946 0877')
+	jq_is .fields.name "Edward Clarke" "$got"
+	jq_is .fields.title "Head of Research" "$got"
+}
+
+@test "a post-scriptum after the signature is cut, and the signature above it read" {
+	sig=$'Nicolas Chauvin\nChauvin Gestion Privée\n06 03 58 71 29'
+	for ps in 'PS : je serai en congés du 27 octobre au 3 novembre.' \
+	    $'P.-S. Pensez à me renvoyer le mandat signé,\nsans oublier la copie de la pièce d\'identité.' \
+	    'p.s. I am away next week, my colleague will answer.' 'PS: vu avec Marc'; do
+		got=$(card "Nicolas Chauvin" "nicolas.chauvin@chauvin-gp.fr" $'Bonjour Sarah,\n\nJe déposerai les originaux vendredi.\n\nCordialement,\n\n'"$sig"$'\n\n'"$ps")
+		jq_is .text "$sig" "$got"
+		jq_is .fields.mobile "+33603587129" "$got"
+		jq_is .fields.company "Chauvin Gestion Privée" "$got"
+	done
+	# "PSA", "Psychologue" open no post-scriptum
+	got=$(card "Anne Morel" "anne.morel@morel-conseil.fr" $'Cordialement,\n\nAnne Morel\nPsychologue du travail\n06 11 22 33 44')
+	jq_is .fields.title "Psychologue du travail" "$got"
+}
+
+@test "a region or country after a dash is part of the title, a firm is not" {
+	b=$'Dear colleagues,\n\nPlease see attached the revised fee schedule.\n\nYours sincerely,\n\n'
+	got=$(card "Edward Clarke" "edward.clarke@thamesgate.co.uk" "$b"$'Edward Clarke CFA\nHead of Business Development – Europe\nThamesgate Asset Management Limited\n+44 20 7946 0877')
+	jq_is .fields.title "Head of Business Development – Europe" "$got"
+	jq_is .fields.company "Thamesgate Asset Management Limited" "$got"
+	jq_is .fields.title "Sales Director — EMEA" "$(card "Edward Clarke" "edward.clarke@thamesgate.co.uk" "$b"$'Edward Clarke | Sales Director — EMEA | Thamesgate AM | +44 20 7946 0877')"
+	jq_is .fields.title "Responsable partenariats – Suisse romande" "$(card "Jean Roux" "jean.roux@alvea.fr" "$b"$'Jean Roux\nResponsable partenariats – Suisse romande\nAlvea Gestion\n06 12 48 93 70')"
+	got=$(card "Jean Roux" "jean.roux@alvea.fr" "$b"$'Jean Roux – Directeur commercial – Alvea Gestion – 06 12 48 93 70')
+	jq_is .fields.title "Directeur commercial" "$got"
+	jq_is .fields.company "Alvea Gestion" "$got"
+}
+
+@test "an address in separate segments on one line, in any order" {
+	b=$'Kind regards,\n\nEdward Clarke\nSales Director\nThamesgate Asset Management\n'
+	got=$(card "Edward Clarke" "edward.clarke@thamesgate.co.uk" "$b"$'12 Arthur Street | London | EC4R 9AB\n+44 20 7946 0877')
+	json_eq "$(jq -c .fields.address <<<"$got")" '{"street":"12 Arthur Street","postal_code":"EC4R 9AB","city":"London","country":"GB"}'
+	got=$(card "Edward Clarke" "edward.clarke@thamesgate.co.uk" "$b"$'Floor 3 · 1 Poultry · London · EC2R 8EJ · United Kingdom')
+	json_eq "$(jq -c .fields.address <<<"$got")" '{"street":"Floor 3, 1 Poultry","postal_code":"EC2R 8EJ","city":"London","country":"GB"}'
+	got=$(card "Edward Clarke" "edward.clarke@thamesgate.co.uk" "$b"$'47, rue de Courcelles | Paris | 75008')
+	json_eq "$(jq -c .fields.address <<<"$got")" '{"street":"47, rue de Courcelles","postal_code":"75008","city":"Paris","country":"FR"}'
+	got=$(card "Edward Clarke" "edward.clarke@thamesgate.co.uk" "$b"$'4, rue Jean Monnet | L-2180 | Luxembourg')
+	json_eq "$(jq -c .fields.address <<<"$got")" '{"street":"4, rue Jean Monnet","postal_code":"2180","city":"Luxembourg","country":"LU"}'
+	got=$(card "Edward Clarke" "edward.clarke@thamesgate.co.uk" "$b"$'2 Grand Canal Square | Dublin 2 | D02 KV60')
+	json_eq "$(jq -c .fields.address <<<"$got")" '{"street":"2 Grand Canal Square","postal_code":"D02 KV60","city":"Dublin","country":"IE"}'
+	# the title and the firm beside the address on its line stay theirs
+	got=$(card "Tom Harris" "tom.harris@harris-ifa.co.uk" $'Cheers,\nTom Harris\nDirector | Harris IFA Ltd | 3 Market Place · Leeds · LS1 6DT')
+	jq_is .fields.title "Director" "$got"
+	jq_is .fields.company "Harris IFA Ltd" "$got"
+	jq_is .fields.address.postal_code "LS1 6DT" "$got"
+}
+
+@test "a firm's name that starts like a street stays the firm's" {
+	b=$'Kind regards,\n\nMarc Schmit\nAssociate Director\n'
+	got=$(card "Marc Schmit" "marc.schmit@pdc-lux.lu" "$b"$'Place des Corporations S.à r.l.\n4, rue Jean Monnet, L-2180 Luxembourg\nT (+352) 27 85 60 1')
+	jq_is .fields.company "Place des Corporations S.à r.l." "$got"
+	jq_is .fields.address.street "4, rue Jean Monnet" "$got"
+	b=$'Kind regards,\n\nJean Roux\nGérant\n'
+	got=$(card "Jean Roux" "jean.roux@quai-finance.fr" "$b"$'Quai des Marchands SAS\n12 rue de la Paix\n75002 Paris')
+	jq_is .fields.company "Quai des Marchands SAS" "$got"
+	jq_is .fields.address.street "12 rue de la Paix" "$got"
+	got=$(card "Jean Roux" "jean.roux@quai-finance.fr" "$b"$'Avenue Capital Partners\n12 Arthur Street\nLondon EC4R 9AB')
+	jq_is .fields.company "Avenue Capital Partners" "$got"
+	jq_is .fields.address.street "12 Arthur Street" "$got"
+}
+
+@test "a regulator's or register's site is not the firm's website" {
+	b=$'Bonne journée,\n\nStéphanie Nguyen\nAgent Général d\'Assurance\nAgence Nguyen Assurances\nTél : +33 (0) 4 72 41 18 09\n'
+	jq_is .fields.website null "$(card "Stéphanie Nguyen" "agence.nguyen@exemple-agents.fr" "$b"'Orias n° 12 045 678 – www.orias.fr')"
+	jq_is .fields.website null "$(card "Stéphanie Nguyen" "agence.nguyen@exemple-agents.fr" "$b"'RCS Lyon 812 345 678 – www.registre-exemple.fr')"
+	# the firm's own site on such a line stays
+	jq_is .fields.website "exemple-agents.fr" "$(card "Stéphanie Nguyen" "agence.nguyen@exemple-agents.fr" "$b"'ORIAS 12 045 678 – www.exemple-agents.fr')"
+	jq_is .fields.website null "$(card "Emma Hale" "emma@hale-wealth.co.uk" $'Kind regards,\nEmma Hale\nHale Wealth\n+44 20 7946 0877\nfca.org.uk/register')"
+}
+
+@test "a firm guessed from the domain keeps its acronyms; a firm's acronym line is kept as written" {
+	b=$'Bonjour,\n\nVoici le document.\n\nCordialement,\n\nPaul Girard\n'
+	got=$(card "Paul Girard" "paul.girard@amc-assurances.fr" "$b"$'Directeur commercial\n01 42 68 90 15' --explain)
+	jq_is .fields.company "AMC Assurances" "$got"
+	got=$(card "Paul Girard" "paul.girard@ct.fr" "$b"$'Directeur commercial\n01 42 68 90 15')
+	jq_is .fields.company "CT" "$got"
+	jq -e '.field_confidence.company < 0.5' <<<"$got"
+	jq_is .fields.company "Banque de Savoie" "$(card "Paul Girard" "paul.girard@banque-de-savoie.fr" "$b"$'Directeur commercial\n01 42 68 90 15')"
+	got=$(card "Paul Girard" "paul.girard@amc.fr" "$b"$'AMC\n01 42 68 90 15' --explain)
+	jq_is .fields.company "AMC" "$got"
+	jq_is .rules.company "sender-domain-match" "$got"
+}
+
+@test "a mailing list's address is nobody's email; a client footer is no title" {
+	got=$(card "Matt Sergeant" "matt@sergeant.org" $'Thanks,\n\nMatt Sergeant\nSpamassassin-talk@lists.sourceforge.net')
+	jq_is .fields.email null "$got"
+	jq_is .fields.name "Matt Sergeant" "$got"
+	got=$(card "Grace Lin" "grace.lin@harbourview.com" $'Works for me, talk tomorrow.\n\nGrace\n\nGet Outlook for iOS')
+	json_eq "$(jq -c '.fields | with_entries(select(.value != null))' <<<"$got")" '{"name":"Grace Lin"}'
+	[ "$(card "Claire Vidal" "claire.vidal@orfeo-gestion.fr" $'Avec plaisir.\n\nObtenir Outlook pour iOS')" = null ]
+}
+
 @test "legal notices are cut from the block and never become fields" {
 	t=$'Bonjour,\n\nCi-joint le document.\n\nCordialement,\n\nNathalie Girardin\nAvocat Associé\nGirardin & Associés\n01 40 17 85 62\n\nCe message et toutes les pièces jointes sont confidentiels et établis à l\'attention exclusive de leurs destinataires. Toute utilisation non autorisée est interdite.\nPensez à l\'environnement avant d\'imprimer ce message.'
 	got=$(card "Nathalie Girardin" "ng@girardin-avocats.fr" "$t")
@@ -173,6 +304,19 @@ $t"; } >in.jsonl
 	json_eq "$(printf '%s\n' "$output" | sed -n 1p | jq -c .signature.fields)" \
 	    "$(printf '%s\n' "$output" | sed -n 2p | jq -c .signature.fields)"
 	[[ "$stderr" == *"2 records, 2 signatures found, 1 cache hits, 0 rejected"* ]]
+}
+
+@test "closing lines in capitals or after a dash open the block (block confidence 0.95, not a bare run of lines)" {
+	p='Voici le dossier complet que vous attendiez pour la réunion de jeudi.'
+	blk=$'Directeur commercial\nCabinet Martin SAS\n01 23 45 67 89'
+	for close in $'\xe2\x80\x94 CORDIALEMENT,' 'Veuillez agréer, Monsieur, mes SALUTATIONS DISTINGUÉES.'; do
+		c=$(card "Jean Martin" "jean.martin@cabinet-martin.fr" "$p"$'\n\n'"$close"$'\n'"$blk")
+		jq_is .text "$blk" "$c"
+		jq_is .field_confidence.phone 0.903 "$c"
+	done
+	# without a closing the same lines are only a run of contact lines
+	c=$(card "Jean Martin" "jean.martin@cabinet-martin.fr" "$p"$'\n'"$blk")
+	jq_is .field_confidence.phone 0.76 "$c"
 }
 
 @test "a record without text, or with a text that is not a string, is rejected with its line" {
