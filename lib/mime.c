@@ -241,104 +241,8 @@ crm_header_decode(struct crm_buf *out, const char *raw, size_t n)
  * Strings are escaped exactly as json-c writes them with
  * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE (the crm
  * output convention, crm_json_str()): '"', '\\', \b \f \n \r \t, other
- * C0 controls as \u00xx in lower-case hex; everything else as is. */
-
-/* A JSON string of s (n bytes, valid UTF-8).  Room for the common case
- * (a few escapes) is reserved up front; plain runs are found eight bytes
- * at a time. */
-static void
-jw_str(struct crm_buf *out, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-	size_t i = 0, run = 0, room;
-	char *o;
-
-	if (out->len + n + n / 8 + 17 > out->cap)
-		crm_buf_grow(out, n + n / 8 + 16);
-	o = out->s + out->len;
-	room = out->cap - out->len - 1;
-	*o++ = '"';
-	room--;
-	while (i < n) {
-#ifdef __SSE2__
-		const __m128i c1f = _mm_set1_epi8(0x1f), dq = _mm_set1_epi8('"'),
-		    bs = _mm_set1_epi8('\\');
-		while (i + 16 <= n) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-			unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-			    _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f),
-			    _mm_or_si128(_mm_cmpeq_epi8(v, dq), _mm_cmpeq_epi8(v, bs))));
-			if (m) {
-				i += (size_t)__builtin_ctz(m);
-				goto special;
-			}
-			i += 16;
-		}
-#endif
-		while (i + 8 <= n) {
-			uint64_t v, lt, q, b;
-			memcpy(&v, s + i, 8);
-			lt = (v - ones * 0x20) & ~v;
-			q = v ^ (ones * '"');
-			b = v ^ (ones * '\\');
-			if ((lt | ((q - ones) & ~q) | ((b - ones) & ~b)) & high)
-				break;
-			i += 8;
-		}
-		while (i < n) {
-			unsigned char c = (unsigned char)s[i];
-			if (c < 0x20 || c == '"' || c == '\\')
-				break;
-			i++;
-		}
-		if (i >= n)
-			break;
-#ifdef __SSE2__
-special:
-#endif
-		;
-		/* flush the plain run, then one escape (at most 6 bytes) */
-		size_t k = i - run;
-		if (room < k + 6 + (n - i) + 2) {
-			out->len = (size_t)(o - out->s);
-			crm_buf_grow(out, k + 6 + (n - i) + n / 8 + 16);
-			o = out->s + out->len;
-			room = out->cap - out->len - 1;
-		}
-		memcpy(o, s + run, k);
-		o += k;
-		room -= k;
-		unsigned char c = (unsigned char)s[i];
-		*o++ = '\\';
-		switch (c) {
-		case '"': *o++ = '"'; break;
-		case '\\': *o++ = '\\'; break;
-		case '\n': *o++ = 'n'; break;
-		case '\r': *o++ = 'r'; break;
-		case '\t': *o++ = 't'; break;
-		case '\b': *o++ = 'b'; break;
-		case '\f': *o++ = 'f'; break;
-		default:
-			*o++ = 'u';
-			*o++ = '0';
-			*o++ = '0';
-			*o++ = hex[c >> 4];
-			*o++ = hex[c & 15];
-		}
-		room -= 6;      /* an upper bound */
-		run = ++i;
-	}
-	out->len = (size_t)(o - out->s);
-	if (out->len + n - run + 2 > out->cap)
-		crm_buf_grow(out, n - run + 1);
-	o = out->s + out->len;
-	memcpy(o, s + run, n - run);
-	o += n - run;
-	*o++ = '"';
-	*o = 0;
-	out->len = (size_t)(o - out->s);
-}
+ * C0 controls as \u00xx in lower-case hex; everything else as is: that
+ * is jsonl's crm_json_escape(), the library's one escaper. */
 
 /* ,"size":n} (the end of a record or an attachment). */
 static void
@@ -363,18 +267,18 @@ jw_utf8(struct crm_buf *out, const char *s, size_t n)
 	struct crm_buf b = CRM_BUF_INIT;
 
 	if (crm_utf8_valid(s, n)) {
-		jw_str(out, s, n);
+		crm_json_escape(out, s, n);
 		return;
 	}
 	crm_utf8_repair(&b, s, n);
-	jw_str(out, b.s, b.len);
+	crm_json_escape(out, b.s, b.len);
 	crm_buf_free(&b);
 }
 
 void
 crm_json_write_str(struct crm_buf *out, const char *s, size_t n)
 {
-	jw_str(out, s, n);
+	crm_json_escape(out, s, n);
 }
 
 void
@@ -417,7 +321,7 @@ jw_decoded(struct crm_buf *out, const char *raw, struct crm_buf *tmp)
 {
 	crm_buf_reset(tmp);
 	crm_header_decode(tmp, raw, strlen(raw));
-	jw_str(out, tmp->s ? tmp->s : "", tmp->len);
+	crm_json_escape(out, tmp->s ? tmp->s : "", tmp->len);
 }
 
 /* ---- addresses ---- */
@@ -433,7 +337,7 @@ jw_addr(struct crm_buf *out, const char *name, const char *email)
 		crm_header_decode(&b, name, strlen(name));
 	/* a display name that only repeats the address says nothing */
 	if (b.len && !(email && !strcasecmp(b.s, email)))
-		jw_str(out, b.s, b.len);
+		crm_json_escape(out, b.s, b.len);
 	else
 		crm_buf_adds(out, "null");
 	crm_buf_adds(out, ",\"email\":");
@@ -442,7 +346,7 @@ jw_addr(struct crm_buf *out, const char *name, const char *email)
 		crm_to_utf8(&b, NULL, email, strlen(email));
 		for (size_t i = 0; i < b.len; i++)
 			b.s[i] = (char)tolower((unsigned char)b.s[i]);
-		jw_str(out, b.s ? b.s : "", b.len);
+		crm_json_escape(out, b.s ? b.s : "", b.len);
 	} else
 		crm_buf_adds(out, "null");
 	crm_buf_addc(out, '}');
@@ -1089,7 +993,7 @@ header_slot(struct hdrs *h, const char *lname)
 	crm_buf_addc(&h->names, (char)k);
 	crm_buf_add(&h->names, lname, k);
 	struct crm_buf *o = jl_next(&h->headers);
-	jw_str(o, lname, k);
+	crm_json_escape(o, lname, k);
 	crm_buf_addc(o, ':');
 	return o;
 }
@@ -2157,7 +2061,7 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 	crm_buf_adds(out, ",\"date\":");
 	if (t != (time_t)-1) {
 		crm_iso8601(date, sizeof date, t);
-		jw_str(out, date, strlen(date));
+		crm_json_escape(out, date, strlen(date));
 	} else
 		crm_buf_adds(out, "null");
 	crm_buf_adds(out, ",\"from\":");
@@ -2182,24 +2086,24 @@ write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_
 	crm_buf_adds(out, ",\"text\":");
 	if (!blank(b.plain.s ? b.plain.s : "", b.plain.len)) {
 		crm_buf_rtrim(&b.plain);
-		jw_str(out, b.plain.s, b.plain.len);
+		crm_json_escape(out, b.plain.s, b.plain.len);
 	} else if (b.html.len) {
 		struct crm_buf t2 = CRM_BUF_INIT, text = CRM_BUF_INIT;
 		crm_html_to_text(&t2, b.html.s, b.html.len);
 		normalise_text(&text, t2.s ? t2.s : "", t2.len, 0, 0);
 		crm_buf_rtrim(&text);
-		jw_str(out, text.s ? text.s : "", text.len);
+		crm_json_escape(out, text.s ? text.s : "", text.len);
 		crm_buf_free(&t2);
 		crm_buf_free(&text);
 	} else
 		crm_buf_adds(out, "\"\"");
 	if (o->html && b.html.len) {
 		crm_buf_adds(out, ",\"html\":");
-		jw_str(out, b.html.s, b.html.len);
+		crm_json_escape(out, b.html.s, b.html.len);
 	}
 	if (b.dsn.len) {
 		crm_buf_adds(out, ",\"delivery_status\":");
-		jw_str(out, b.dsn.s, b.dsn.len);
+		crm_json_escape(out, b.dsn.s, b.dsn.len);
 	}
 	crm_buf_adds(out, ",\"attachments\":");
 	jl_put(out, &b.attachments, '[', ']');
