@@ -71,24 +71,6 @@ handle(int opt, const char *arg, void *p)
 	return -1;
 }
 
-/* json-c calls this to write a value made by raw(): its text, unquoted. */
-static int
-raw_serialize(json_object *o, struct printbuf *pb, int level, int flags)
-{
-	(void)level;
-	(void)flags;
-	return printbuf_memappend(pb, json_object_get_string(o), json_object_get_string_len(o));
-}
-
-static json_object *
-raw(const char *json, size_t n)
-{
-	json_object *o = json_object_new_string_len(json, (int)n);
-
-	json_object_set_serializer(o, raw_serialize, NULL, NULL);
-	return o;
-}
-
 static int
 one(struct crm_stage *st, const struct crm_rec *r, void *arg)
 {
@@ -116,12 +98,12 @@ one(struct crm_stage *st, const struct crm_rec *r, void *arg)
 		fprintf(stderr, "%s: %s:%ld: explain <%s>\n%s", crm_prog, r->input, r->lineno,
 		    mid ? mid : "", c->ex.s ? c->ex.s : "");
 	}
-	crm_stage_set(st, "intent", raw(res.intent, res.intent_len));
+	crm_stage_set(st, "intent", crm_json_raw(res.intent, res.intent_len));
 	crm_stage_set(st, "auto", json_object_new_string(res.auto_kind));
 	if (res.auto_detail)
-		crm_stage_set(st, "auto_detail", raw(res.auto_detail, res.auto_detail_len));
+		crm_stage_set(st, "auto_detail", crm_json_raw(res.auto_detail, res.auto_detail_len));
 	if (res.entities)
-		crm_stage_set(st, "entities", raw(res.entities, res.entities_len));
+		crm_stage_set(st, "entities", crm_json_raw(res.entities, res.entities_len));
 	return CRM_KEEP;
 }
 

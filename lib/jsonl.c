@@ -629,3 +629,23 @@ crm_json_text(const char *s, size_t n)
 		json_object_set_serializer(o, text_serialize, NULL, NULL);
 	return o;
 }
+
+/* json-c calls this to write a value made by crm_json_raw(): its text,
+ * unquoted. */
+static int
+raw_serialize(json_object *o, struct printbuf *pb, int level, int flags)
+{
+	(void)level;
+	(void)flags;
+	return printbuf_memappend(pb, json_object_get_string(o), json_object_get_string_len(o));
+}
+
+json_object *
+crm_json_raw(const char *json, size_t n)
+{
+	json_object *o = json_object_new_string_len(json, (int)n);
+
+	if (o)
+		json_object_set_serializer(o, raw_serialize, NULL, NULL);
+	return o;
+}

@@ -86,8 +86,15 @@ void crm_json_escape(struct crm_buf *b, const char *s, size_t n);
 
 /* A json-c string object for long text (bodies): the same value and the
  * same serialised bytes as json_object_new_string_len(), but written by a
- * serialiser that scans eight bytes at a time (see jsonl.c). */
+ * serialiser that scans sixteen bytes at a time (see jsonl.c). */
 json_object *crm_json_text(const char *s, size_t n);
+
+/* A value already rendered as JSON text by the caller (json, n bytes,
+ * which must be valid JSON): json-c writes it back unchanged, so that a
+ * stage that renders its keys by hand can hand them to crm_stage_set()
+ * without a parse.  Reading it with json-c's getters gives the text, not
+ * a parsed value: it is for output only. */
+json_object *crm_json_raw(const char *json, size_t n);
 
 /* A new JSON string of s, with invalid UTF-8 replaced by U+FFFD. */
 json_object *crm_json_utf8(const char *s, size_t n);
