@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static const struct { const char *name; unsigned cp; } entities[] = {
 	{ "AElig", 198 }, { "Aacute", 193 }, { "Acirc", 194 }, { "Agrave", 192 },
@@ -48,8 +51,10 @@ static const struct { const char *name; unsigned cp; } entities[] = {
 	{ "yuml", 255 }, { "zwj", 8205 }, { "zwnj", 8204 },
 };
 
-size_t
-crm_html_entity(struct crm_buf *out, const char *s, size_t n)
+/* The entity at s as a code point (0xFFFD for &#0;); returns the bytes it
+ * takes, 0 if s does not start a known entity. */
+static size_t
+entity_cp(const char *s, size_t n, unsigned long *out)
 {
 	size_t i = 1;
 	char name[16];
@@ -80,7 +85,7 @@ crm_html_entity(struct crm_buf *out, const char *s, size_t n)
 				0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178 };
 			cp = hi[cp - 0x80];
 		}
-		crm_utf8_put(out, cp == 0 ? 0xFFFD : cp);
+		*out = cp == 0 ? 0xFFFD : cp;
 		return j;
 	}
 	while (i < n && i < sizeof name && isalnum((unsigned char)s[i])) {
@@ -95,7 +100,7 @@ crm_html_entity(struct crm_buf *out, const char *s, size_t n)
 		size_t mid = (lo + hi) / 2;
 		int c = strcmp(name, entities[mid].name);
 		if (c == 0) {
-			crm_utf8_put(out, entities[mid].cp);
+			*out = entities[mid].cp;
 			return i < n && s[i] == ';' ? i + 1 : i;
 		}
 		if (c < 0)
@@ -104,6 +109,17 @@ crm_html_entity(struct crm_buf *out, const char *s, size_t n)
 			lo = mid + 1;
 	}
 	return 0;
+}
+
+size_t
+crm_html_entity(struct crm_buf *out, const char *s, size_t n)
+{
+	unsigned long cp;
+	size_t k = entity_cp(s, n, &cp);
+
+	if (k)
+		crm_utf8_put(out, cp);
+	return k;
 }
 
 struct conv {
@@ -115,6 +131,29 @@ struct conv {
 	char href[512];     /* current <a href> */
 	size_t link_start;  /* out->len when the <a> opened */
 };
+
+static inline int
+lc(int ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch;
+}
+
+static inline int
+alnum(int ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+/* Append n bytes (the hot path of crm_buf_add, inline). */
+static inline void
+put(struct crm_buf *o, const char *s, size_t n)
+{
+	if (o->len + n + 1 > o->cap)
+		crm_buf_grow(o, n);
+	memcpy(o->s + o->len, s, n);
+	o->len += n;
+	o->s[o->len] = 0;
+}
 
 static void
 put_prefix(struct conv *c)
@@ -147,6 +186,45 @@ flush_pending(struct conv *c)
 	}
 }
 
+/* Bytes of text: 0 ordinary, 1 collapsible white space, 2 '&', 3 other
+ * control bytes (kept as they are). */
+static const unsigned char text_class[256] = {
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 3, 1, 1, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	1, 0, 0, 0, 0, 0, 2,
+};
+
+/* The end of a run of ordinary bytes from j, single spaces between
+ * them included. */
+static size_t
+word_run(const char *s, size_t j, size_t n)
+{
+	for (;;) {
+#ifdef __SSE2__
+		/* sixteen at a time to the first byte <= ' ' or '&' */
+		const __m128i sp = _mm_set1_epi8(' '), amp = _mm_set1_epi8('&');
+		unsigned m = 0;
+		while (j + 16 <= n) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+			m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, sp),
+			    sp), _mm_cmpeq_epi8(v, amp)));
+			if (m)
+				break;
+			j += 16;
+		}
+		if (m)
+			j += (size_t)__builtin_ctz(m);
+		else
+#endif
+			while (j < n && text_class[(unsigned char)s[j]] == 0)
+				j++;
+		if (j + 1 < n && s[j] == ' ' && text_class[(unsigned char)s[j + 1]] == 0)
+			j += 2;
+		else
+			return j;
+	}
+}
+
 static void
 text(struct conv *c, const char *s, size_t n)
 {
@@ -154,40 +232,44 @@ text(struct conv *c, const char *s, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
+		int cl = text_class[ch];
+		if (cl == 0) {
+			/* a run of ordinary characters goes out in one copy, with
+			 * the single spaces between its words (which come out as
+			 * they are) */
+			size_t j = word_run(s, i + 1, n);
+			if (c->pending == 1 && !c->at_line_start && o->len)
+				crm_buf_addc(o, ' '), c->pending = 0;
+			else if (c->pending || c->at_line_start)
+				flush_pending(c);
+			put(o, s + i, j - i);
+			i = j - 1;
+			continue;
+		}
 		if (c->pre && ch == '\n') {
 			crm_buf_addc(o, '\n');
 			c->at_line_start = 1;
 			continue;
 		}
-		if (ch > ' ' && ch != '&') {
-			/* a run of ordinary characters goes out in one copy */
-			size_t j = i + 1;
-			while (j < n && (unsigned char)s[j] > ' ' && s[j] != '&')
-				j++;
-			flush_pending(c);
-			crm_buf_add(o, s + i, j - i);
-			i = j - 1;
-			continue;
-		}
-		if (!c->pre && (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f')) {
+		if (cl == 1 && !c->pre) {
 			if (!c->pending)
 				c->pending = 1;
+			while (i + 1 < n && text_class[(unsigned char)s[i + 1]] == 1)
+				i++;        /* the rest of the run changes nothing */
 			continue;
 		}
-		if (ch == '&') {
-			struct crm_buf e = CRM_BUF_INIT;
-			size_t k = crm_html_entity(&e, s + i, n - i);
+		if (cl == 2) {
+			unsigned long cp;
+			size_t k = entity_cp(s + i, n - i, &cp);
 			if (k) {
 				flush_pending(c);
-				if (e.len == 2 && !memcmp(e.s, "\xC2\xA0", 2))
+				if (cp == 0xA0)
 					crm_buf_addc(o, ' ');    /* nbsp reads as a space */
 				else
-					crm_buf_add(o, e.s, e.len);
-				crm_buf_free(&e);
+					crm_utf8_put(o, cp);
 				i += k - 1;
 				continue;
 			}
-			crm_buf_free(&e);
 		}
 		flush_pending(c);
 		crm_buf_addc(o, (char)ch);
@@ -201,42 +283,94 @@ brk(struct conv *c, int level)
 		c->pending = level;
 }
 
-/* Case-insensitive match of a tag name at s (n bytes), ending at a non-name char. */
-static int
-tagis(const char *s, size_t n, const char *name)
-{
-	(void)n;
-	return !strcmp(s, name);     /* s is the lower-cased, NUL-terminated name */
-}
-
-/* Block elements, sorted for bsearch: 3 = paragraph break, 2 = line break. */
-static const struct { const char *name; int level; } blocks[] = {
-	{ "address", 3 }, { "article", 2 }, { "aside", 2 }, { "body", 2 },
-	{ "caption", 2 }, { "center", 3 }, { "dd", 2 }, { "div", 2 }, { "dl", 3 },
-	{ "dt", 2 }, { "fieldset", 3 }, { "figure", 2 }, { "footer", 2 },
-	{ "form", 3 }, { "h1", 3 }, { "h2", 3 }, { "h3", 3 }, { "h4", 3 },
-	{ "h5", 3 }, { "h6", 3 }, { "header", 2 }, { "hr", 3 }, { "html", 2 },
-	{ "li", 2 }, { "main", 2 }, { "nav", 2 }, { "ol", 3 }, { "p", 3 },
-	{ "section", 2 }, { "table", 3 }, { "tbody", 2 }, { "tfoot", 2 },
-	{ "thead", 2 }, { "title", 2 }, { "tr", 2 }, { "ul", 3 },
-};
+/* What a tag name (lower case, nl bytes) means here: the elements with
+ * their own handling, and the block elements (3: paragraph break, 2: line
+ * break).  A switch on the length, then whole-name compares: this runs
+ * for every tag of every HTML part. */
+enum { T_OTHER, T_BR, T_BLOCKQUOTE, T_PRE, T_LI, T_TD, T_TH, T_A, T_SCRIPT,
+	T_STYLE, T_HEAD, T_TITLE };
 
 static int
-block_level(const char *name)
+lookup(const char *l, size_t nl, int *level)
 {
-	size_t lo = 0, hi = sizeof blocks / sizeof blocks[0];
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(name, blocks[mid].name);
-		if (!c)
-			return blocks[mid].level;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
+#define IS(w) (!memcmp(l, w, sizeof w - 1))
+	*level = 0;
+	switch (nl) {
+	case 1:
+		if (l[0] == 'a')
+			return T_A;
+		if (l[0] == 'p')
+			*level = 3;
+		break;
+	case 2:
+		if (IS("br"))
+			return T_BR;
+		if (IS("li")) {
+			*level = 2;
+			return T_LI;
+		}
+		if (IS("td"))
+			return T_TD;
+		if (IS("th"))
+			return T_TH;
+		if (l[0] == 'h' && l[1] >= '1' && l[1] <= '6')
+			*level = 3;
+		else if (IS("dl") || IS("hr") || IS("ol") || IS("ul"))
+			*level = 3;
+		else if (IS("dd") || IS("dt") || IS("tr"))
+			*level = 2;
+		break;
+	case 3:
+		if (IS("pre"))
+			return T_PRE;
+		if (IS("div") || IS("nav"))
+			*level = 2;
+		break;
+	case 4:
+		if (IS("head"))
+			return T_HEAD;
+		if (IS("form"))
+			*level = 3;
+		else if (IS("body") || IS("html") || IS("main"))
+			*level = 2;
+		break;
+	case 5:
+		if (IS("style"))
+			return T_STYLE;
+		if (IS("title")) {
+			*level = 2;
+			return T_TITLE;
+		}
+		if (IS("table"))
+			*level = 3;
+		else if (IS("aside") || IS("tbody") || IS("tfoot") || IS("thead"))
+			*level = 2;
+		break;
+	case 6:
+		if (IS("script"))
+			return T_SCRIPT;
+		if (IS("center"))
+			*level = 3;
+		else if (IS("figure") || IS("footer") || IS("header"))
+			*level = 2;
+		break;
+	case 7:
+		if (IS("address"))
+			*level = 3;
+		else if (IS("article") || IS("caption") || IS("section"))
+			*level = 2;
+		break;
+	case 8:
+		if (IS("fieldset"))
+			*level = 3;
+		break;
+	case 10:
+		if (IS("blockquote"))
+			return T_BLOCKQUOTE;
+		break;
 	}
-	return 0;
+	return T_OTHER;
+#undef IS
 }
 
 /* Value of attribute attr inside a tag's text; copies into buf. */
@@ -246,7 +380,8 @@ attr(const char *tag, size_t n, const char *name, char *buf, size_t size)
 	size_t k = strlen(name);
 
 	for (size_t i = 0; i + k < n; i++) {
-		if (strncasecmp(tag + i, name, k) || (i && isalnum((unsigned char)tag[i - 1])))
+		if (lc((unsigned char)tag[i]) != name[0] || strncasecmp(tag + i, name, k) ||
+		    (i && isalnum((unsigned char)tag[i - 1])))
 			continue;
 		size_t j = i + k;
 		while (j < n && isspace((unsigned char)tag[j]))
@@ -285,14 +420,6 @@ skip_until(const char *s, size_t n, size_t i, const char *end)
 	return n;
 }
 
-/* The tag text t (tl bytes, after '<') opens element name. */
-static int
-opens(const char *t, size_t tl, const char *name)
-{
-	size_t k = strlen(name);
-	return tl >= k && !strncasecmp(t, name, k) && (tl == k || !isalnum((unsigned char)t[k]));
-}
-
 static void
 link_end(struct conv *c)
 {
@@ -303,12 +430,12 @@ link_end(struct conv *c)
 	if (!*h)
 		return;
 	if (!strncasecmp(h, "mailto:", 7)) {
-		snprintf(target, sizeof target, "%s", h + 7);
+		memcpy(target, h + 7, strlen(h + 7) + 1);    /* href fits target */
 		char *q = strchr(target, '?');
 		if (q)
 			*q = 0;
 	} else if (!strncasecmp(h, "http://", 7) || !strncasecmp(h, "https://", 8)) {
-		snprintf(target, sizeof target, "%s", h);
+		memcpy(target, h, strlen(h) + 1);
 	} else {
 		c->href[0] = 0;
 		return;
@@ -319,9 +446,9 @@ link_end(struct conv *c)
 	if (!strncasecmp(host, "www.", 4))
 		host += 4;
 	size_t hl = strcspn(host, "/?#");
-	int visible = 0;
-	for (const char *p = shown; *p && !visible; p++)
-		if (!strncasecmp(p, host, hl))
+	int visible = hl == 0 && *shown;
+	for (const char *p = shown; hl && *p && !visible; p++)
+		if (lc((unsigned char)*p) == lc((unsigned char)host[0]) && !strncasecmp(p, host, hl))
 			visible = 1;
 	if (!visible) {
 		struct crm_buf dec = CRM_BUF_INIT;
@@ -345,32 +472,20 @@ link_end(struct conv *c)
 	c->href[0] = 0;
 }
 
+/* A start or end tag (t: its text after '<', n bytes; id and level from
+ * lookup() of its name). */
 static void
-tag(struct conv *c, const char *t, size_t n)
+tag(struct conv *c, const char *t, size_t n, int close, int id, int level)
 {
-	int close = n && t[0] == '/';
-	const char *name = t + close;
-	size_t nl = 0;
-
-	char lname[16];
-
-	while (nl < n - close && (isalnum((unsigned char)name[nl])))
-		nl++;
-	if (!nl || nl >= sizeof lname)
-		return;
-	for (size_t i = 0; i < nl; i++)
-		lname[i] = (char)tolower((unsigned char)name[i]);
-	lname[nl] = 0;
-	name = lname;
-	if (tagis(name, nl, "br")) {
+	switch (id) {
+	case T_BR:
 		if (c->pending == 1)
 			c->pending = 0;         /* spaces before a break vanish */
 		flush_pending(c);
 		crm_buf_addc(c->out, '\n');
 		c->at_line_start = 1;
 		return;
-	}
-	if (tagis(name, nl, "blockquote")) {
+	case T_BLOCKQUOTE:
 		brk(c, 2);
 		if (close) {
 			if (c->quote)
@@ -378,24 +493,23 @@ tag(struct conv *c, const char *t, size_t n)
 		} else
 			c->quote++;
 		return;
-	}
-	if (tagis(name, nl, "pre")) {
+	case T_PRE:
 		brk(c, 2);
 		c->pre = !close;
 		return;
-	}
-	if (tagis(name, nl, "li") && !close) {
+	case T_LI:
+		if (close)
+			break;
 		brk(c, 2);
 		flush_pending(c);
 		crm_buf_adds(c->out, "- ");
 		return;
-	}
-	if (tagis(name, nl, "td") || tagis(name, nl, "th")) {
+	case T_TD:
+	case T_TH:
 		if (close)
 			brk(c, 1);
 		return;
-	}
-	if (tagis(name, nl, "a")) {
+	case T_A:
 		if (close)
 			link_end(c);
 		else {
@@ -406,9 +520,57 @@ tag(struct conv *c, const char *t, size_t n)
 		}
 		return;
 	}
-	int level = block_level(name);
 	if (level)
 		brk(c, level);
+}
+
+/* Drop runs of more than two newlines from out[base..]. */
+static void
+collapse_newlines(struct crm_buf *out, size_t base)
+{
+	char *s = out->s, *e = out->s + out->len;
+	char *r = memmem(s + base, out->len - base, "\n\n\n", 3), *w;
+
+	if (!r)
+		return;
+	w = r + 2;                  /* keep two of the run */
+	r += 3;
+	for (;;) {
+		while (r < e && *r == '\n')
+			r++;
+		/* copy up to and including the next "\n\n" */
+		char *nl = r;
+		while (nl < e && (nl = memchr(nl, '\n', (size_t)(e - nl))) &&
+		    !(nl + 1 < e && nl[1] == '\n'))
+			nl++;
+		char *stop = nl && nl < e ? nl + 2 : e;
+		memmove(w, r, (size_t)(stop - r));
+		w += stop - r;
+		r = stop;
+		if (r >= e)
+			break;
+	}
+	out->len = (size_t)(w - out->s);
+}
+
+/* The first '>', '"' or '\'' at or after j (n if none). */
+static size_t
+tag_stop(const char *s, size_t j, size_t n)
+{
+#ifdef __SSE2__
+	const __m128i gt = _mm_set1_epi8('>'), dq = _mm_set1_epi8('"'), sq = _mm_set1_epi8('\'');
+	while (j + 16 <= n) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, gt),
+		    _mm_or_si128(_mm_cmpeq_epi8(v, dq), _mm_cmpeq_epi8(v, sq))));
+		if (m)
+			return j + (size_t)__builtin_ctz(m);
+		j += 16;
+	}
+#endif
+	while (j < n && s[j] != '>' && s[j] != '"' && s[j] != '\'')
+		j++;
+	return j;
 }
 
 void
@@ -418,18 +580,20 @@ crm_html_to_text(struct crm_buf *out, const char *s, size_t n)
 	size_t i = 0, run = 0, base = out->len;
 
 	c.link_start = out->len;
+	crm_buf_grow(out, n / 2 + 16);
+	out->s[out->len] = 0;       /* link_end() reads the output as a string */
 	while (i < n) {
 		const char *lt = memchr(s + i, '<', n - i);
 		if (!lt)
 			break;
 		i = (size_t)(lt - s);
 		text(&c, s + run, i - run);
-		if (i + 3 < n && !strncmp(s + i, "<!--", 4)) {
+		if (i + 3 < n && !memcmp(s + i, "<!--", 4)) {
 			i = run = skip_until(s, n, i + 4, "-->");
 			continue;
 		}
 		/* a '<' that does not open a tag is text */
-		if (i + 1 >= n || !(isalpha((unsigned char)s[i + 1]) || s[i + 1] == '/' ||
+		if (i + 1 >= n || !((lc((unsigned char)s[i + 1]) >= 'a' && lc((unsigned char)s[i + 1]) <= 'z') || s[i + 1] == '/' ||
 		    s[i + 1] == '!' || s[i + 1] == '?')) {
 			run = i;
 			i++;
@@ -437,34 +601,42 @@ crm_html_to_text(struct crm_buf *out, const char *s, size_t n)
 			run = i;
 			continue;
 		}
+		/* the tag ends at the first '>' outside a value quoted right
+		 * after '=' (quoted values may hide a '>') */
 		size_t j = i + 1;
-		char q = 0;
-		const char *gt = memchr(s + j, '>', n - j);
-		size_t end = gt ? (size_t)(gt - s) : n;
-		if (memchr(s + j, '"', end - j) || memchr(s + j, '\'', end - j)) {
-			/* quoted attribute values may hide a '>' */
-			while (j < n && (q || s[j] != '>')) {
-				if (q && s[j] == q)
-					q = 0;
-				else if (!q && (s[j] == '"' || s[j] == '\'') && j > i + 1 && s[j - 1] == '=')
-					q = s[j];
+		for (;;) {
+			j = tag_stop(s, j, n);
+			if (j >= n || s[j] == '>')
+				break;
+			if (j > i + 1 && s[j - 1] == '=') {
+				const char *qe = memchr(s + j + 1, s[j], n - j - 1);
+				j = qe ? (size_t)(qe - s) + 1 : n;
+			} else
 				j++;
-			}
-		} else
-			j = end;
+		}
 		const char *t = s + i + 1;
 		size_t tl = j - i - 1;
 		size_t next = j < n ? j + 1 : n;
-		if (opens(t, tl, "script"))
+		/* the element name, lower-cased */
+		int close = tl && t[0] == '/', id = T_OTHER, level = 0;
+		char lname[16];
+		size_t nl = 0;
+		while (nl < tl - close && nl < sizeof lname && alnum((unsigned char)t[close + nl])) {
+			lname[nl] = (char)lc((unsigned char)t[close + nl]);
+			nl++;
+		}
+		if (nl && nl < sizeof lname && (nl == tl - close || !alnum((unsigned char)t[close + nl])))
+			id = lookup(lname, nl, &level);
+		if (!close && id == T_SCRIPT)
 			next = skip_until(s, n, next, "</script");
-		else if (opens(t, tl, "style"))
+		else if (!close && id == T_STYLE)
 			next = skip_until(s, n, next, "</style");
-		else if (opens(t, tl, "head"))
+		else if (!close && id == T_HEAD)
 			next = skip_until(s, n, next, "</head");
-		else if (opens(t, tl, "title"))
+		else if (!close && id == T_TITLE)
 			next = skip_until(s, n, next, "</title");
 		else if (t[0] != '!' && t[0] != '?')
-			tag(&c, t, tl);
+			tag(&c, t, tl, close, id, level);
 		if (next < n && s[next - 1] != '>') {   /* skipped element: eat its '>' */
 			while (next < n && s[next] != '>')
 				next++;
@@ -475,15 +647,8 @@ crm_html_to_text(struct crm_buf *out, const char *s, size_t n)
 	}
 	text(&c, s + run, n - run);
 	/* at most one blank line in a row */
-	if (out->len > base && memmem(out->s + base, out->len - base, "\n\n\n", 3)) {
-		size_t w = base, nls = 0;
-		for (size_t r = base; r < out->len; r++) {
-			nls = out->s[r] == '\n' ? nls + 1 : 0;
-			if (nls <= 2)
-				out->s[w++] = out->s[r];
-		}
-		out->len = w;
-	}
+	if (out->len > base)
+		collapse_newlines(out, base);
 	/* trim trailing blank space */
 	while (out->len > base && (out->s[out->len - 1] == ' ' || out->s[out->len - 1] == '\n'))
 		out->len--;
@@ -506,7 +671,7 @@ crm_html_meta_charset(const char *html, size_t n, char *buf, size_t size)
 	size_t lim = n < 4096 ? n : 4096;
 
 	for (size_t i = 0; i + 8 < lim; i++) {
-		if (strncasecmp(html + i, "charset=", 8))
+		if (lc((unsigned char)html[i]) != 'c' || strncasecmp(html + i, "charset=", 8))
 			continue;
 		size_t j = i + 8, b = 0;
 		if (j < lim && (html[j] == '"' || html[j] == '\''))

@@ -3,11 +3,15 @@
  * Folders are walked in readdir order and never sorted, so memory does not
  * grow with the mailbox.  The Maildir++ layout keeps subfolders as
  * ".Name" (".Sales.2025" for nesting) directories beside cur/ and new/;
- * with --recursive they are visited after the top folder ("INBOX"). */
+ * with --recursive they are visited after the top folder ("INBOX").
+ * A message file costs four system calls (openat on the folder's fd,
+ * fstat, one read into the reused buffer, close): the name from readdir
+ * needs no stat, and a short read of a regular file is its end. */
 #include "mailsrc.h"
 #include "buf.h"
 #include "jsonl.h"
 #include "log.h"
+#include "mime.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,21 +21,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int
-crm_read_fd(int fd, struct crm_buf *b, size_t max)
+/* Read fd to its end into b; st: its fstat, or NULL.  A regular file is
+ * read in one call into a buffer one byte larger than the file: a short
+ * read is its end, so no second read(2) is needed to see it. */
+static int
+read_all(int fd, struct crm_buf *b, size_t max, const struct stat *st)
 {
-	struct stat st;
 	size_t want = 1 << 16;
+	int regular = st && S_ISREG(st->st_mode);
 
 	crm_buf_reset(b);
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		if (max && (size_t)st.st_size > max)
+	if (regular) {
+		if (max && (size_t)st->st_size > max)
 			return -2;
-		want = (size_t)st.st_size + 1;
+		want = (size_t)st->st_size + 1;
 	}
 	for (;;) {
 		crm_buf_grow(b, want);
-		ssize_t n = read(fd, b->s + b->len, b->cap - b->len - 1);
+		size_t room = b->cap - b->len - 1;
+		ssize_t n = read(fd, b->s + b->len, room);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -42,6 +50,8 @@ crm_read_fd(int fd, struct crm_buf *b, size_t max)
 		b->len += (size_t)n;
 		if (max && b->len > max)
 			return -2;
+		if (regular && (size_t)n < room)
+			break;          /* the end of a regular file */
 		if (b->len + 1 >= b->cap)
 			want = b->cap;
 	}
@@ -49,19 +59,53 @@ crm_read_fd(int fd, struct crm_buf *b, size_t max)
 	return 0;
 }
 
-static json_object *
-source_obj(const char *kind, const char *folder, const char *path)
+int
+crm_read_fd(int fd, struct crm_buf *b, size_t max)
 {
-	json_object *s = json_object_new_object();
-	json_object_object_add(s, "kind", json_object_new_string(kind));
-	if (folder)
-		json_object_object_add(s, "folder", crm_json_utf8(folder, strlen(folder)));
-	json_object_object_add(s, "path", crm_json_utf8(path, strlen(path)));
-	return s;
+	struct stat st;
+
+	return read_all(fd, b, max, fstat(fd, &st) == 0 ? &st : NULL);
+}
+
+void
+crm_msgsrc_write(struct crm_buf *out, const struct crm_msgsrc *s, const char *uniq)
+{
+	crm_buf_adds(out, "{\"kind\":");
+	crm_json_write_utf8(out, s->kind, strlen(s->kind));
+	if (s->folder) {
+		crm_buf_adds(out, ",\"folder\":");
+		crm_json_write_utf8(out, s->folder, strlen(s->folder));
+	}
+	if (s->path) {
+		crm_buf_adds(out, ",\"path\":");
+		crm_json_write_utf8(out, s->path, strlen(s->path));
+	}
+	if (s->offset >= 0)
+		crm_buf_printf(out, ",\"offset\":%lld", s->offset);
+	if (uniq) {
+		crm_buf_adds(out, ",\"uniq\":");
+		crm_json_write_str(out, uniq, strlen(uniq));
+	}
+	crm_buf_addc(out, '}');
+}
+
+json_object *
+crm_msgsrc_json(const struct crm_msgsrc *s)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "kind", json_object_new_string(s->kind));
+	if (s->folder)
+		json_object_object_add(o, "folder", crm_json_utf8(s->folder, strlen(s->folder)));
+	if (s->path)
+		json_object_object_add(o, "path", crm_json_utf8(s->path, strlen(s->path)));
+	if (s->offset >= 0)
+		json_object_object_add(o, "offset", json_object_new_int64(s->offset));
+	return o;
 }
 
 static void
-read_one(int dirfd, const char *name, const char *path, json_object *src,
+read_one(int dirfd, const char *name, const char *path, const struct crm_msgsrc *src,
     const struct crm_mailsrc_opts *o, struct crm_buf *buf, crm_msg_fn fn, void *arg)
 {
 	struct stat st;
@@ -74,8 +118,9 @@ read_one(int dirfd, const char *name, const char *path, json_object *src,
 		fn(NULL, 0, src, 0, err, arg);
 		return;
 	}
-	time_t mtime = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? st.st_mtime : 0;
-	int r = crm_read_fd(fd, buf, o->max_size);
+	int have = fstat(fd, &st) == 0;
+	time_t mtime = have && S_ISREG(st.st_mode) ? st.st_mtime : 0;
+	int r = read_all(fd, buf, o->max_size, have ? &st : NULL);
 	int e = errno;
 	if (fd > 0)
 		close(fd);
@@ -118,8 +163,8 @@ scan_folder(const char *dir, const char *folder, const struct crm_mailsrc_opts *
 				continue;
 			p.len = base;
 			crm_buf_printf(&p, "/%s", de->d_name);
-			read_one(dirfd(d), de->d_name, p.s, source_obj("maildir", folder, p.s),
-			    o, buf, fn, arg);
+			struct crm_msgsrc src = { "maildir", folder, p.s, -1 };
+			read_one(dirfd(d), de->d_name, p.s, &src, o, buf, fn, arg);
 		}
 		closedir(d);
 		crm_buf_free(&p);
@@ -173,12 +218,9 @@ crm_file_scan(const char *path, const struct crm_mailsrc_opts *o,
 {
 	struct crm_buf buf = CRM_BUF_INIT;
 	int is_stdin = !strcmp(path, "-");
-	json_object *src = json_object_new_object();
+	struct crm_msgsrc src = { is_stdin ? "stdin" : "file", NULL, is_stdin ? NULL : path, -1 };
 
-	json_object_object_add(src, "kind", json_object_new_string(is_stdin ? "stdin" : "file"));
-	if (!is_stdin)
-		json_object_object_add(src, "path", crm_json_utf8(path, strlen(path)));
-	read_one(-1, NULL, path, src, o, &buf, fn, arg);
+	read_one(-1, NULL, path, &src, o, &buf, fn, arg);
 	crm_buf_free(&buf);
 	return 0;
 }

@@ -106,7 +106,7 @@ static void
 finish(struct msg *m, const char *path, const struct crm_mailsrc_opts *o,
     crm_msg_fn fn, void *arg)
 {
-	json_object *src;
+	struct crm_msgsrc src;
 
 	if (!m->open)
 		return;
@@ -117,14 +117,11 @@ finish(struct msg *m, const char *path, const struct crm_mailsrc_opts *o,
 			m->b.len--;
 		m->b.s[m->b.len] = 0;
 	}
-	src = json_object_new_object();
-	json_object_object_add(src, "kind", json_object_new_string("mbox"));
-	json_object_object_add(src, "path", crm_json_utf8(path, strlen(path)));
-	json_object_object_add(src, "offset", json_object_new_int64((int64_t)m->offset));
+	src = (struct crm_msgsrc){ "mbox", NULL, path, (long long)m->offset };
 	if (m->too_big)
-		fn(NULL, 0, src, 0, "message larger than --max-size", arg);
+		fn(NULL, 0, &src, 0, "message larger than --max-size", arg);
 	else
-		fn(m->b.s ? m->b.s : "", m->b.len, src, m->date, NULL, arg);
+		fn(m->b.s ? m->b.s : "", m->b.len, &src, m->date, NULL, arg);
 	(void)o;
 	crm_buf_reset(&m->b);
 	m->too_big = 0;

@@ -18,20 +18,35 @@
  *    yields to the HTML, converted to text;
  *  - a missing Date falls back to the last Received: date, then to the
  *    caller's fallback (mbox envelope or file time).
+ *
+ * Speed (crm-sync reads tens of thousands of messages a second on one
+ * core): the record is written as JSON text, with no json-c tree; the
+ * header is cut into fields here and only the fields a record uses go to
+ * libetpan, one at a time, what they add cached by their bytes (see
+ * read_header() for why this reads exactly what the whole-header parse
+ * reads, and when it gives way to it); a single-part message's
+ * Content-Type is parsed once per distinct field; HTML parts are decoded
+ * only when used; buffers pass from one message to the next.  The
+ * module is not reentrant (its caches are process-wide), like charset.c.
  */
 #include "mime.h"
 #include "charset.h"
+#include "exitcode.h"
 #include "hash.h"
 #include "html.h"
 #include "jsonl.h"
 #include "log.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <libetpan/libetpan.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Headers the stages use (crm-intent: auto-replies, bounces, lists). */
 static const char *const keep_headers[] = {
@@ -58,7 +73,24 @@ crm_iso8601(char *buf, size_t size, time_t t)
 {
 	struct tm tm;
 	gmtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	int y = tm.tm_year + 1900;
+	if (size < 21 || y < 1000 || y > 9999) {
+		strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		return;
+	}
+	/* strftime's bytes, without its locale machinery (once per record) */
+	const int v[6] = { y, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec };
+	char *o = buf;
+	for (int i = 0; i < 6; i++) {
+		if (i == 0) {
+			*o++ = (char)('0' + v[0] / 1000);
+			*o++ = (char)('0' + v[0] / 100 % 10);
+		}
+		*o++ = (char)('0' + v[i] / 10 % 10);
+		*o++ = (char)('0' + v[i] % 10);
+		*o++ = "--T::Z"[i];
+	}
+	*o = 0;
 }
 
 size_t
@@ -169,6 +201,17 @@ crm_header_decode(struct crm_buf *out, const char *raw, size_t n)
 	while (e > i && raw[e - 1] == ' ')
 		e--;
 	size_t k = i;
+#ifdef __SSE2__
+	const __m128i c1f = _mm_set1_epi8(0x1f), c7f = _mm_set1_epi8(0x7f), eq = _mm_set1_epi8('=');
+	while (k + 16 <= e) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(raw + k));
+		__m128i bad = _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f),
+		    _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, c7f), v), _mm_cmpeq_epi8(v, eq)));
+		if (_mm_movemask_epi8(bad))
+			break;
+		k += 16;
+	}
+#endif
 	while (k < e && (unsigned char)raw[k] >= 0x20 && (unsigned char)raw[k] < 0x7f &&
 	    !(raw[k] == '=' && k + 1 < e && raw[k + 1] == '?'))
 		k++;
@@ -192,99 +235,162 @@ crm_header_decode(struct crm_buf *out, const char *raw, size_t n)
 	crm_buf_free(&u);
 }
 
-static json_object *
-jstr(const char *s, size_t n)
+/* ---- JSON text ----
+ * The record is written as JSON text straight into one buffer: building
+ * a json-c tree and serialising it cost as much as parsing the message.
+ * Strings are escaped exactly as json-c writes them with
+ * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE (the crm
+ * output convention, crm_json_str()): '"', '\\', \b \f \n \r \t, other
+ * C0 controls as \u00xx in lower-case hex; everything else as is: that
+ * is jsonl's crm_json_escape(), the library's one escaper. */
+
+/* ,"size":n} (the end of a record or an attachment). */
+static void
+jw_size(struct crm_buf *out, size_t n)
 {
-	return json_object_new_string_len(s, (int)n);
+	char d[24];
+	size_t k = sizeof d;
+
+	do
+		d[--k] = (char)('0' + n % 10);
+	while (n /= 10);
+	crm_buf_adds(out, ",\"size\":");
+	crm_buf_add(out, d + k, sizeof d - k);
+	crm_buf_addc(out, '}');
 }
 
-/* A string from a header that no decoder touched (ids): repaired. */
-static json_object *
-jstr_raw(const char *s)
-{
-	return crm_json_utf8(s, strlen(s));
-}
-
-static json_object *
-decoded_str(const char *raw)
+/* A JSON string of bytes that no decoder touched: invalid UTF-8 becomes
+ * U+FFFD. */
+static void
+jw_utf8(struct crm_buf *out, const char *s, size_t n)
 {
 	struct crm_buf b = CRM_BUF_INIT;
-	json_object *o;
 
-	if (!raw)
-		return NULL;
-	crm_header_decode(&b, raw, strlen(raw));
-	o = jstr(b.s ? b.s : "", b.len);
+	if (crm_utf8_valid(s, n)) {
+		crm_json_escape(out, s, n);
+		return;
+	}
+	crm_utf8_repair(&b, s, n);
+	crm_json_escape(out, b.s, b.len);
 	crm_buf_free(&b);
-	return o;
+}
+
+void
+crm_json_write_str(struct crm_buf *out, const char *s, size_t n)
+{
+	crm_json_escape(out, s, n);
+}
+
+void
+crm_json_write_utf8(struct crm_buf *out, const char *s, size_t n)
+{
+	jw_utf8(out, s, n);
+}
+
+static void
+jw_raw(struct crm_buf *out, const char *s)
+{
+	jw_utf8(out, s, strlen(s));
+}
+
+/* A JSON array or object under construction: its members, comma-separated. */
+struct jlist {
+	struct crm_buf b;
+	size_t n;
+};
+
+static struct crm_buf *
+jl_next(struct jlist *l)
+{
+	if (l->n++)
+		crm_buf_addc(&l->b, ',');
+	return &l->b;
+}
+
+static void
+jl_put(struct crm_buf *out, const struct jlist *l, char open, char close)
+{
+	crm_buf_addc(out, open);
+	crm_buf_add(out, l->b.s, l->b.len);
+	crm_buf_addc(out, close);
+}
+
+/* A header value, decoded (crm_header_decode), as a JSON string. */
+static void
+jw_decoded(struct crm_buf *out, const char *raw, struct crm_buf *tmp)
+{
+	crm_buf_reset(tmp);
+	crm_header_decode(tmp, raw, strlen(raw));
+	crm_json_escape(out, tmp->s ? tmp->s : "", tmp->len);
 }
 
 /* ---- addresses ---- */
 
-static json_object *
-addr_obj(const char *name, const char *email)
+/* {"name":...,"email":...} */
+static void
+jw_addr(struct crm_buf *out, const char *name, const char *email)
 {
-	json_object *o = json_object_new_object();
-	struct crm_buf e = CRM_BUF_INIT;
-	json_object *jn = NULL;
+	struct crm_buf b = CRM_BUF_INIT;
 
-	if (name) {
-		struct crm_buf b = CRM_BUF_INIT;
+	crm_buf_adds(out, "{\"name\":");
+	if (name)
 		crm_header_decode(&b, name, strlen(name));
-		/* a display name that only repeats the address says nothing */
-		if (b.len && !(email && !strcasecmp(b.s, email)))
-			jn = jstr(b.s, b.len);
-		crm_buf_free(&b);
-	}
-	json_object_object_add(o, "name", jn);
+	/* a display name that only repeats the address says nothing */
+	if (b.len && !(email && !strcasecmp(b.s, email)))
+		crm_json_escape(out, b.s, b.len);
+	else
+		crm_buf_adds(out, "null");
+	crm_buf_adds(out, ",\"email\":");
 	if (email) {
-		crm_to_utf8(&e, NULL, email, strlen(email));
-		for (size_t i = 0; i < e.len; i++)
-			e.s[i] = (char)tolower((unsigned char)e.s[i]);
-		json_object_object_add(o, "email", jstr(e.s, e.len));
+		crm_buf_reset(&b);
+		crm_to_utf8(&b, NULL, email, strlen(email));
+		for (size_t i = 0; i < b.len; i++)
+			b.s[i] = (char)tolower((unsigned char)b.s[i]);
+		crm_json_escape(out, b.s ? b.s : "", b.len);
 	} else
-		json_object_object_add(o, "email", NULL);
-	crm_buf_free(&e);
-	return o;
+		crm_buf_adds(out, "null");
+	crm_buf_addc(out, '}');
+	crm_buf_free(&b);
 }
 
 static void
-add_mailboxes(json_object *arr, struct mailimf_mailbox_list *l)
+add_mailboxes(struct jlist *l, struct mailimf_mailbox_list *ml, size_t max)
 {
-	if (!l || !l->mb_list)
+	if (!ml || !ml->mb_list)
 		return;
-	for (clistiter *it = clist_begin(l->mb_list); it; it = clist_next(it)) {
+	for (clistiter *it = clist_begin(ml->mb_list); it && l->n < max; it = clist_next(it)) {
 		struct mailimf_mailbox *mb = clist_content(it);
-		json_object_array_add(arr, addr_obj(mb->mb_display_name, mb->mb_addr_spec));
+		jw_addr(jl_next(l), mb->mb_display_name, mb->mb_addr_spec);
 	}
 }
 
 static void
-add_addresses(json_object *arr, struct mailimf_address_list *l)
+add_addresses(struct jlist *l, struct mailimf_address_list *al)
 {
-	if (!l || !l->ad_list)
+	if (!al || !al->ad_list)
 		return;
-	for (clistiter *it = clist_begin(l->ad_list); it; it = clist_next(it)) {
+	for (clistiter *it = clist_begin(al->ad_list); it; it = clist_next(it)) {
 		struct mailimf_address *a = clist_content(it);
 		if (a->ad_type == MAILIMF_ADDRESS_MAILBOX)
-			json_object_array_add(arr, addr_obj(a->ad_data.ad_mailbox->mb_display_name,
-			    a->ad_data.ad_mailbox->mb_addr_spec));
+			jw_addr(jl_next(l), a->ad_data.ad_mailbox->mb_display_name,
+			    a->ad_data.ad_mailbox->mb_addr_spec);
 		else if (a->ad_type == MAILIMF_ADDRESS_GROUP)
-			add_mailboxes(arr, a->ad_data.ad_group->grp_mb_list);
+			add_mailboxes(l, a->ad_data.ad_group->grp_mb_list, (size_t)-1);
 	}
 }
 
 /* Lenient address list for a header libetpan refused: every addr@domain,
- * with the text before it (quotes stripped) as the display name. */
+ * with the text before it (quotes stripped) as the display name; at most
+ * max of them. */
 static void
-add_lenient(json_object *arr, const char *raw)
+add_lenient(struct jlist *l, const char *raw, size_t max)
 {
 	struct crm_buf u = CRM_BUF_INIT;
 	const char *p, *at;
 
 	unfold(&u, raw, strlen(raw));
 	p = u.s ? u.s : "";
-	while ((at = strchr(p, '@'))) {
+	while (l->n < max && (at = strchr(p, '@'))) {
 		const char *a = at, *b = at + 1;
 		while (a > p && !strchr(" \t<>,;:\"'()[]", a[-1]))
 			a--;
@@ -298,7 +404,7 @@ add_lenient(json_object *arr, const char *raw)
 			while (ne > ns && strchr(" \t,\"'<", ne[-1]))
 				ne--;
 			char *name = ne > ns ? crm_xstrndup(ns, (size_t)(ne - ns)) : NULL;
-			json_object_array_add(arr, addr_obj(name, email));
+			jw_addr(jl_next(l), name, email);
 			free(email);
 			free(name);
 		}
@@ -362,17 +468,28 @@ raw_field(const char *msg, size_t mlen, const char *name, struct crm_buf *out)
 	}
 }
 
+/* Message ids in a raw header value, in order, as JSON strings (repaired)
+ * into l; the first also as a C string into *first when first is given. */
 static void
-add_ids(json_object *arr, const char *raw)
+add_ids(struct jlist *l, const char *raw, char **first)
 {
 	const char *p = raw, *lt, *gt;
+	size_t found = 0;
 
 	while ((lt = strchr(p, '<')) && (gt = strchr(lt + 1, '>'))) {
-		if (gt > lt + 1 && memchr(lt + 1, '@', (size_t)(gt - lt - 1)))
-			json_object_array_add(arr, crm_json_utf8(lt + 1, (size_t)(gt - lt - 1)));
+		if (gt > lt + 1 && memchr(lt + 1, '@', (size_t)(gt - lt - 1))) {
+			if (first) {
+				struct crm_buf b = CRM_BUF_INIT;
+				crm_utf8_repair(&b, lt + 1, (size_t)(gt - lt - 1));
+				*first = crm_buf_steal(&b);
+				return;
+			}
+			jw_utf8(jl_next(l), lt + 1, (size_t)(gt - lt - 1));
+			found++;
+		}
 		p = gt + 1;
 	}
-	if (json_object_array_length(arr) == 0 && bare_ids(raw)) {
+	if (!found && bare_ids(raw)) {
 		/* ids without brackets: whitespace-separated tokens with an '@' */
 		p = raw;
 		while (*p) {
@@ -381,20 +498,25 @@ add_ids(json_object *arr, const char *raw)
 			const char *s = p;
 			while (*p && !isspace((unsigned char)*p))
 				p++;
-			if (p > s && memchr(s, '@', (size_t)(p - s)))
-				json_object_array_add(arr, crm_json_utf8(s, (size_t)(p - s)));
+			if (p > s && memchr(s, '@', (size_t)(p - s))) {
+				if (first) {
+					struct crm_buf b = CRM_BUF_INIT;
+					crm_utf8_repair(&b, s, (size_t)(p - s));
+					*first = crm_buf_steal(&b);
+					return;
+				}
+				jw_utf8(jl_next(l), s, (size_t)(p - s));
+			}
 		}
 	}
 }
 
-static json_object *
-id_list(clist *l)
+static void
+id_list(struct jlist *l, clist *ids)
 {
-	json_object *arr = json_object_new_array();
-	if (l)
-		for (clistiter *it = clist_begin(l); it; it = clist_next(it))
-			json_object_array_add(arr, jstr_raw(clist_content(it)));
-	return arr;
+	if (ids)
+		for (clistiter *it = clist_begin(ids); it; it = clist_next(it))
+			jw_raw(jl_next(l), clist_content(it));
 }
 
 /* ---- body ---- */
@@ -402,8 +524,13 @@ id_list(clist *l)
 struct body {
 	const struct crm_msgopts *o;
 	struct crm_buf plain, html, dsn;
-	json_object *attachments;
+	struct crm_buf htmlparts;   /* the text/html parts (struct mailmime *) */
+	struct jlist attachments;
 	int depth;
+	/* libetpan gives a message part parsed at the top level the length of
+	 * the whole buffer: the buffer it parsed, and the message's length */
+	const char *top;
+	size_t top_len, msg_len;
 };
 
 static void
@@ -496,12 +623,36 @@ decoded_size(struct mailmime_data *d)
 	if (d->dt_type != MAILMIME_DATA_TEXT || !s)
 		return 0;
 	if (d->dt_encoding == MAILMIME_MECHANISM_BASE64) {
-		for (size_t i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)s[i];
-			if (isalnum(c) || c == '+' || c == '/')
-				k++;
-			else if (c == '=')
-				pad++;
+		static unsigned char cls[256];     /* 1: base64 letter, 2: '=' */
+		if (!cls['A']) {
+			for (int c = 0; c < 256; c++)
+				cls[c] = (unsigned char)(isalnum(c) || c == '+' || c == '/' ? 1 : c == '=' ? 2 : 0);
+		}
+		size_t i = 0;
+#ifdef __SSE2__
+		/* sixteen at a time: per-lane counts, summed every 255 rounds */
+		while (i + 16 <= n) {
+			__m128i ck = _mm_setzero_si128(), cp = _mm_setzero_si128();
+			for (int r = 0; r < 255 && i + 16 <= n; r++, i += 16) {
+				__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+#define IN(lo, hi) _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8((lo) - 1)), \
+    _mm_cmpgt_epi8(_mm_set1_epi8((hi) + 1), v))
+				__m128i a = _mm_or_si128(_mm_or_si128(IN('A', 'Z'), IN('a', 'z')),
+				    _mm_or_si128(IN('0', '9'), _mm_or_si128(_mm_cmpeq_epi8(v,
+				    _mm_set1_epi8('+')), _mm_cmpeq_epi8(v, _mm_set1_epi8('/')))));
+#undef IN
+				ck = _mm_sub_epi8(ck, a);
+				cp = _mm_sub_epi8(cp, _mm_cmpeq_epi8(v, _mm_set1_epi8('=')));
+			}
+			__m128i z = _mm_setzero_si128(), sk = _mm_sad_epu8(ck, z), sp = _mm_sad_epu8(cp, z);
+			k += (size_t)_mm_cvtsi128_si32(sk) + (size_t)_mm_extract_epi16(sk, 4);
+			pad += (size_t)_mm_cvtsi128_si32(sp) + (size_t)_mm_extract_epi16(sp, 4);
+		}
+#endif
+		for (; i < n; i++) {
+			unsigned char c = cls[(unsigned char)s[i]];
+			k += c & 1;
+			pad += c >> 1;
 		}
 		return (k + pad) / 4 * 3 - (pad > 2 ? 2 : pad) + (k + pad) % 4 * 3 / 4;
 	}
@@ -535,6 +686,19 @@ normalise_text(struct crm_buf *out, const char *s, size_t n, int flowed, int del
 		char c = s[i];
 		if (c != '\r' && c != '\n' && c != 0) {
 			size_t j = i + 1;
+#ifdef __SSE2__
+			const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n'),
+			    nul = _mm_setzero_si128();
+			for (; j + 16 <= n; j += 16) {
+				__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+				unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr),
+				    _mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, nul))));
+				if (m) {
+					j += (size_t)__builtin_ctz(m);
+					break;
+				}
+			}
+#endif
 			while (j < n && s[j] != '\r' && s[j] != '\n' && s[j] != 0)
 				j++;
 			crm_buf_add(out, s + i, j - i);
@@ -581,8 +745,8 @@ static void
 add_text_part(struct crm_buf *dst, struct mailmime *m, struct mailmime_single_fields *sf,
     int is_html)
 {
-	const char *data;
-	size_t len;
+	const char *data, *text;
+	size_t len, tlen;
 	char *owned;
 	char meta[64];
 	const char *cs = sf->fld_content_charset;
@@ -591,19 +755,26 @@ add_text_part(struct crm_buf *dst, struct mailmime *m, struct mailmime_single_fi
 	part_bytes(m->mm_data.mm_single, &data, &len, &owned);
 	if (is_html && !cs)
 		cs = crm_html_meta_charset(data, len, meta, sizeof meta);
-	crm_to_utf8(&u, cs, data, len);
-	if (owned)
-		mmap_string_unref(owned);
-	if (dst->len && u.len)
+	if (crm_utf8_as_is(cs, data, len)) {
+		text = data;            /* the usual case: no copy */
+		tlen = len;
+	} else {
+		crm_to_utf8(&u, cs, data, len);
+		text = u.s ? u.s : "";
+		tlen = u.len;
+	}
+	if (dst->len && tlen)
 		crm_buf_addc(dst, '\n');
 	if (is_html) {
-		crm_buf_add(dst, u.s ? u.s : "", u.len);
+		crm_buf_add(dst, text, tlen);
 	} else {
 		const char *fmt = param(m->mm_content_type, "format");
 		const char *ds = param(m->mm_content_type, "delsp");
-		normalise_text(dst, u.s ? u.s : "", u.len, fmt && !strcasecmp(fmt, "flowed"),
+		normalise_text(dst, text, tlen, fmt && !strcasecmp(fmt, "flowed"),
 		    ds && !strcasecmp(ds, "yes"));
 	}
+	if (owned)
+		mmap_string_unref(owned);
 	crm_buf_free(&u);
 }
 
@@ -654,11 +825,16 @@ rfc2231_name(struct mailmime_fields *f, struct mailmime_content *ct, struct crm_
 static void
 add_attachment(struct body *b, const char *filename, const char *ctype, size_t size)
 {
-	json_object *a = json_object_new_object();
-	json_object_object_add(a, "filename", filename ? jstr_raw(filename) : NULL);
-	json_object_object_add(a, "content_type", jstr_raw(ctype));
-	json_object_object_add(a, "size", json_object_new_int64((int64_t)size));
-	json_object_array_add(b->attachments, a);
+	struct crm_buf *o = jl_next(&b->attachments);
+
+	crm_buf_adds(o, "{\"filename\":");
+	if (filename)
+		jw_raw(o, filename);
+	else
+		crm_buf_adds(o, "null");
+	crm_buf_adds(o, ",\"content_type\":");
+	jw_raw(o, ctype);
+	jw_size(o, size);
 }
 
 static void walk(struct body *b, struct mailmime *m);
@@ -684,7 +860,7 @@ walk_single(struct body *b, struct mailmime *m)
 	if (!attachment && !strcmp(ct, "text/plain"))
 		add_text_part(&b->plain, m, &sf, 0);
 	else if (!attachment && !strcmp(ct, "text/html"))
-		add_text_part(&b->html, m, &sf, 1);
+		crm_buf_add(&b->htmlparts, &m, sizeof m);   /* decoded if needed */
 	else if ((!strcmp(ct, "message/delivery-status") ||
 	    !strcmp(ct, "message/global-delivery-status")) && !b->dsn.len)
 		add_text_part(&b->dsn, m, &sf, 0);
@@ -722,7 +898,9 @@ walk(struct body *b, struct mailmime *m)
 					crm_header_decode(&name, fld->fld_data.fld_subject->sbj_value,
 					    strlen(fld->fld_data.fld_subject->sbj_value));
 			}
-		add_attachment(b, name.len ? name.s : NULL, ct, m->mm_length);
+		add_attachment(b, name.len ? name.s : NULL, ct,
+		    m->mm_mime_start == b->top && m->mm_length == b->top_len ? b->msg_len :
+		    m->mm_length);
 		crm_buf_free(&name);
 		break;
 	}
@@ -741,48 +919,91 @@ blank(const char *s, size_t n)
 
 /* ---- headers ---- */
 
-static int
-cmpstr(const void *a, const void *b)
+/* keep_headers as a hash set (built on first use), and the prefixes
+ * with their lengths: this runs for every header field. */
+#define KEPT_SLOTS 128
+static const char *kept_set[KEPT_SLOTS];
+static size_t kept_plen[sizeof keep_prefixes / sizeof keep_prefixes[0]];
+
+static unsigned
+kept_hash(const char *l, size_t n)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	return (unsigned)(n * 31 + (unsigned char)l[0] * 7 + (unsigned char)l[n - 1] * 3 +
+	    (n > 3 ? (unsigned char)l[3] : 0)) & (KEPT_SLOTS - 1);
 }
 
 static int
 kept(const char *lname)
 {
-	static const char **sorted;
-	static size_t n;
+	size_t n = strlen(lname);
 
-	if (!sorted) {
-		while (keep_headers[n])
-			n++;
-		sorted = crm_xmalloc(n * sizeof *sorted);
-		memcpy(sorted, keep_headers, n * sizeof *sorted);
-		qsort(sorted, n, sizeof *sorted, cmpstr);
+	if (!kept_set[0] && !kept_plen[0]) {
+		for (const char *const *h = keep_headers; *h; h++) {
+			unsigned i = kept_hash(*h, strlen(*h));
+			while (kept_set[i])
+				i = (i + 1) & (KEPT_SLOTS - 1);
+			kept_set[i] = *h;
+		}
+		for (size_t i = 0; keep_prefixes[i]; i++)
+			kept_plen[i] = strlen(keep_prefixes[i]);
 	}
-	if (bsearch(&lname, sorted, n, sizeof *sorted, cmpstr))
-		return 1;
+	if (!n)
+		return 0;
+	for (unsigned i = kept_hash(lname, n); kept_set[i]; i = (i + 1) & (KEPT_SLOTS - 1))
+		if (!strcmp(kept_set[i], lname))
+			return 1;
 	if (lname[0] != 'x' || lname[1] != '-')
 		return 0;
-	for (const char *const *h = keep_prefixes; *h; h++)
-		if (!strncmp(lname, *h, strlen(*h)))
+	for (size_t i = 0; keep_prefixes[i]; i++)
+		if (n >= kept_plen[i] && !memcmp(lname, keep_prefixes[i], kept_plen[i]))
 			return 1;
 	return 0;
 }
 
+/* What a header field adds to a record, kept with a cached field: the
+ * JSON of its addresses (n of them) or of its decoded value. */
+struct render {
+	struct crm_buf json;
+	size_t n;
+	int done;
+};
+
 struct hdrs {
-	json_object *from, *to, *cc, *reply_to, *refs, *subject, *headers;
+	struct jlist from, to, cc, reply_to, refs, headers;
+	struct crm_buf subject;     /* a JSON string; empty: no Subject */
+	struct crm_buf names;       /* the names in headers (see header_slot()) */
+	struct crm_buf tmp;
 	char *message_id, *in_reply_to;
 	const char *received_raw;   /* points into the parsed fields */
 	time_t date;
 	int nfields;
 };
 
+/* Add "name":value to headers unless name is there already; returns the
+ * buffer to write the value into, or NULL. */
+static struct crm_buf *
+header_slot(struct hdrs *h, const char *lname)
+{
+	size_t k = strlen(lname);
+
+	/* names: a length byte, then the name (names are under 64 bytes) */
+	for (size_t i = 0; i < h->names.len; i += 1 + (unsigned char)h->names.s[i])
+		if ((unsigned char)h->names.s[i] == k && !memcmp(h->names.s + i + 1, lname, k))
+			return NULL;
+	crm_buf_addc(&h->names, (char)k);
+	crm_buf_add(&h->names, lname, k);
+	struct crm_buf *o = jl_next(&h->headers);
+	crm_json_escape(o, lname, k);
+	crm_buf_addc(o, ':');
+	return o;
+}
+
 static void
-optional_field(struct hdrs *h, const char *name, const char *value)
+optional_field(struct hdrs *h, const char *name, const char *value, struct render *r)
 {
 	char lname[64];
 	size_t n = strlen(name);
+	struct crm_buf *o;
 
 	if (n >= sizeof lname)
 		return;
@@ -792,36 +1013,118 @@ optional_field(struct hdrs *h, const char *name, const char *value)
 	for (size_t i = 0; i <= n; i++)
 		lname[i] = (char)tolower((unsigned char)name[i]);
 	/* structured fields libetpan refused land here: read them leniently */
-	if (!strcmp(lname, "from") && !h->from) {
-		json_object *arr = json_object_new_array();
-		add_lenient(arr, value);
-		if (json_object_array_length(arr))
-			h->from = json_object_get(json_object_array_get_idx(arr, 0));
-		json_object_put(arr);
+	if (!strcmp(lname, "from") && !h->from.n) {
+		add_lenient(&h->from, value, 1);
 	} else if ((!strcmp(lname, "to") || !strcmp(lname, "cc") || !strcmp(lname, "reply-to"))) {
-		add_lenient(lname[0] == 't' ? h->to : lname[0] == 'c' ? h->cc : h->reply_to, value);
+		add_lenient(lname[0] == 't' ? &h->to : lname[0] == 'c' ? &h->cc : &h->reply_to,
+		    value, (size_t)-1);
 	} else if (!strcmp(lname, "message-id") && !h->message_id) {
-		json_object *arr = json_object_new_array();
-		add_ids(arr, value);
-		if (json_object_array_length(arr))
-			h->message_id = crm_xstrdup(json_object_get_string(json_object_array_get_idx(arr, 0)));
-		json_object_put(arr);
+		add_ids(NULL, value, &h->message_id);
 	} else if (!strcmp(lname, "in-reply-to") && !h->in_reply_to) {
-		json_object *arr = json_object_new_array();
-		add_ids(arr, value);
-		if (json_object_array_length(arr))
-			h->in_reply_to = crm_xstrdup(json_object_get_string(json_object_array_get_idx(arr, 0)));
-		json_object_put(arr);
-	} else if (!strcmp(lname, "references") && json_object_array_length(h->refs) == 0) {
-		add_ids(h->refs, value);
+		add_ids(NULL, value, &h->in_reply_to);
+	} else if (!strcmp(lname, "references") && h->refs.n == 0) {
+		add_ids(&h->refs, value, NULL);
 	} else if (!strcmp(lname, "date") && h->date == (time_t)-1) {
 		h->date = crm_parse_rfc5322_date(value, strlen(value));
 	} else if (!strcmp(lname, "received")) {
 		if (!h->received_raw)
 			h->received_raw = value;   /* the topmost hop; parsed only if needed */
 	}
-	if (kept(lname) && !json_object_object_get_ex(h->headers, lname, NULL))
-		json_object_object_add(h->headers, lname, decoded_str(value));
+	if (kept(lname) && (o = header_slot(h, lname))) {
+		if (!r->done) {
+			jw_decoded(&r->json, value, &h->tmp);
+			r->done = 1;
+		}
+		crm_buf_add(o, r->json.s, r->json.len);
+	}
+}
+
+/* Append a rendering's members to a list. */
+static void
+jl_append(struct jlist *l, const struct render *r)
+{
+	if (!r->n)
+		return;
+	if (l->n)
+		crm_buf_addc(&l->b, ',');
+	crm_buf_add(&l->b, r->json.s, r->json.len);
+	l->n += r->n;
+}
+
+/* One header field into h.  r: where its rendering (addresses, decoded
+ * value) is kept between messages, or NULL. */
+static void
+read_field(struct hdrs *h, struct mailimf_field *fld, struct render *r)
+{
+	struct crm_buf *o;
+	struct render tmp = { CRM_BUF_INIT, 0, 0 };
+	struct jlist l;
+
+	if (!r)
+		r = &tmp;
+	l.b = r->json;          /* rendered into r->json's buffer */
+	l.b.len = 0;
+	l.n = 0;
+	h->nfields++;
+	switch (fld->fld_type) {
+	case MAILIMF_FIELD_FROM:
+		if (!h->from.n && fld->fld_data.fld_from) {
+			if (!r->done) {
+				add_mailboxes(&l, fld->fld_data.fld_from->frm_mb_list, 1);
+				r->json = l.b, r->n = l.n, r->done = 1;
+			}
+			jl_append(&h->from, r);
+		}
+		break;
+	case MAILIMF_FIELD_TO:
+	case MAILIMF_FIELD_CC:
+	case MAILIMF_FIELD_REPLY_TO:
+		if (!r->done) {
+			add_addresses(&l, fld->fld_type == MAILIMF_FIELD_TO ?
+			    fld->fld_data.fld_to->to_addr_list : fld->fld_type == MAILIMF_FIELD_CC ?
+			    fld->fld_data.fld_cc->cc_addr_list : fld->fld_data.fld_reply_to->rt_addr_list);
+			r->json = l.b, r->n = l.n, r->done = 1;
+		}
+		jl_append(fld->fld_type == MAILIMF_FIELD_TO ? &h->to :
+		    fld->fld_type == MAILIMF_FIELD_CC ? &h->cc : &h->reply_to, r);
+		break;
+	case MAILIMF_FIELD_MESSAGE_ID:
+		if (!h->message_id && fld->fld_data.fld_message_id->mid_value)
+			h->message_id = crm_xstrdup(fld->fld_data.fld_message_id->mid_value);
+		break;
+	case MAILIMF_FIELD_IN_REPLY_TO: {
+		clist *ids = fld->fld_data.fld_in_reply_to->mid_list;
+		if (!h->in_reply_to && ids && clist_begin(ids))
+			h->in_reply_to = crm_xstrdup(clist_content(clist_begin(ids)));
+		break;
+	}
+	case MAILIMF_FIELD_REFERENCES:
+		if (h->refs.n == 0) {
+			crm_buf_reset(&h->refs.b);
+			id_list(&h->refs, fld->fld_data.fld_references->mid_list);
+		}
+		break;
+	case MAILIMF_FIELD_SUBJECT:
+		if (!h->subject.len)
+			jw_decoded(&h->subject, fld->fld_data.fld_subject->sbj_value, &h->tmp);
+		break;
+	case MAILIMF_FIELD_ORIG_DATE:
+		if (h->date == (time_t)-1)
+			h->date = dt_to_time(fld->fld_data.fld_orig_date->dt_date_time);
+		break;
+	case MAILIMF_FIELD_RETURN_PATH:
+		if (fld->fld_data.fld_return_path && fld->fld_data.fld_return_path->ret_path &&
+		    (o = header_slot(h, "return-path"))) {
+			const char *a = fld->fld_data.fld_return_path->ret_path->pt_addr_spec;
+			jw_raw(o, a ? a : "");
+		}
+		break;
+	case MAILIMF_FIELD_OPTIONAL_FIELD:
+		optional_field(h, fld->fld_data.fld_optional_field->fld_name,
+		    fld->fld_data.fld_optional_field->fld_value, r);
+		break;
+	}
+	crm_buf_free(&tmp.json);
 }
 
 static void
@@ -829,74 +1132,680 @@ read_fields(struct hdrs *h, struct mailimf_fields *f)
 {
 	if (!f || !f->fld_list)
 		return;
-	for (clistiter *it = clist_begin(f->fld_list); it; it = clist_next(it)) {
-		struct mailimf_field *fld = clist_content(it);
-		h->nfields++;
-		switch (fld->fld_type) {
-		case MAILIMF_FIELD_FROM:
-			if (!h->from && fld->fld_data.fld_from) {
-				json_object *arr = json_object_new_array();
-				add_mailboxes(arr, fld->fld_data.fld_from->frm_mb_list);
-				if (json_object_array_length(arr))
-					h->from = json_object_get(json_object_array_get_idx(arr, 0));
-				json_object_put(arr);
-			}
-			break;
-		case MAILIMF_FIELD_TO:
-			add_addresses(h->to, fld->fld_data.fld_to->to_addr_list);
-			break;
-		case MAILIMF_FIELD_CC:
-			add_addresses(h->cc, fld->fld_data.fld_cc->cc_addr_list);
-			break;
-		case MAILIMF_FIELD_REPLY_TO:
-			add_addresses(h->reply_to, fld->fld_data.fld_reply_to->rt_addr_list);
-			break;
-		case MAILIMF_FIELD_MESSAGE_ID:
-			if (!h->message_id && fld->fld_data.fld_message_id->mid_value)
-				h->message_id = crm_xstrdup(fld->fld_data.fld_message_id->mid_value);
-			break;
-		case MAILIMF_FIELD_IN_REPLY_TO: {
-			clist *l = fld->fld_data.fld_in_reply_to->mid_list;
-			if (!h->in_reply_to && l && clist_begin(l))
-				h->in_reply_to = crm_xstrdup(clist_content(clist_begin(l)));
+	for (clistiter *it = clist_begin(f->fld_list); it; it = clist_next(it))
+		read_field(h, clist_content(it), NULL);
+}
+
+/* ---- the header, one field at a time ----
+ *
+ * Parsing the whole header with libetpan (mailimf_envelope_and_
+ * optional_fields_parse, inside mailmime_parse) was half the time of a
+ * record, most of it on fields no record uses (every Received but the
+ * first, X-Spam-*, DKIM-Signature...) and on the same To:, From:,
+ * Sender: and List-*: values over and over.  So the header is cut into
+ * fields here, and each field the record needs is given alone to the same
+ * libetpan parser, its result cached by the field's bytes; mailmime_parse
+ * then sees only the MIME fields and the body.
+ *
+ * The cut must be libetpan's.  libetpan reads a field up to the first
+ * line end not followed by white space (field_end()) and stops the header
+ * at the first field it cannot parse.  A field parsed alone must come
+ * back as one field taking all its bytes; a field skipped must be one
+ * that libetpan reads as an optional field of exactly those bytes
+ * (optional_exact() follows its grammar).  Alone or in the message, a
+ * parser sees the same bytes up to the field's last line end, and the
+ * byte after it (the next field's first, or the blank line) ends the field
+ * just as the end of the input does.  Two rules can carry a structured
+ * field over a line end: a quoted pair (a backslash before CR or LF) and
+ * an encoded word, whose text libetpan reads up to the next "?=" wherever
+ * it is (stays_inside()).  Whenever any of this is in doubt (those, a '('
+ * in a field name, a field that does not parse, whitespace-only
+ * continuation lines), the whole message takes the old path: one
+ * mailmime_parse of everything.  Two quirks of that path are kept: the
+ * MIME fields mailmime_parse removes from the header do not count as
+ * header fields (mime_removed()), and a message part parsed at the top
+ * gets the length of the whole buffer (struct body's top).
+ * crm_msgopts.whole_header asks for the old path always: it is the
+ * reference the fuzz target (fuzz-mime) and the tests compare this
+ * reading with, byte for byte. */
+
+/* End of the field at pos: after the first LF not followed by SP or HT. */
+static size_t
+field_end(const char *m, size_t n, size_t pos)
+{
+	for (;;) {
+#ifdef __SSE2__
+		/* header lines are short: an inline scan beats a memchr call */
+		const __m128i lf = _mm_set1_epi8('\n');
+		unsigned k = 0;
+		while (pos + 16 <= n && !(k = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    _mm_loadu_si128((const __m128i *)(const void *)(m + pos)), lf))))
+			pos += 16;
+		if (k)
+			pos += (size_t)__builtin_ctz(k);
+		else
+#endif
+			while (pos < n && m[pos] != '\n')
+				pos++;
+		if (pos >= n)
+			return n;
+		pos++;
+		if (pos >= n || (m[pos] != ' ' && m[pos] != '\t'))
+			return pos;
+	}
+}
+
+static int
+ftext(unsigned char c)
+{
+	return c >= 33 && c != ':';
+}
+
+/* The first CR or LF in m[i..n), or n. */
+static size_t
+next_crlf(const char *m, size_t i, size_t n)
+{
+#ifdef __SSE2__
+	const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(m + i));
+		unsigned k = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr),
+		    _mm_cmpeq_epi8(v, lf)));
+		if (k)
+			return i + (size_t)__builtin_ctz(k);
+	}
+#endif
+	while (i < n && m[i] != '\r' && m[i] != '\n')
+		i++;
+	return i;
+}
+
+/* 1 when libetpan's optional-field grammar (field-name ":" unstructured
+ * CRLF, mailimf_optional_field_parse) takes exactly the bytes m[0..n),
+ * n from field_end(), k the length of the name (the ftext run). */
+static int
+optional_exact(const char *m, size_t n, size_t k)
+{
+	enum { START, CR, LF, WSP } st = START;
+	size_t i = k, t;
+
+	if (i == 0 || i >= n || m[i] != ':')
+		return 0;
+	i++;
+	while (i < n && (m[i] == ' ' || m[i] == '\t'))
+		i++;
+	/* mailimf_unstructured_parse: t ends the value (its last line end) */
+	t = i;
+	for (;;) {
+		if (i >= n) {
+			if (st != LF)
+				return 0;       /* the input ends inside the value */
 			break;
 		}
-		case MAILIMF_FIELD_REFERENCES:
-			if (json_object_array_length(h->refs) == 0) {
-				json_object_put(h->refs);
-				h->refs = id_list(fld->fld_data.fld_references->mid_list);
+		char c = m[i];
+		switch (st) {
+		case START:
+			if (c != '\r' && c != '\n') {
+				/* plain text: on to the next CR or LF */
+				i = next_crlf(m, i, n);
+				if (i >= n)
+					return 0;
+				continue;
 			}
+			t = i;
+			st = c == '\r' ? CR : LF;
 			break;
-		case MAILIMF_FIELD_SUBJECT:
-			if (!h->subject)
-				h->subject = decoded_str(fld->fld_data.fld_subject->sbj_value);
+		case CR:
+			st = c == '\n' ? LF : START;
 			break;
-		case MAILIMF_FIELD_ORIG_DATE:
-			if (h->date == (time_t)-1)
-				h->date = dt_to_time(fld->fld_data.fld_orig_date->dt_date_time);
+		case LF:
+			if (c != ' ' && c != '\t')
+				goto out;
+			st = WSP;
 			break;
-		case MAILIMF_FIELD_RETURN_PATH:
-			if (fld->fld_data.fld_return_path && fld->fld_data.fld_return_path->ret_path &&
-			    !json_object_object_get_ex(h->headers, "return-path", NULL)) {
-				const char *a = fld->fld_data.fld_return_path->ret_path->pt_addr_spec;
-				json_object_object_add(h->headers, "return-path", jstr_raw(a ? a : ""));
+		case WSP:
+			st = c == '\r' ? CR : c == '\n' ? LF : START;
+			break;
+		}
+		i++;
+	}
+out:
+	/* then mailimf_unstrict_crlf_parse from t must end the field: it does
+	 * unless continuation lines hold only white space */
+	return (m[t] == '\n' && t + 1 == n) || (m[t] == '\r' && t + 2 == n && m[t + 1] == '\n');
+}
+
+static int
+etoken(unsigned char c)
+{
+	return c >= 31 && !strchr(" ()<>@,;:\"/[]?=", c);
+}
+
+/* 1 unless a libetpan rule could carry the parse of the field f[0..n)
+ * past its last line end: a quoted pair of a backslash and CR or LF, or
+ * an encoded word ("=?charset?Q?") whose text, read up to the next "?=",
+ * does not close inside the field. */
+static int
+stays_inside(const char *f, size_t n)
+{
+	const char *e = f + n, *p;
+
+	for (p = memchr(f, '\\', n); p; p = memchr(p + 1, '\\', (size_t)(e - p - 1)))
+		if (p + 1 < e && (p[1] == '\r' || p[1] == '\n'))
+			return 0;
+	for (p = memchr(f, '?', n); p && p + 1 < e; p = memchr(p + 1, '?', (size_t)(e - p - 1))) {
+		if (p > f && p[-1] == '=') {
+			/* "=?charset?Q?" */
+			const char *q = p + 1;
+			while (q < e && etoken((unsigned char)*q))
+				q++;
+			if (q + 2 < e && q[0] == '?' && (q[1] == 'Q' || q[1] == 'q' ||
+			    q[1] == 'B' || q[1] == 'b') && q[2] == '?') {
+				/* its text runs from q + 3 to the next "?=" */
+				const char *c = q + 3;
+				while ((c = memchr(c, '?', (size_t)(e - c))) && !(c + 1 < e && c[1] == '='))
+					c++;
+				if (!c)
+					return 0;
 			}
-			break;
-		case MAILIMF_FIELD_OPTIONAL_FIELD:
-			optional_field(h, fld->fld_data.fld_optional_field->fld_name,
-			    fld->fld_data.fld_optional_field->fld_value);
-			break;
 		}
 	}
+	return 1;
+}
+
+/* What fields add to records, by the fields' bytes: the field type and
+ * the JSON it adds (the addresses of From, To, Cc, Reply-To, or the
+ * decoded value of a kept field).  In fixed slots, two ways to a set
+ * (the older one is replaced), so memory is a constant 2 MB; a field too
+ * long for a slot is not kept. */
+#define FCACHE 4096
+#define FSLOT 512
+static struct fslot {
+	uint64_t hash;
+	unsigned short klen, jlen, n;   /* data: the field's bytes, then the JSON */
+	unsigned char type;             /* MAILIMF_FIELD_*; 0: empty */
+	unsigned char age;              /* 2-way: the way used last has age 1 */
+	char data[FSLOT - 18];
+} fcache[FCACHE];
+/* hash | 1 of each filled slot, 0 when empty: a miss reads only these */
+static uint64_t fkey[FCACHE];
+
+/* libetpan's parse of the field m[0..n) alone, or NULL when it is not one
+ * field of exactly those bytes. */
+static struct mailimf_field *
+parse_alone(const char *m, size_t n)
+{
+	struct mailimf_fields *f = NULL;
+	struct mailimf_field *fld = NULL;
+	size_t idx = 0;
+
+	if (mailimf_envelope_and_optional_fields_parse(m, n, &idx, &f) != MAILIMF_NO_ERROR || !f)
+		return NULL;
+	if (idx == n && f->fld_list && clist_count(f->fld_list) == 1) {
+		fld = clist_content(clist_begin(f->fld_list));
+		clist_delete(f->fld_list, clist_begin(f->fld_list));
+	}
+	mailimf_fields_free(f);
+	return fld;
+}
+
+/* A hash of a field's bytes for the cache, eight bytes at a step. */
+static uint64_t
+field_hash(const char *m, size_t n)
+{
+	const uint64_t k = 0x9e3779b97f4a7c15ULL;
+	uint64_t h = n * k, w;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, m + i, 8);
+		h = (h ^ w) * k;
+		h ^= h >> 29;
+	}
+	if (i < n) {
+		w = 0;
+		memcpy(&w, m + i, n - i);
+		h = (h ^ w) * k;
+		h ^= h >> 29;
+	}
+	return h ^ (h >> 32);
+}
+
+/* The field f[0..n) from the cache into h; 0 when it is not there. */
+static int
+cached_field(struct hdrs *h, const char *f, size_t n, uint64_t hv)
+{
+	size_t si = hv & (FCACHE - 2);
+	struct fslot *set = &fcache[si], *c;
+	struct render r;
+	struct crm_buf *o;
+
+	if (fkey[si] == (hv | 1) && set[0].hash == hv && set[0].klen == n &&
+	    !memcmp(set[0].data, f, n))
+		c = set;
+	else if (fkey[si + 1] == (hv | 1) && set[1].hash == hv && set[1].klen == n &&
+	    !memcmp(set[1].data, f, n))
+		c = set + 1;
+	else
+		return 0;
+	set[0].age = c == set;
+	set[1].age = c != set;
+	r.json.s = (char *)(uintptr_t)(c->data + n);
+	r.json.len = r.json.cap = c->jlen;
+	r.n = c->n;
+	h->nfields++;
+	switch (c->type) {
+	case MAILIMF_FIELD_FROM:
+		if (!h->from.n)
+			jl_append(&h->from, &r);
+		break;
+	case MAILIMF_FIELD_TO:
+		jl_append(&h->to, &r);
+		break;
+	case MAILIMF_FIELD_CC:
+		jl_append(&h->cc, &r);
+		break;
+	case MAILIMF_FIELD_REPLY_TO:
+		jl_append(&h->reply_to, &r);
+		break;
+	case MAILIMF_FIELD_OPTIONAL_FIELD: {
+		/* a kept field: its name is the field's first bytes */
+		char l[64];
+		size_t k = 0;
+		while (k < n && k < sizeof l - 1 && ftext((unsigned char)f[k]))
+			k++;
+		for (size_t i = 0; i < k; i++)
+			l[i] = (char)(f[i] >= 'A' && f[i] <= 'Z' ? f[i] + ('a' - 'A') : f[i]);
+		l[k] = 0;
+		if ((o = header_slot(h, l)))
+			crm_buf_add(o, r.json.s, r.json.len);
+		break;
+	}
+	}
+	return 1;
+}
+
+/* Keep what the field f[0..n) (parsed as fld, rendered as r) added. */
+static void
+cache_field(const char *f, size_t n, uint64_t hv, const struct mailimf_field *fld,
+    const struct render *r)
+{
+	struct fslot *set = &fcache[hv & (FCACHE - 2)];
+	struct fslot *c = !set[0].type || (set[1].type && !set[0].age) ? set : set + 1;
+	int t = fld->fld_type;
+
+	if (t != MAILIMF_FIELD_SENDER && t != MAILIMF_FIELD_BCC && !r->done)
+		return;         /* nothing rendered (a second From, a repeated name) */
+	if (t != MAILIMF_FIELD_FROM && t != MAILIMF_FIELD_TO && t != MAILIMF_FIELD_CC &&
+	    t != MAILIMF_FIELD_REPLY_TO && t != MAILIMF_FIELD_SENDER && t != MAILIMF_FIELD_BCC &&
+	    t != MAILIMF_FIELD_OPTIONAL_FIELD)
+		return;
+	if (n + r->json.len > sizeof c->data || r->n > 0xffff || t > 255)
+		return;
+	fkey[c - fcache] = 0;
+	c->type = 0;
+	c->hash = hv;
+	c->klen = (unsigned short)n;
+	c->jlen = (unsigned short)r->json.len;
+	c->n = (unsigned short)r->n;
+	memcpy(c->data, f, n);
+	if (r->json.len)
+		memcpy(c->data + n, r->json.s, r->json.len);
+	c->type = (unsigned char)t;
+	fkey[c - fcache] = hv | 1;
+	set[0].age = c == set;
+	set[1].age = c != set;
+}
+
+enum { N_SKIP, N_MIME, N_PARSE, N_CACHE, N_RECEIVED };
+
+/* What the record needs of a field whose name is l (lower case, NUL-
+ * terminated; NULL for a name optional_field() ignores). */
+static int
+field_need(const char *l, int *received)
+{
+	if (!l)
+		return N_SKIP;  /* optional_field() ignores such names */
+	/* the fields libetpan parses as structured ones (and the lenient
+	 * readings of optional_field()): unique values are not cached */
+	switch (l[0]) {
+	case 'b':
+		if (!strcmp(l, "bcc"))
+			return N_CACHE;
+		break;
+	case 'c':
+		if (!strcmp(l, "cc"))
+			return N_CACHE;
+		if (!strncmp(l, "content-", 8))
+			return N_MIME;
+		break;
+	case 'd':
+		if (!strcmp(l, "date"))
+			return N_PARSE;
+		break;
+	case 'f':
+		if (!strcmp(l, "from"))
+			return N_CACHE;
+		break;
+	case 'i':
+		if (!strcmp(l, "in-reply-to"))
+			return N_PARSE;
+		break;
+	case 'm':
+		if (!strcmp(l, "message-id"))
+			return N_PARSE;
+		if (!strcmp(l, "mime-version"))
+			return N_MIME;
+		break;
+	case 'r':
+		if (!strcmp(l, "references"))
+			return N_PARSE;
+		if (!strcmp(l, "reply-to"))
+			return N_CACHE;
+		if (!strcmp(l, "received"))
+			return (*received)++ ? N_SKIP : N_RECEIVED;   /* the topmost hop only */
+		break;
+	case 's':
+		if (!strcmp(l, "sender"))
+			return N_CACHE;
+		if (!strcmp(l, "subject"))
+			return N_PARSE;
+		break;
+	case 't':
+		if (!strcmp(l, "to"))
+			return N_CACHE;
+		break;
+	}
+	return kept(l) ? N_CACHE : N_SKIP;
+}
+
+/* A name libetpan reads as a structured field (mailimf_envelope_field_parse). */
+static int
+envelope_name(const char *name, size_t n)
+{
+	static const char *const names[] = { "Date", "From", "Sender", "Reply-To", "To",
+		"Cc", "Bcc", "Message-ID", "In-Reply-To", "References", "Subject" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strlen(names[i]) == n && !strncasecmp(name, names[i], n))
+			return 1;
+	return 0;
+}
+
+/* mailmime_parse drops these fields from the message's field list
+ * (remove_unparsed_mime_headers()): they never count as header fields. */
+static int
+mime_removed(const char *name, size_t n)
+{
+	static const char *const names[] = { "Content-Type", "Content-Transfer-Encoding",
+		"Content-ID", "Content-Description", "Content-Disposition", "Content-Language",
+		"MIME-Version" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strlen(names[i]) == n && !strncasecmp(name, names[i], n))
+			return 1;
+	return 0;
+}
+
+/* Parsed Content-Type fields by their bytes (a message's Content-Type
+ * is one of a few hundred in a mailbox), for single-part messages: their
+ * parse (mailmime_field_parse) is the dearest part of mailmime_parse's
+ * work on them.  Such a message goes to mailmime_parse without its
+ * Content-Type, which gives the same tree with text/plain in place of
+ * the type; the cached type is then put in for the record.  Multipart and
+ * message types shape the tree and always go to mailmime_parse. */
+#define CTCACHE 256
+static struct ctcache {
+	uint64_t hash;
+	size_t len;
+	char *bytes;
+	struct mailmime_content *ct;
+} ctcache[CTCACHE];
+
+/* The parsed Content-Type field f[0..n) when it is a discrete type, else
+ * NULL.  The cache owns it. */
+static struct mailmime_content *
+single_part_type(const char *f, size_t n)
+{
+	uint64_t hv = field_hash(f, n);
+	struct ctcache *c = &ctcache[hv & (CTCACHE - 1)];
+	struct mailmime_field *mf = NULL;
+	struct mailmime_content *ct = NULL;
+
+	if (c->ct && c->hash == hv && c->len == n && !memcmp(c->bytes, f, n))
+		return c->ct;
+	/* multipart and message types (their boundaries make them unique):
+	 * not worth a parse here, mailmime_parse reads them */
+	const char *v = memchr(f, ':', n);
+	if (v) {
+		v++;
+		while (v < f + n && (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n'))
+			v++;
+		size_t left = (size_t)(f + n - v);
+		if ((left >= 10 && !strncasecmp(v, "multipart/", 10)) ||
+		    (left >= 8 && !strncasecmp(v, "message/", 8)))
+			return NULL;
+	}
+	struct mailimf_field *fld = parse_alone(f, n);
+	if (fld && fld->fld_type == MAILIMF_FIELD_OPTIONAL_FIELD &&
+	    mailmime_field_parse(fld->fld_data.fld_optional_field, &mf) == MAILIMF_NO_ERROR &&
+	    mf && mf->fld_type == MAILMIME_FIELD_TYPE && mf->fld_data.fld_content &&
+	    mf->fld_data.fld_content->ct_type &&
+	    mf->fld_data.fld_content->ct_type->tp_type == MAILMIME_TYPE_DISCRETE_TYPE) {
+		ct = mf->fld_data.fld_content;
+		mf->fld_data.fld_content = NULL;
+	}
+	if (mf)
+		mailmime_field_free(mf);
+	if (fld)
+		mailimf_field_free(fld);
+	if (!ct)
+		return NULL;
+	if (c->ct) {
+		mailmime_content_free(c->ct);
+		free(c->bytes);
+	}
+	c->hash = hv;
+	c->len = n;
+	c->bytes = crm_xmalloc(n);
+	memcpy(c->bytes, f, n);
+	c->ct = ct;
+	return ct;
+}
+
+/* Bytes of field names: ftext (RFC 5322), above 126, '('; the byte in
+ * lower case in the upper bits. */
+enum { NC_FTEXT = 1, NC_HIGH = 2, NC_PAREN = 4 };
+static const unsigned short name_class[256] = {
+#define NC(c) ((c) < 33 || (c) == ':' ? 0 : NC_FTEXT | ((c) > 126 ? NC_HIGH : 0) | \
+    ((c) == '(' ? NC_PAREN : 0) | (((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : (c)) << 8))
+#define NC4(c) NC(c), NC(c + 1), NC(c + 2), NC(c + 3)
+#define NC16(c) NC4(c), NC4(c + 4), NC4(c + 8), NC4(c + 12)
+	NC16(0), NC16(16), NC16(32), NC16(48), NC16(64), NC16(80), NC16(96), NC16(112),
+	NC16(128), NC16(144), NC16(160), NC16(176), NC16(192), NC16(208), NC16(224), NC16(240),
+#undef NC16
+#undef NC4
+#undef NC
+};
+
+/* The header of msg field by field into h; the MIME fields and the rest
+ * of the message (from the end of the header) into mimemsg.  Returns 0,
+ * or -1 when the message must take the whole-message path.  Fields parsed
+ * here and not cached are appended to *owned (free them after use). */
+static int
+read_header(struct hdrs *h, const char *msg, size_t mlen, struct crm_buf *mimemsg,
+    clist *owned, struct mailmime_content **single)
+{
+	size_t pos = 0, rn = 0, ctoff = 0, ctlen = 0;
+	const char *ctf = NULL;
+	int nct = 0;
+	int received = 0;
+	const char *rf = NULL;
+
+	while (pos < mlen && ftext((unsigned char)msg[pos])) {
+		size_t e = field_end(msg, mlen, pos), k = 0;
+		const char *f = msg + pos;
+		size_t n = e - pos;
+		/* the name, once: its length k, lower-cased into l when it is
+		 * one optional_field() reads (printable ASCII, under 64 bytes) */
+		char l[64];
+		unsigned flags = 0, c;
+		while (k < n && ((c = name_class[(unsigned char)f[k]]) & NC_FTEXT)) {
+			flags |= c;
+			l[k & 63] = (char)(c >> 8);
+			k++;
+		}
+		if (flags & NC_PAREN)
+			return -1;      /* "To(comment):" is a To field to libetpan */
+		l[k < sizeof l ? k : sizeof l - 1] = 0;
+		int need = field_need(!(flags & NC_HIGH) && k < sizeof l ? l : NULL, &received);
+		if (need == N_SKIP || need == N_MIME || need == N_RECEIVED) {
+			if (!optional_exact(f, n, k))
+				return -1;
+			if (need == N_MIME) {
+				if (k == 12 && !strcmp(l, "content-type")) {
+					nct++;
+					ctf = f;
+					ctoff = mimemsg->len;
+					ctlen = n;
+				}
+				crm_buf_add(mimemsg, f, n);
+			}
+			if (need == N_RECEIVED) {
+				rf = f;         /* parsed only if there is no Date */
+				rn = n;
+			} else if (need == N_SKIP || !mime_removed(f, k))
+				h->nfields++;
+		} else {
+			if (!stays_inside(f, n))
+				return -1;
+			uint64_t hv = 0;
+			if (need == N_CACHE) {
+				hv = field_hash(f, n);
+				if (cached_field(h, f, n, hv)) {
+					pos = e;
+					continue;
+				}
+			}
+			struct mailimf_field *fld = parse_alone(f, n);
+			if (!fld)
+				return -1;
+			struct render r = { CRM_BUF_INIT, 0, 0 };
+			read_field(h, fld, &r);
+			/* a structured field that libetpan took as an optional one
+			 * goes through the lenient readings: not cached */
+			if (need == N_CACHE && !(fld->fld_type == MAILIMF_FIELD_OPTIONAL_FIELD &&
+			    envelope_name(f, k)))
+				cache_field(f, n, hv, fld, &r);
+			crm_buf_free(&r.json);
+			/* h keeps copies (only the topmost Received, parsed below, is
+			 * pointed into): freed now, its memory serves the next field */
+			mailimf_field_free(fld);
+		}
+		pos = e;
+	}
+	if (rf) {
+		/* the topmost Received: its date stands in for a missing Date */
+		if (h->date == (time_t)-1) {
+			struct mailimf_field *fld = parse_alone(rf, rn);
+			if (!fld)
+				return -1;
+			if (clist_append(owned, fld) < 0) {
+				mailimf_field_free(fld);
+				crm_die(CRM_EXIT_ENV, "out of memory");
+			}
+			read_field(h, fld, NULL);
+		} else
+			h->nfields++;
+	}
+	if (h->nfields == 0)
+		return -1;
+	*single = NULL;
+	if (nct == 1 && (*single = single_part_type(ctf, ctlen))) {
+		/* mailmime_parse sees no Content-Type (see single_part_type()) */
+		memmove(mimemsg->s + ctoff, mimemsg->s + ctoff + ctlen, mimemsg->len - ctoff - ctlen);
+		mimemsg->len -= ctlen;
+	}
+	crm_buf_add(mimemsg, msg + pos, mlen - pos);
+	return 0;
+}
+
+/* Buffers handed from one record to the next (a few dozen mallocs a
+ * message saved); one larger than 256 KB goes back to malloc. */
+static struct crm_buf pool[32];
+static size_t npool;
+
+static void
+pool_get(struct crm_buf *b)
+{
+	if (npool) {
+		*b = pool[--npool];
+		b->len = 0;
+		b->s[0] = 0;
+	} else
+		*b = (struct crm_buf)CRM_BUF_INIT;
+}
+
+static void
+pool_put(struct crm_buf *b)
+{
+	if (b->s && b->cap <= (256 << 10) && npool < sizeof pool / sizeof pool[0])
+		pool[npool++] = *b;
+	else
+		crm_buf_free(b);
+	*b = (struct crm_buf)CRM_BUF_INIT;
+}
+
+static struct crm_buf *const *
+hdrs_bufs(struct hdrs *h)
+{
+	static struct crm_buf *v[10];
+	v[0] = &h->from.b, v[1] = &h->to.b, v[2] = &h->cc.b, v[3] = &h->reply_to.b;
+	v[4] = &h->refs.b, v[5] = &h->headers.b, v[6] = &h->subject, v[7] = &h->names;
+	v[8] = &h->tmp, v[9] = NULL;
+	return v;
+}
+
+static void
+hdrs_init(struct hdrs *h)
+{
+	*h = (struct hdrs){ .date = (time_t)-1 };
+	for (struct crm_buf *const *b = hdrs_bufs(h); *b; b++)
+		pool_get(*b);
+}
+
+static void
+hdrs_free(struct hdrs *h)
+{
+	for (struct crm_buf *const *b = hdrs_bufs(h); *b; b++)
+		pool_put(*b);
+	free(h->message_id);
+	free(h->in_reply_to);
 }
 
 /* Binary data is not mail: NUL bytes, or many control bytes, up front. */
 static int
 looks_binary(const char *s, size_t n)
 {
-	size_t lim = n < 1024 ? n : 1024, bad = 0;
+	size_t lim = n < 1024 ? n : 1024, bad = 0, i = 0;
 
-	for (size_t i = 0; i < lim; i++) {
+#ifdef __SSE2__
+	/* sixteen bytes at a time: NULs, and control bytes other than \t \n \r */
+	const __m128i c1f = _mm_set1_epi8(0x1f), zero = _mm_setzero_si128();
+	const __m128i ht = _mm_set1_epi8('\t'), lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+	for (; i + 16 <= lim; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)))
+			return 1;
+		__m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f);
+		__m128i ok = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, ht),
+		    _mm_cmpeq_epi8(v, lf)), _mm_cmpeq_epi8(v, cr));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_andnot_si128(ok, ctl));
+		for (; m; m &= m - 1)
+			bad++;
+	}
+#endif
+	for (; i < lim; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == 0)
 			return 1;
@@ -928,6 +1837,13 @@ etpan_charconv(const char *tocode, const char *fromcode, const char *str,
 
 	if (strcasecmp(tocode, "utf-8") && strcasecmp(tocode, "utf8"))
 		return MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET;
+	if (length <= *result_len && crm_utf8_as_is(fromcode, str, length)) {
+		/* the usual word: ASCII, nothing to convert */
+		if (length)
+			memcpy(result, str, length);
+		*result_len = length;
+		return MAIL_CHARCONV_NO_ERROR;
+	}
 	crm_to_utf8(&b, fromcode, str, length);
 	if (b.len > *result_len) {
 		crm_buf_free(&b);
@@ -940,53 +1856,126 @@ etpan_charconv(const char *tocode, const char *fromcode, const char *str,
 	return MAIL_CHARCONV_NO_ERROR;
 }
 
-json_object *
-crm_message_record(const char *raw, size_t len, const struct crm_msgopts *o,
-    json_object *source, const char **why)
+static void
+body_init(struct body *b)
+{
+	pool_get(&b->plain);
+	pool_get(&b->html);
+	pool_get(&b->htmlparts);
+	pool_get(&b->dsn);
+	pool_get(&b->attachments.b);
+}
+
+static void
+body_free(struct body *b)
+{
+	pool_put(&b->plain);
+	pool_put(&b->html);
+	pool_put(&b->htmlparts);
+	pool_put(&b->dsn);
+	pool_put(&b->attachments.b);
+}
+
+static void
+free_fields(clist *l)
+{
+	for (clistiter *it = clist_begin(l); it; it = clist_next(it))
+		mailimf_field_free(clist_content(it));
+	clist_free(l);
+}
+
+/* fast: read the header field by field (see read_header()). */
+static int
+write_record(struct crm_buf *out, const char *raw, size_t len, const struct crm_msgopts *o,
+    const char *source, size_t source_len, const char **why, int fast)
 {
 	struct mailmime *mime = NULL;
 	size_t idx = 0, env;
-	struct hdrs h = { .date = (time_t)-1 };
+	struct hdrs h;
 	struct body b = { .o = o };
-	json_object *rec;
 	char date[32];
+	static struct crm_buf mm;           /* the MIME fields and the body (kept) */
+	clist *owned = NULL;
+	struct mailmime_content *single = NULL, *saved_ct = NULL;
+	struct mailmime *top = NULL;
 
 	*why = NULL;
 	extended_charconv = etpan_charconv;
 	if (o->max_size && len > o->max_size) {
 		*why = "message larger than --max-size";
-		goto fail;
+		return -1;
 	}
 	env = crm_mbox_envelope_len(raw, len);
 	const char *msg = raw + env;
 	size_t mlen = len - env;
 	if (blank(msg, mlen)) {
 		*why = "empty message";
-		goto fail;
+		return -1;
 	}
 	if (looks_binary(msg, mlen)) {
 		*why = "binary data, not a mail message";
-		goto fail;
+		return -1;
 	}
 	if (!starts_with_header(msg, mlen)) {
 		*why = "no header fields, not a mail message";
-		goto fail;
+		return -1;
 	}
-	if (mailmime_parse(msg, mlen, &idx, &mime) != MAILIMF_NO_ERROR || !mime) {
-		*why = "MIME structure could not be parsed";
-		goto fail;
+	hdrs_init(&h);
+	body_init(&b);
+	if (fast) {
+		owned = clist_new();
+		if (!owned)
+			crm_die(CRM_EXIT_ENV, "out of memory");
+		crm_buf_reset(&mm);
+		crm_buf_grow(&mm, mlen);
+		mm.s[0] = 0;
+		if (read_header(&h, msg, mlen, &mm, owned, &single) < 0 ||
+		    mailmime_parse(mm.s, mm.len, &idx, &mime) != MAILIMF_NO_ERROR || !mime ||
+		    (single && !(mime->mm_type == MAILMIME_MESSAGE &&
+		    (top = mime->mm_data.mm_message.mm_msg_mime) && top->mm_type == MAILMIME_SINGLE))) {
+			if (mime)
+				mailmime_free(mime);
+			single = NULL;
+			/* the whole-message path */
+			hdrs_free(&h);
+			hdrs_init(&h);
+			free_fields(owned);
+			owned = NULL;
+			crm_buf_reset(&mm);
+			mime = NULL;
+			idx = 0;
+			fast = 0;
+		}
 	}
-
-	h.to = json_object_new_array();
-	h.cc = json_object_new_array();
-	h.reply_to = json_object_new_array();
-	h.refs = json_object_new_array();
-	h.headers = json_object_new_object();
-	if (mime->mm_type == MAILMIME_MESSAGE)
-		read_fields(&h, mime->mm_data.mm_message.mm_fields);
+	if (fast && single) {
+		/* the cached Content-Type in place of the default text/plain */
+		saved_ct = top->mm_content_type;
+		top->mm_content_type = single;
+	}
+	if (!fast) {
+		if (mailmime_parse(msg, mlen, &idx, &mime) != MAILIMF_NO_ERROR || !mime) {
+			*why = "MIME structure could not be parsed";
+			hdrs_free(&h);
+			body_free(&b);
+			return -1;
+		}
+		if (mime->mm_type == MAILMIME_MESSAGE)
+			read_fields(&h, mime->mm_data.mm_message.mm_fields);
+	}
+	b.top = fast ? mm.s : msg;
+	b.top_len = fast ? mm.len : mlen;
+	b.msg_len = mlen;
 	if (h.nfields == 0) {
 		*why = "no header fields, not a mail message";
-		goto fail_parsed;
+		hdrs_free(&h);
+		body_free(&b);
+		if (saved_ct)
+			top->mm_content_type = saved_ct;    /* the tree's own, to free */
+		mailmime_free(mime);
+		if (owned)
+			free_fields(owned);
+		crm_buf_reset(&mm);
+		return -1;
 	}
 	if (h.in_reply_to) {
 		/* libetpan reads bare words as ids too: apply the same rule */
@@ -1010,11 +1999,12 @@ crm_message_record(const char *raw, size_t len, const struct crm_msgopts *o,
 			crm_buf_adds(&v, "; report-type=");
 			crm_buf_adds(&v, rt);
 		}
-		json_object_object_add(h.headers, "content-type", jstr_raw(v.s));
+		struct crm_buf *slot = header_slot(&h, "content-type");
+		if (slot)
+			jw_raw(slot, v.s);
 		crm_buf_free(&v);
 	}
 
-	b.attachments = json_object_new_array();
 	if (mime->mm_type == MAILMIME_MESSAGE)
 		walk(&b, mime->mm_data.mm_message.mm_msg_mime);
 	else
@@ -1027,15 +2017,39 @@ crm_message_record(const char *raw, size_t len, const struct crm_msgopts *o,
 	size_t lens[3] = { strlen(acct), 1, h.message_id ? strlen(h.message_id) : mlen };
 	crm_sha256_hex(id, 3, parts, lens);
 
-	rec = json_object_new_object();
-	json_object_object_add(rec, "v", json_object_new_int(1));
-	json_object_object_add(rec, "id", json_object_new_string(id));
-	json_object_object_add(rec, "account", jstr_raw(acct));
-	json_object_object_add(rec, "source", source);
-	source = NULL;
-	json_object_object_add(rec, "message_id", h.message_id ? jstr_raw(h.message_id) : NULL);
-	json_object_object_add(rec, "in_reply_to", h.in_reply_to ? jstr_raw(h.in_reply_to) : NULL);
-	json_object_object_add(rec, "references", h.refs);
+	/* the HTML parts are decoded only when they are used: as the text
+	 * when the plain text is blank, or for --html */
+	if (o->html || blank(b.plain.s ? b.plain.s : "", b.plain.len))
+		for (size_t i = 0; i + sizeof(struct mailmime *) <= b.htmlparts.len;
+		    i += sizeof(struct mailmime *)) {
+			struct mailmime *m;
+			struct mailmime_single_fields sf;
+			memcpy(&m, b.htmlparts.s + i, sizeof m);
+			mailmime_single_fields_init(&sf, m->mm_mime_fields, m->mm_content_type);
+			add_text_part(&b.html, m, &sf, 1);
+		}
+	crm_buf_grow(out, 1024 + b.plain.len + b.html.len * (o->html ? 2 : 1));
+	crm_buf_adds(out, "{\"v\":1,\"id\":\"");
+	crm_buf_adds(out, id);
+	crm_buf_adds(out, "\",\"account\":");
+	jw_raw(out, acct);
+	crm_buf_adds(out, ",\"source\":");
+	if (source)
+		crm_buf_add(out, source, source_len);
+	else
+		crm_buf_adds(out, "null");
+	crm_buf_adds(out, ",\"message_id\":");
+	if (h.message_id)
+		jw_raw(out, h.message_id);
+	else
+		crm_buf_adds(out, "null");
+	crm_buf_adds(out, ",\"in_reply_to\":");
+	if (h.in_reply_to)
+		jw_raw(out, h.in_reply_to);
+	else
+		crm_buf_adds(out, "null");
+	crm_buf_adds(out, ",\"references\":");
+	jl_put(out, &h.refs, '[', ']');
 	time_t t = h.date;
 	if (t == (time_t)-1 && h.received_raw) {
 		const char *semi = strrchr(h.received_raw, ';');
@@ -1044,58 +2058,96 @@ crm_message_record(const char *raw, size_t len, const struct crm_msgopts *o,
 	}
 	if (t == (time_t)-1 && o->fallback_date)
 		t = o->fallback_date;
+	crm_buf_adds(out, ",\"date\":");
 	if (t != (time_t)-1) {
 		crm_iso8601(date, sizeof date, t);
-		json_object_object_add(rec, "date", json_object_new_string(date));
+		crm_json_escape(out, date, strlen(date));
 	} else
-		json_object_object_add(rec, "date", NULL);
-	json_object_object_add(rec, "from", h.from);
-	json_object_object_add(rec, "to", h.to);
-	json_object_object_add(rec, "cc", h.cc);
-	json_object_object_add(rec, "reply_to", h.reply_to);
-	json_object_object_add(rec, "subject", h.subject);
-	json_object_object_add(rec, "headers", h.headers);
+		crm_buf_adds(out, "null");
+	crm_buf_adds(out, ",\"from\":");
+	if (h.from.n)
+		crm_buf_add(out, h.from.b.s, h.from.b.len);
+	else
+		crm_buf_adds(out, "null");
+	crm_buf_adds(out, ",\"to\":");
+	jl_put(out, &h.to, '[', ']');
+	crm_buf_adds(out, ",\"cc\":");
+	jl_put(out, &h.cc, '[', ']');
+	crm_buf_adds(out, ",\"reply_to\":");
+	jl_put(out, &h.reply_to, '[', ']');
+	crm_buf_adds(out, ",\"subject\":");
+	if (h.subject.len)
+		crm_buf_add(out, h.subject.s, h.subject.len);
+	else
+		crm_buf_adds(out, "null");
+	crm_buf_adds(out, ",\"headers\":");
+	jl_put(out, &h.headers, '{', '}');
 
-	struct crm_buf text = CRM_BUF_INIT;
+	crm_buf_adds(out, ",\"text\":");
 	if (!blank(b.plain.s ? b.plain.s : "", b.plain.len)) {
-		text = b.plain;
-		b.plain = (struct crm_buf)CRM_BUF_INIT;
+		crm_buf_rtrim(&b.plain);
+		crm_json_escape(out, b.plain.s, b.plain.len);
 	} else if (b.html.len) {
-		struct crm_buf t2 = CRM_BUF_INIT;
+		struct crm_buf t2 = CRM_BUF_INIT, text = CRM_BUF_INIT;
 		crm_html_to_text(&t2, b.html.s, b.html.len);
 		normalise_text(&text, t2.s ? t2.s : "", t2.len, 0, 0);
+		crm_buf_rtrim(&text);
+		crm_json_escape(out, text.s ? text.s : "", text.len);
 		crm_buf_free(&t2);
+		crm_buf_free(&text);
+	} else
+		crm_buf_adds(out, "\"\"");
+	if (o->html && b.html.len) {
+		crm_buf_adds(out, ",\"html\":");
+		crm_json_escape(out, b.html.s, b.html.len);
 	}
-	crm_buf_rtrim(&text);
-	json_object_object_add(rec, "text", crm_json_text(text.s ? text.s : "", text.len));
-	crm_buf_free(&text);
-	if (o->html && b.html.len)
-		json_object_object_add(rec, "html", crm_json_text(b.html.s, b.html.len));
-	if (b.dsn.len)
-		json_object_object_add(rec, "delivery_status", crm_json_text(b.dsn.s, b.dsn.len));
-	json_object_object_add(rec, "attachments", b.attachments);
-	json_object_object_add(rec, "size", json_object_new_int64((int64_t)len));
+	if (b.dsn.len) {
+		crm_buf_adds(out, ",\"delivery_status\":");
+		crm_json_escape(out, b.dsn.s, b.dsn.len);
+	}
+	crm_buf_adds(out, ",\"attachments\":");
+	jl_put(out, &b.attachments, '[', ']');
+	jw_size(out, len);
 
-	crm_buf_free(&b.plain);
-	crm_buf_free(&b.html);
-	crm_buf_free(&b.dsn);
-	free(h.message_id);
-	free(h.in_reply_to);
+	body_free(&b);
+	hdrs_free(&h);
+	if (saved_ct)
+		top->mm_content_type = saved_ct;    /* the tree's own, to free */
 	mailmime_free(mime);
-	return rec;
+	if (owned)
+		free_fields(owned);
+	crm_buf_reset(&mm);
+	return 0;
+}
 
-fail_parsed:
-	json_object_put(h.from);
-	json_object_put(h.to);
-	json_object_put(h.cc);
-	json_object_put(h.reply_to);
-	json_object_put(h.refs);
-	json_object_put(h.subject);
-	json_object_put(h.headers);
-	free(h.message_id);
-	free(h.in_reply_to);
-	mailmime_free(mime);
-fail:
+int
+crm_message_write(struct crm_buf *out, const char *raw, size_t len,
+    const struct crm_msgopts *o, const char *source, size_t source_len, const char **why)
+{
+	return write_record(out, raw, len, o, source, source_len, why, !o->whole_header);
+}
+
+json_object *
+crm_message_record(const char *raw, size_t len, const struct crm_msgopts *o,
+    json_object *source, const char **why)
+{
+	struct crm_buf out = CRM_BUF_INIT;
+	const char *src = NULL;
+	size_t srclen = 0;
+	json_object *rec = NULL;
+
+	if (source)
+		src = crm_json_str(source, &srclen);
+	if (crm_message_write(&out, raw, len, o, src, srclen, why) == 0) {
+		json_tokener *tok = json_tokener_new_ex(64);
+		if (!tok)
+			crm_die(CRM_EXIT_ENV, "out of memory");
+		rec = json_tokener_parse_ex(tok, out.s, (int)out.len);
+		json_tokener_free(tok);
+		if (!rec)
+			*why = "out of memory";
+	}
+	crm_buf_free(&out);
 	json_object_put(source);
-	return NULL;
+	return rec;
 }

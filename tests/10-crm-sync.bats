@@ -276,3 +276,61 @@ PY
 	jq_is '.message_id' bare-id@x
 	jq_is '.in_reply_to' parent@x
 }
+
+# Headers that try the field-by-field reader (lib/mime.c, read_header()):
+# what it must read exactly as libetpan reads the whole header.
+tricky_headers() {
+	mkdir -p tricky/cur tricky/new
+	cd tricky/cur
+	# an encoded word that does not close on its line runs into the body
+	printf 'From: a@b.fr\nTo: c@d.fr\nCc: =?windows-1252?Q?Ren=Eding: base64\n\nPGh0bWw+\nx=94?= <renee@example.be>\nSubject: s\n\nbody\n' >1
+	# a quoted pair that takes the line end into the From field
+	printf 'From: "a\\\nb" <a@b.fr>\nX-Mailer: m\nSubject: s\n\nbody\n' >2
+	# continuation lines of white space only
+	printf 'From: a@b.fr\nX-Mailer: m\n \n\t\nSubject: s\nList-Id: <l.x>\n \n\nbody\n' >3
+	# "To(comment):" is a To field; a name too long to keep; 8-bit in a name
+	printf 'From: a@b.fr\nTo(c): e@f.fr\nX-Mc-%070d: v\nX-\351t\351: v\nSubject: s\n\nbody\n' 0 >4
+	# nothing but MIME fields: no header fields
+	printf 'Content-Type: text/plain\nMIME-Version: 1.0\n\nbody\n' >5
+	# a forwarded message as the whole body; two Content-Types; mime-version
+	printf 'From: a@b.fr\nContent-Type: message/rfc822\n\nFrom: c@d.fr\nSubject: inner\n\nhi\n' >6
+	printf 'From: a@b.fr\nContent-Type: text/html\nContent-Type: text/plain\nmime-version: 1.0\n\n<p>x</p>\n' >7
+	# no Date: the topmost Received; the same fields again (the cache)
+	printf 'Received: from a by b; Mon, 3 Nov 2025 08:00:00 +0000\nReceived: from c by d; Sun, 2 Nov 2025 08:00:00 +0000\nFrom: "Ann" <a@b.fr>\nTo: x@y.fr, "Bob" <b@y.fr>\nList-Id: <l.x>\nSubject: s\n\nbody\n' >8
+	printf 'From: "Ann" <a@b.fr>\nTo: x@y.fr, "Bob" <b@y.fr>\nList-Id: <l.x>\nDate: Tue, 4 Nov 2025 10:00:00 +0100\nSubject: t\n\nbody\n' >9
+	printf 'From: "Ann" <a@b.fr>\nTo: x@y.fr, "Bob" <b@y.fr>\nFrom: z@z.fr\nSubject: u\n\nbody\n' >10
+	# a header that ends the file; CRLF lines; a field without a colon
+	printf 'From: a@b.fr\nSubject: end' >11
+	printf 'From: a@b.fr\r\nTo: c@d.fr\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nd\351j\340\r\n' >12
+	printf 'From: a@b.fr\nnot a field\nSubject: s\n\nbody\n' >13
+	cd ../..
+}
+
+@test "the header read field by field gives the records of the whole-header parse, byte for byte" {
+	tricky_headers
+	for src in "--maildir tricky" "--maildir $MD -r" "--mbox $MBOX" "--html --maildir $FIX/sample/Maildir -r"; do
+		crm-sync $src >fast.jsonl 2>fast.err || true
+		CRM_SYNC_WHOLE_HEADER=1 crm-sync $src >whole.jsonl 2>whole.err || true
+		cmp fast.jsonl whole.jsonl
+		cmp fast.err whole.err
+	done
+	for f in "$CRM_TOP"/tests/fuzz/regress/*; do
+		crm-sync "$f" >fast.jsonl 2>/dev/null || true
+		CRM_SYNC_WHOLE_HEADER=1 crm-sync "$f" >whole.jsonl 2>/dev/null || true
+		cmp fast.jsonl whole.jsonl
+	done
+}
+
+@test "no Date: the topmost Received gives the date; a forwarded message as the body is listed with the message's size" {
+	tricky_headers
+	run crm-sync tricky/cur/8
+	jq_is '.date' "2025-11-03T08:00:00Z"
+	jq_is '[.to[].email] | join(" ")' "x@y.fr b@y.fr"
+	jq_is '.headers["list-id"]' "<l.x>"
+	run crm-sync tricky/cur/6
+	jq_is '.attachments[0].content_type' "message/rfc822"
+	jq_is '.attachments[0].size' "$(wc -c <tricky/cur/6)"
+	run --separate-stderr crm-sync tricky/cur/5
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"no header fields"* ]]
+}

@@ -11,17 +11,17 @@
 #include <unistd.h>
 
 static void
-one(const char *raw, size_t len, json_object *src, time_t fb, const char *err, void *arg)
+one(const char *raw, size_t len, const struct crm_msgsrc *src, time_t fb, const char *err,
+    void *arg)
 {
 	struct crm_msgopts o = { .account = "fuzz", .max_size = 1 << 20, .fallback_date = fb };
 	const char *why;
 	(void)err;
 	(void)arg;
 	if (raw) {
-		json_object *rec = crm_message_record(raw, len, &o, src, &why);
+		json_object *rec = crm_message_record(raw, len, &o, crm_msgsrc_json(src), &why);
 		json_object_put(rec);
-	} else
-		json_object_put(src);
+	}
 }
 
 int
