@@ -2466,6 +2466,31 @@ add_street_part(struct crm_buf *b, const char *s, size_t n)
 	crm_buf_add(b, s, n);
 }
 
+/* "Herengracht 450", "Bahnhofstrasse 42", "Keizersgracht 123-125": a
+ * line that is one to four words and a house number, the street name
+ * first (Dutch, German, Swiss, Belgian order), its street word often
+ * glued to the name so the lexicon cannot see it. */
+static int
+number_last_street(const char *s, size_t n)
+{
+	trim(&s, &n);
+	size_t e = n, d = 0;
+	while (e && a_isalpha((unsigned char)s[e - 1]) && n - e < 1)
+		e--;
+	while (e && (a_isdigit((unsigned char)s[e - 1]) || s[e - 1] == '-'))
+		e--, d++;
+	if (!d || d > 9 || !e || s[e - 1] != ' ' || !a_isdigit((unsigned char)s[e]))
+		return 0;
+	e--;
+	if (!e || !(a_isupper((unsigned char)s[0]) || (unsigned char)s[0] >= 0xC3)
+	    || count_digits(s, e) || count_words(s, e) > 4)
+		return 0;
+	for (size_t i = 0; i < e; i++)
+		if (strchr("@:|/,;()", s[i]))
+			return 0;
+	return 1;
+}
+
 /* Street text before position `at` of line li: the street-like segments
  * of that line, or the street-like lines just above. */
 static char *
@@ -2489,8 +2514,12 @@ street_before(struct ex *x, int li, size_t at)
 	}
 	if (!b.len) {
 		int top = li;
-		while (top > 0 && li - top < 2 && streetish(x, x->lines[top - 1], x->lens[top - 1])
-		    && count_digits(x->lines[top - 1], x->lens[top - 1]) < 8
+		/* many digits make a phone line, unless they are apart
+		 * ("1250, boulevard ..., bureau 2200") */
+		while (top > 0 && li - top < 2 && (streetish(x, x->lines[top - 1], x->lens[top - 1])
+		    || number_last_street(x->lines[top - 1], x->lens[top - 1]))
+		    && (count_digits(x->lines[top - 1], x->lens[top - 1]) < 8
+		    || rx(&x->c, x->c.r->p_phone, x->lines[top - 1], x->lens[top - 1], 0) < 0)
 		    && !memchr(x->lines[top - 1], '@', x->lens[top - 1]))
 			top--;
 		for (int k = top; k < li; k++) {
@@ -2683,6 +2712,7 @@ out:
 }
 
 static int find_address_line(struct ex *x, int li, struct crm_signature *s);
+static int geography(const struct crm_sig_rules *r, const char *s, size_t n);
 
 /* The address on line li, if any; a line of separate segments is read
  * again rewritten (address_segments()) when the patterns find nothing. */
@@ -2798,13 +2828,33 @@ find_address_line(struct ex *x, int li, struct crm_signature *s)
 			free(pc);
 			return 0;
 		}
+		/* "St Helier, Jersey JE4 8QP": the island is the country, the
+		 * town before it the city */
+		const char *isle = country_code(x, city, strlen(city));
+		if (isle && geography(c->r, city, strlen(city)) && cb >= 3 && line[cb - 2] == ',') {
+			size_t e2 = cb - 2, b2 = e2;
+			while (b2 > 0 && line[b2 - 1] != ',' && line[b2 - 1] != '|' && (unsigned char)line[b2 - 1] != 0xE2
+			    && (unsigned char)line[b2 - 1] != 0xB7)
+				b2--;
+			while (b2 < e2 && line[b2] == ' ')
+				b2++;
+			/* a town, "St" in it a saint ("St Peter Port") */
+			if (e2 > b2 && a_isupper((unsigned char)line[b2]) && count_digits(line + b2, e2 - b2) == 0
+			    && count_words(line + b2, e2 - b2) <= 4) {
+				free(city);
+				city = crm_xstrndup(line + b2, e2 - b2);
+				country = isle;
+				at = b2;
+			}
+		}
 	} else if ((run4 || run5) && rx(c, c->r->p_fr_city, line, n, 0) >= 0) {
 		o = ov(c);
 		char prefix[4] = "";
 		if (o[2] != PCRE2_UNSET && o[3] - o[2] < sizeof prefix)
 			memcpy(prefix, line + o[2], o[3] - o[2]), prefix[o[3] - o[2]] = 0;
-		size_t digits = o[5] - o[4];
-		pc = crm_xstrndup(line + o[4], digits);
+		size_t digits = count_digits(line + o[4], o[5] - o[4]);
+		int nl_code = o[5] - o[4] > digits;     /* "1017 CA" */
+		pc = crm_xstrndup(line + o[4], o[5] - o[4]);
 		city = clean_city(line + o[6], o[7] - o[6]);
 		at = o[0];
 		/* "1250 Connecticut Ave": a street, not a city */
@@ -2816,7 +2866,7 @@ find_address_line(struct ex *x, int li, struct crm_signature *s)
 		const char *cn = country_code(x, line + o[7], n - o[7]);
 		if (!cn && li + 1 < (int)x->nl)
 			cn = country_code(x, x->lines[li + 1], x->lens[li + 1]);
-		country = cn ? cn : postal_country(x, prefix[0] ? prefix : NULL, digits);
+		country = cn ? cn : nl_code ? "NL" : postal_country(x, prefix[0] ? prefix : NULL, digits);
 		if (!country) {
 			free(city);
 			free(pc);

@@ -385,3 +385,34 @@ $t"; } >in.jsonl
 	run env -u CRM_RULES_DIR -u CRM_DATADIR sh -c "printf '%s\n' '{\"text\":\"x\"}' | crm-parse-signature"
 	[ "$status" -eq 0 ]
 }
+
+@test "street name first with its number alone on a line, a Dutch postcode, an island's town, a post-office box" {
+	t='Kind regards,
+
+Pieter Jansen
+Partner
+Jansen Kapitaal B.V.
+Keizersgracht 123
+1015 CJ Amsterdam'
+	got=$(card "Pieter Jansen" "p.jansen@jansenkapitaal.nl" "$t")
+	[ "$(jq -c .fields.address <<<"$got")" = '{"street":"Keizersgracht 123","postal_code":"1015 CJ","city":"Amsterdam","country":"NL"}' ]
+	t='Regards,
+
+Anne Le Sueur
+Director
+Sueur Fiduciary Limited
+PO Box 712, 3 Bond Street
+St Peter Port, Guernsey GY1 3PB'
+	got=$(card "Anne Le Sueur" "anne@sueur-fiduciary.gg" "$t")
+	[ "$(jq -c .fields.address <<<"$got")" = '{"street":"PO Box 712, 3 Bond Street","postal_code":"GY1 3PB","city":"St Peter Port","country":"GG"}' ]
+	t='Meilleures salutations
+
+Luc Favre
+Gérant
+Favre Conseils Sàrl
+Rue du Stand 4
+Case postale 112
+1211 Genève 11'
+	got=$(card "Luc Favre" "luc.favre@favre-conseils.ch" "$t")
+	[ "$(jq -r .fields.address.street <<<"$got")" = "Rue du Stand 4, Case postale 112" ]
+}
