@@ -56,6 +56,13 @@ label() {
 	[ "$(label "$t")" = not_interested ]
 }
 
+@test "a fee said to be charged is a complaint; the same fee asked about is a quote" {
+	[ "$(label "The management fee charged on our Q3 statement is 1.20% whereas the agreed rate is 0.80%. Please correct this.")" = complaint ]
+	[ "$(label "Les droits d'entrée prélevés ne sont pas ceux prévus : on nous a facturé 3 % alors que la convention prévoit 1 %.")" = complaint ]
+	[ "$(label "What management fee is charged on the R share?")" = quote_request ]
+	[ "$(label "Pourriez-vous m'indiquer les frais de gestion de la part I ?")" = quote_request ]
+}
+
 @test "referral, out of office and the difference between them" {
 	[ "$(label "Je ne suis plus en charge de ce dossier, contactez plutôt Mme Durand.")" = referral ]
 	[ "$(label "I have left the company, please reach out to Tom.")" = referral ]
