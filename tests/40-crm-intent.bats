@@ -32,7 +32,7 @@ label() {
 	echo "$output" | tail -n 3
 	f1=$(echo "$output" | awk '/^macro_f1/ { print $2 }')
 	acc=$(echo "$output" | awk '/^auto_accuracy/ { print $2 }')
-	# measured 0.997 and 1.000 on the 760 messages; the guards sit under them
+	# measured 1.000 and 1.000 on the 840 messages; the guards sit under them
 	awk -v f="$f1" -v a="$acc" 'BEGIN { exit !(f >= 0.97 && a >= 0.99) }'
 }
 
