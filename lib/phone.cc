@@ -149,6 +149,34 @@ parse_uncached(const char *text, size_t len, const char *region, char e164[CRM_P
 	}
 }
 
+extern "C" int
+crm_phone_possible(const char *text, size_t len, const char *region,
+    char e164[CRM_PHONE_MAX])
+{
+	e164[0] = 0;
+	if (!text || len == 0 || len > 64)
+		return CRM_PHONE_INVALID;
+	try {
+		const PhoneNumberUtil *u = util();
+		PhoneNumber num;
+		if (u->Parse(std::string(text, len), region_or_fr(region), &num)
+		    != PhoneNumberUtil::NO_PARSING_ERROR || !u->IsPossibleNumber(num))
+			return CRM_PHONE_INVALID;
+		/* a 0 kept after the country code ("02 123 45 67" read in FR
+		 * as +33 021...) is a trunk prefix that did not belong there:
+		 * another country's number, not a possible one of this region */
+		if (num.italian_leading_zero())
+			return CRM_PHONE_INVALID;
+		int mob = u->IsPossibleNumberForType(num, PhoneNumberUtil::MOBILE);
+		int fix = u->IsPossibleNumberForType(num, PhoneNumberUtil::FIXED_LINE);
+		put_e164(u, num, e164);
+		return mob && !fix ? CRM_PHONE_MOBILE : fix && !mob ? CRM_PHONE_FIXED : CRM_PHONE_OTHER;
+	} catch (...) {
+		e164[0] = 0;
+		return CRM_PHONE_INVALID;
+	}
+}
+
 extern "C" const char *
 crm_phone_type_name(int type)
 {

@@ -31,6 +31,17 @@ enum crm_phone_type {
 int crm_phone_parse(const char *text, size_t len, const char *region,
     char e164[CRM_PHONE_MAX]);
 
+/* For text crm_phone_parse() finds invalid: when libphonenumber reads it
+ * as a number of the right length for its region (IsPossibleNumber) that
+ * is only missing from its metadata (a range opened after the metadata
+ * was built, or one set aside for fiction such as the UK's 07700 900xxx),
+ * writes E.164 into e164 and returns the type its length allows
+ * (CRM_PHONE_MOBILE or CRM_PHONE_FIXED when only one fits, else
+ * CRM_PHONE_OTHER); CRM_PHONE_INVALID when it is not even possible.
+ * Callers give such numbers less weight than valid ones. */
+int crm_phone_possible(const char *text, size_t len, const char *region,
+    char e164[CRM_PHONE_MAX]);
+
 /* "fixed_line", "mobile", "fixed_line_or_mobile", "toll_free", "voip",
  * "other", "invalid". */
 const char *crm_phone_type_name(int type);

@@ -2036,6 +2036,7 @@ struct phone {
 	char e164[CRM_PHONE_MAX];
 	int type, label, line;
 	int region_guessed;
+	int possible;           /* right length, not in the metadata */
 };
 
 struct ex {
@@ -2141,11 +2142,21 @@ label_kind(const struct crm_sig_rules *r, const char *lab, size_t n)
 	return k;
 }
 
+/* The type of a number crm_phone_possible() accepted: what its length
+ * allows when only one type fits, else what its label says. */
+static int
+possible_type(int t, int label)
+{
+	if (t == CRM_PHONE_OTHER)
+		return label == PH_MOBILE ? CRM_PHONE_MOBILE : CRM_PHONE_FIXED;
+	return t;
+}
+
 static void
 add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 {
 	char e164[CRM_PHONE_MAX], clean[64];
-	int t = CRM_PHONE_INVALID, guessed = 0;
+	int t = CRM_PHONE_INVALID, guessed = 0, possible = 0;
 	size_t digits = count_digits(num, n), k = 0;
 	const char *def = x->c.in->region ? x->c.in->region : "FR";
 
@@ -2179,12 +2190,30 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 		while ((z = strstr(p, "(0)")))
 			memmove(z, z + 3, strlen(z + 3) + 1);
 		t = crm_phone_parse(p, strlen(p), "ZZ", e164);
+		if (t == CRM_PHONE_INVALID && label != PH_NONE) {
+			t = possible_type(crm_phone_possible(p, strlen(p), "ZZ", e164), label);
+			possible = t != CRM_PHONE_INVALID;
+		}
 	} else {
 		guessed = strcmp(x->region, def) != 0;
 		t = crm_phone_parse(clean, strlen(clean), x->region, e164);
 		if (t == CRM_PHONE_INVALID && guessed) {
 			guessed = 0;
 			t = crm_phone_parse(clean, strlen(clean), def, e164);
+		}
+		/* only for a number that is labelled or stands alone: numbers
+		 * inside prose are not worth ten parses */
+		int alone = label != PH_NONE || x->cur_seg_len <= n + 12;
+		/* the right length for the sender's region but missing from
+		 * libphonenumber's metadata (a new range, a range for fiction),
+		 * after a phone label: that region's, with less weight, rather
+		 * than a foreign reading (German numbers take almost any
+		 * length); an unlabelled run of digits may be anything */
+		if (t == CRM_PHONE_INVALID && label != PH_NONE) {
+			t = possible_type(crm_phone_possible(clean, strlen(clean), x->region, e164), label);
+			if (t == CRM_PHONE_INVALID && strcmp(x->region, def))
+				t = possible_type(crm_phone_possible(clean, strlen(clean), def, e164), label);
+			possible = t != CRM_PHONE_INVALID;
 		}
 		/* no hint: a North American number (no trunk 0 or 1), or a
 		 * national number with trunk 0 in the regions of
@@ -2193,9 +2222,6 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 			guessed = 1;
 			t = crm_phone_parse(clean, strlen(clean), "US", e164);
 		}
-		/* only for a number that is labelled or stands alone: numbers
-		 * inside prose are not worth ten parses */
-		int alone = label != PH_NONE || x->cur_seg_len <= n + 12;
 		for (size_t i = 0; t == CRM_PHONE_INVALID && alone && p[0] == '0' && i < x->c.r->nphone_regions; i++) {
 			guessed = 1;
 			t = crm_phone_parse(clean, strlen(clean), x->c.r->phone_regions[i], e164);
@@ -2212,6 +2238,7 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 	ph->label = label;
 	ph->line = line;
 	ph->region_guessed = guessed;
+	ph->possible = possible;
 }
 
 /* "0033 1 ...", "00 41 22 ...": where a number written with the
@@ -3579,16 +3606,16 @@ choose_phones(struct ex *x, struct crm_signature *s)
 	}
 	if (bp >= 0) {
 		struct phone *p = &x->ph[bp];
-		double conf = p->region_guessed ? 0.85 : p->label == PH_MAIN ? 0.85 : 0.95;
+		double conf = p->possible ? 0.8 : p->region_guessed ? 0.85 : p->label == PH_MAIN ? 0.85 : 0.95;
 		set_field(s, CRM_SIG_PHONE, crm_xstrdup(p->e164), conf,
-		    p->label == PH_DIRECT ? "direct-line" : p->label == PH_MAIN ? "main-number"
+		    p->possible ? "possible-number" : p->label == PH_DIRECT ? "direct-line" : p->label == PH_MAIN ? "main-number"
 		    : p->type == CRM_PHONE_FIXED_OR_MOBILE ? "number-plan-ambiguous" : "fixed-line-number");
 	}
 	if (bm >= 0) {
 		struct phone *p = &x->ph[bm];
-		double conf = p->region_guessed ? 0.85 : p->type == CRM_PHONE_MOBILE ? 0.97 : 0.9;
+		double conf = p->possible ? 0.8 : p->region_guessed ? 0.85 : p->type == CRM_PHONE_MOBILE ? 0.97 : 0.9;
 		set_field(s, CRM_SIG_MOBILE, crm_xstrdup(p->e164), conf,
-		    p->type == CRM_PHONE_MOBILE ? "mobile-number" : "mobile-label");
+		    p->possible ? "possible-number" : p->type == CRM_PHONE_MOBILE ? "mobile-number" : "mobile-label");
 	}
 }
 

@@ -153,6 +153,24 @@ Directrice Générale
 	jq_is .fields.mobile "+447911123456" "$got"
 }
 
+@test "a number of the right length that libphonenumber's metadata lacks stays in its country, with less weight" {
+	# the UK's range for fiction (07700 900xxx) and France's (06 39 98):
+	# kept as the sender's country's number, below the auto-apply threshold,
+	# not read as a German number (Germany takes almost any length)
+	got=$(card "Emma Hale" "emma@hale.co.uk" $'Kind regards,\nEmma Hale\nPartner\nM: 07700 900 123')
+	jq_is .fields.mobile "+447700900123" "$got"
+	jq_is '.field_confidence.mobile < 0.92' true "$got"
+	got=$(card "Emma Hale" "emma@hale-wealth.com" $'Kind regards,\nEmma Hale\nPartner\nMobile +44 (0)7700 900 456')
+	jq_is .fields.mobile "+447700900456" "$got"
+	got=$(card "Paul Martin" "paul@martin-courtage.fr" $'Cordialement,\n\nPaul Martin\nCourtier\nPort. 06 39 98 12 34')
+	jq_is .fields.mobile "+33639981234" "$got"
+	# a valid number keeps its full weight; a number too short for any
+	# reading is still nothing
+	got=$(card "Paul Martin" "paul@martin-courtage.fr" $'Cordialement,\n\nPaul Martin\nCourtier\nPort. 06 12 34 56 78\nTél. 01 23 45')
+	jq_is '.field_confidence.mobile >= 0.92' true "$got"
+	jq_is .fields.phone null "$got"
+}
+
 @test "a surname written first in capitals, or before a comma, is put after the first name" {
 	b=$'Bonjour,\n\nJe vous confirme notre accord.\n\nCordialement,\n\n'
 	got=$(card "Sophie Bernard" "sophie.bernard@credit-touraine.fr" "$b"$'BERNARD Sophie – Chargée d\'affaires entreprises – Crédit Régional de Touraine\n02 47 60 21 35')
