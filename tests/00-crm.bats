@@ -42,3 +42,23 @@ load helper
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"error writing standard output"* ]]
 }
+
+@test "make install puts programs, rules, sql and manual pages under DESTDIR, and the installed programs find their data" {
+	d=$BATS_TEST_TMPDIR/root
+	run make -s -C "$CRM_TOP" B="$CRM_BUILD" install DESTDIR="$d" PREFIX=/opt/crm
+	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
+	for p in crm crm-sync crm-thread crm-parse-signature crm-intent crm-store crm-db crm-autofill; do
+		[ -x "$d/opt/crm/bin/$p" ] || { echo "missing bin/$p"; return 1; }
+	done
+	[ -e "$d/opt/crm/share/crm/rules/intent/intent.rules" ]
+	ls "$d"/opt/crm/share/crm/sql/001_*.sql >/dev/null
+	[ -e "$d/opt/crm/share/man/man1/crm-sync.1" ]
+	[ -e "$d/opt/crm/share/man/man5/crm-record.5" ]
+	[ -e "$d/opt/crm/share/man/man7/crm.7" ]
+	# no source tree in sight: the data is found next to the programs
+	rec='{"v":1,"id":"t","from":{"name":"Paul Martin","email":"paul@martin-courtage.fr"},"subject":"Rendez-vous","text":"Bonjour,\n\nPouvons-nous nous voir mardi prochain à 10h ?\n\nCordialement,\nPaul Martin\nCourtier\nTél. 06 12 34 56 78"}'
+	out=$(printf '%s\n' "$rec" | env -u CRM_DATADIR -u CRM_RULES_DIR "$d/opt/crm/bin/crm-parse-signature" |
+	    env -u CRM_DATADIR -u CRM_RULES_DIR "$d/opt/crm/bin/crm-intent")
+	jq_is .signature.fields.mobile "+33612345678" "$out"
+	jq_is .intent.label meeting_request "$out"
+}
