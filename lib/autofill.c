@@ -264,24 +264,14 @@ static void
 wordlist_load(struct wordlist *w, const char *file)
 {
 	FILE *f = fopen(file, "r");
-	char *line = NULL;
+	char *line = NULL, *s;
 	size_t cap = 0;
 	long no = 0;
 
 	if (!f)
 		crm_die(CRM_EXIT_USAGE, "cannot open %s:", file);
-	while (getline(&line, &cap, f) > 0) {
-		char *s = line, *e;
-		no++;
-		if ((e = strchr(s, '#')))
-			*e = 0;
-		while (isspace((unsigned char)*s))
-			s++;
-		e = s + strlen(s);
-		while (e > s && isspace((unsigned char)e[-1]))
-			*--e = 0;
-		if (!*s)
-			continue;
+	while ((s = crm_list_next(f, &line, &cap, &no))) {
+		char *e = s + strlen(s);
 		for (char *p = s; *p; p++) {
 			if (isspace((unsigned char)*p) || *p == '@' || (*p == '*' && p[1]))
 				crm_die(CRM_EXIT_USAGE, "%s:%ld: expected one local part per line, got '%s'",

@@ -32,4 +32,17 @@ char *crm_buf_steal(struct crm_buf *b);
 /* Drop trailing spaces, tabs and newlines. */
 void crm_buf_rtrim(struct crm_buf *b);
 
+/* The value of a hexadecimal digit (either case), or -1. */
+static inline int
+crm_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 #endif

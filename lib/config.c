@@ -213,3 +213,18 @@ crm_rules_path(const char *name)
 		snprintf(path, sizeof path, "%s/rules/%s", crm_datadir(), name);
 	return path;
 }
+
+char *
+crm_list_next(FILE *f, char **line, size_t *cap, long *lineno)
+{
+	while (getline(line, cap, f) > 0) {
+		char *c;
+		(*lineno)++;
+		if ((c = strchr(*line, '#')))
+			*c = 0;
+		c = trim(*line);
+		if (*c)
+			return c;
+	}
+	return NULL;
+}

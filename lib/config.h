@@ -7,6 +7,8 @@
 #ifndef CRM_CONFIG_H
 #define CRM_CONFIG_H
 
+#include <stdio.h>
+
 const char *crm_config_get(const char *key);
 const char *crm_config_get_default(const char *key, const char *def);
 double crm_config_double(const char *key, double def);
@@ -21,5 +23,11 @@ const char *crm_datadir(void);
 /* Path of a rules file: $CRM_RULES_DIR/name, else <datadir>/rules/name.
  * Returns a pointer to a static buffer. */
 const char *crm_rules_path(const char *name);
+
+/* The next entry of a list file (one entry a line; '#' starts a comment
+ * anywhere on it; blank lines skipped): the line, trimmed, in the getline
+ * buffer *line (*cap its size), its number counted in *lineno; NULL at
+ * the end of the file.  The caller frees *line. */
+char *crm_list_next(FILE *f, char **line, size_t *cap, long *lineno);
 
 #endif

@@ -319,18 +319,6 @@ crm_oauth_listen(unsigned *port, char *err, size_t errsz)
 	return fd;
 }
 
-static int
-hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The decoded value of key in a query string, malloc'd, or NULL. */
 static char *
 qparam(const char *q, const char *key)
@@ -344,8 +332,8 @@ qparam(const char *q, const char *key)
 			for (const char *p = q + kl + 1; p < end; p++) {
 				if (*p == '+')
 					crm_buf_addc(&b, ' ');
-				else if (*p == '%' && p + 2 < end && hexv(p[1]) >= 0 && hexv(p[2]) >= 0) {
-					crm_buf_addc(&b, (char)(hexv(p[1]) << 4 | hexv(p[2])));
+				else if (*p == '%' && p + 2 < end && crm_hexval(p[1]) >= 0 && crm_hexval(p[2]) >= 0) {
+					crm_buf_addc(&b, (char)(crm_hexval(p[1]) << 4 | crm_hexval(p[2])));
 					p += 2;
 				} else
 					crm_buf_addc(&b, *p);

@@ -133,18 +133,6 @@ crm_secret_keygen(const char *path, char *err, size_t errsz)
 	return 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 crm_secret_load_key(const char *path, struct crm_secret_key *key, char *err, size_t errsz)
 {
@@ -192,7 +180,7 @@ crm_secret_load_key(const char *path, struct crm_secret_key *key, char *err, siz
 		if (end == 2 * CRM_SECRET_KEYLEN) {
 			ok = 1;
 			for (int i = 0; i < CRM_SECRET_KEYLEN && ok; i++) {
-				int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
+				int hi = crm_hexval(buf[2 * i]), lo = crm_hexval(buf[2 * i + 1]);
 				if (hi < 0 || lo < 0)
 					ok = 0;
 				else
