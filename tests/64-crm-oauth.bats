@@ -6,17 +6,11 @@ load helper
 load remote
 
 setup_file() {
-	remote_setup
-	M=$BATS_FILE_TMPDIR/mock
-	mkdir -p "$M"
-	echo '[]' >"$M/empty.json"
-	mock_start "$M" "$M/empty.json"
-	export M
+	remote_mock_setup
 }
 
 teardown_file() {
-	mock_stop "$M"
-	remote_teardown
+	remote_mock_teardown
 }
 
 setup() {

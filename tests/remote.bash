@@ -4,6 +4,7 @@
 #
 #   setup_file()    { load remote; remote_setup; }      # PostgreSQL + key
 #   teardown_file() { remote_teardown; }
+#   (remote_mock_setup / remote_mock_teardown add the local HTTP peer)
 
 load pg
 load dovecot
@@ -23,6 +24,23 @@ remote_setup() {
 
 remote_teardown() {
 	pg_stop
+}
+
+# remote_mock_setup: remote_setup, then a scripted local HTTP peer with no
+# routes yet (its directory in $M, its port in $MOCK_PORT); the suites
+# load their routes test by test.
+remote_mock_setup() {
+	remote_setup || return 1
+	M=$BATS_FILE_TMPDIR/mock
+	mkdir -p "$M"
+	echo '[]' >"$M/empty.json"
+	mock_start "$M" "$M/empty.json"
+	export M
+}
+
+remote_mock_teardown() {
+	mock_stop "$M"
+	remote_teardown
 }
 
 # secret_file TEXT: a file holding TEXT (path printed)
