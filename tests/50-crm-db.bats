@@ -19,8 +19,7 @@ setup() {
 	load pg
 	# each test gets an empty database of its own
 	DB=t$BATS_SUITE_TEST_NUMBER
-	psql -d postgres -qAtc "drop database if exists $DB" -c "create database $DB" >/dev/null
-	export PGDATABASE=$DB
+	pg_fresh_db "$DB"
 }
 
 # a fresh CRM_HOME the server user can reach (or not, with private=1)

@@ -19,8 +19,7 @@ teardown_file() {
 setup() {
 	load pg
 	DB=s$BATS_SUITE_TEST_NUMBER
-	psql -d postgres -qAtc "drop database if exists $DB" -c "create database $DB" >/dev/null
-	export PGDATABASE=$DB
+	pg_fresh_db "$DB"
 	crm-db -q migrate
 	S=$FIX/store
 	cd "$BATS_TEST_TMPDIR"

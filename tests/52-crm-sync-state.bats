@@ -18,8 +18,7 @@ teardown_file() {
 setup() {
 	load pg
 	DB=i$BATS_SUITE_TEST_NUMBER
-	psql -d postgres -qAtc "drop database if exists $DB" -c "create database $DB" >/dev/null
-	export PGDATABASE=$DB
+	pg_fresh_db "$DB"
 	crm-db -q migrate
 	cd "$BATS_TEST_TMPDIR"
 	mkdir -p M/cur M/new M/tmp M/.Clients/cur M/.Clients/new M/.Clients/tmp

@@ -21,9 +21,7 @@ teardown_file() {
 setup() {
 	load pg
 	DB=acc$BATS_SUITE_TEST_NUMBER
-	PGOPTIONS='-c client_min_messages=warning' psql -d postgres -qAtc "drop database if exists $DB" \
-	    -c "create database $DB" >/dev/null
-	export PGDATABASE=$DB
+	pg_fresh_db "$DB"
 	crm-db -q migrate
 	SCORE=$CRM_TOP/tests/bench/score-autofill
 }

@@ -42,6 +42,14 @@ pg_stop() {
 	rm -rf "$PG_DIR"
 }
 
+# pg_fresh_db NAME: an empty database NAME on the cluster, made the one
+# in use (PGDATABASE)
+pg_fresh_db() {
+	PGOPTIONS='-c client_min_messages=warning' psql -d postgres -qAtc "drop database if exists $1" \
+	    -c "create database $1" >/dev/null || return 1
+	export PGDATABASE=$1
+}
+
 # run SQL, print unaligned tuples
 pg_q() {
 	psql -qAtX -v ON_ERROR_STOP=1 -c "$1"
