@@ -268,35 +268,47 @@ alternative(const char *s, size_t n, struct crm_buf *out, int depth)
 	return 1;
 }
 
-static int
-alternatives(const char *s, size_t n, struct crm_buf *out, int depth)
+/* Where the alternative of s (n bytes) that starts at a ends: at the next
+ * '|' outside groups and classes, else at n; n + 1 when an escape runs
+ * past the end (the pattern is cut: no last alternative). */
+static size_t
+alt_end(const char *s, size_t n, size_t a)
 {
-	size_t i = 0, a = 0;
-	int paren = 0, cls = 0, k = 0;
+	int paren = 0, cls = 0;
+	size_t i;
 
-	if (depth > 8)
-		return -1;
-	for (; i <= n; i++) {
-		if (i < n && s[i] == '\\') {
+	for (i = a; i < n; i++) {
+		if (s[i] == '\\') {
 			i++;
 			continue;
 		}
-		if (i < n && cls) {
+		if (cls) {
 			cls = s[i] != ']';
 			continue;
 		}
-		if (i < n && s[i] == '[')
+		if (s[i] == '[')
 			cls = 1;
-		else if (i < n && s[i] == '(')
+		else if (s[i] == '(')
 			paren++;
-		else if (i < n && s[i] == ')')
+		else if (s[i] == ')')
 			paren--;
-		else if (i == n || (s[i] == '|' && paren == 0)) {
-			if (alternative(s + a, i - a, out, depth) < 0)
-				return -1;
-			k++;
-			a = i + 1;
-		}
+		else if (s[i] == '|' && paren == 0)
+			return i;
+	}
+	return i > n ? n + 1 : n;
+}
+
+static int
+alternatives(const char *s, size_t n, struct crm_buf *out, int depth)
+{
+	int k = 0;
+
+	if (depth > 8)
+		return -1;
+	for (size_t a = 0, e; a <= n && (e = alt_end(s, n, a)) <= n; a = e + 1) {
+		if (alternative(s + a, e - a, out, depth) < 0)
+			return -1;
+		k++;
 	}
 	return k;
 }
@@ -548,35 +560,16 @@ xseq(const char *s, size_t n, struct plist *out, int top, int depth, size_t max)
 static void
 xalts(const char *s, size_t n, struct plist *out, int top, int depth, size_t max)
 {
-	size_t a = 0;
-	int paren = 0, cls = 0;
 	struct plist one = { 0 };
 
 	out->n = 0;
 	out->overflow = 0;
-	for (size_t i = 0; i <= n; i++) {
-		if (i < n && s[i] == '\\') {
-			i++;
-			continue;
-		}
-		if (i < n && cls) {
-			cls = s[i] != ']';
-			continue;
-		}
-		if (i < n && s[i] == '[')
-			cls = 1;
-		else if (i < n && s[i] == '(')
-			paren++;
-		else if (i < n && s[i] == ')')
-			paren--;
-		else if (i == n || (s[i] == '|' && paren == 0)) {
-			xseq(s + a, i - a, &one, top, depth, max);
-			for (size_t k = 0; k < one.n; k++)
-				plist_add(out, &one.p[k]);
-			if (one.overflow || out->n > max)
-				out->overflow = 1;
-			a = i + 1;
-		}
+	for (size_t a = 0, e; a <= n && (e = alt_end(s, n, a)) <= n; a = e + 1) {
+		xseq(s + a, e - a, &one, top, depth, max);
+		for (size_t k = 0; k < one.n; k++)
+			plist_add(out, &one.p[k]);
+		if (one.overflow || out->n > max)
+			out->overflow = 1;
 	}
 	free(one.p);
 }
