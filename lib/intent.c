@@ -35,6 +35,7 @@
 #include "jsonl.h"
 #include "log.h"
 #include "quote.h"
+#include "signature.h"
 #include "wrules.h"
 
 #include <ctype.h>
@@ -82,6 +83,7 @@ struct dcache {
 struct crm_intent {
 	struct crm_wrules *rules;
 	struct crm_entities *ent;
+	struct crm_sig_rules *sig;    /* to find the sender's signature block */
 	size_t max_text;
 	double threshold;
 	int no_entities;
@@ -107,6 +109,9 @@ crm_intent_new(const struct crm_intent_opts *o)
 	crm_wrules_compile(ie->rules);
 	ie->seen = crm_xcalloc(crm_wrules_count(ie->rules) + 1, 1);
 	ie->ent = crm_entities_new();
+	char err[512];
+	if (!(ie->sig = crm_sig_rules_load(NULL, err, sizeof err)))
+		crm_die(CRM_EXIT_USAGE, "%s", err);
 	ie->max_text = o->max_text ? o->max_text : 2048;
 	ie->threshold = o->threshold > 0 ? o->threshold : 1.2;
 	ie->no_entities = o->no_entities;
@@ -120,6 +125,7 @@ crm_intent_free(struct crm_intent *ie)
 		return;
 	crm_wrules_free(ie->rules);
 	crm_entities_free(ie->ent);
+	crm_sig_rules_free(ie->sig);
 	crm_buf_free(&ie->fold);
 	crm_buf_free(&ie->subj);
 	for (int i = 0; i < 3; i++)
@@ -269,6 +275,37 @@ join_wrapped(char *s, size_t n)
 	}
 }
 
+/* Where the sender's signature block begins in reply[0..n), else n: its
+ * titles, firm and street ("Responsable des partenariats", "Portfolio
+ * Manager") say who writes, not what they want, and the rules read the
+ * reply above it.  The block is found by signature.h, the module
+ * crm-parse-signature uses. */
+static size_t
+signature_start(struct crm_intent *ie, json_object *rec, const char *reply, size_t n)
+{
+	json_object *from = crm_get(rec, "from");
+	struct crm_sig_input in = {
+		.reply = reply, .reply_len = n,
+		.from_name = from ? crm_get_str(from, "name") : NULL,
+		.from_email = from ? crm_get_str(from, "email") : NULL,
+	};
+	struct crm_signature sig;
+	size_t at = n;
+
+	/* only a block the sender signed off or delimited ("-- ", a closing,
+	 * the sender's name), under some text: a bare run of contact lines
+	 * may be the message itself ("écrivez désormais à x@y.fr") */
+	if (crm_sig_locate(ie->sig, &in, &sig) && sig.block_confidence >= 0.93 && sig.start < n) {
+		size_t i = 0;
+		while (i < sig.start && strchr(" \t\r\n", reply[i]))
+			i++;
+		if (i < sig.start)
+			at = sig.start;
+	}
+	crm_signature_free(&sig);
+	return at;
+}
+
 static void
 judge(struct crm_intent *ie, json_object *rec, struct verdict *v, struct crm_buf *ex)
 {
@@ -290,13 +327,16 @@ judge(struct crm_intent *ie, json_object *rec, struct verdict *v, struct crm_buf
 	cut = n > ie->max_text ? ie->max_text : n;
 	while (cut < n && cut > 0 && ((unsigned char)reply[cut] & 0xC0) == 0x80)
 		cut--;
+	size_t sig = signature_start(ie, rec, reply, cut);
 	crm_buf_reset(&ie->fold);
-	crm_fold(&ie->fold, reply, cut, 0);
+	crm_fold(&ie->fold, reply, sig, 0);
 	join_wrapped(ie->fold.s, ie->fold.len);
 	crm_buf_reset(&ie->subj);
 	if (subject)
 		crm_fold(&ie->subj, subject, strlen(subject), 512);
 	memset(ie->seen, 0, crm_wrules_count(ie->rules) + 1);
+	if (ex && sig < cut)
+		crm_buf_printf(ex, "  signature: from byte %zu, not read by the rules\n", sig);
 	if (ex)
 		crm_buf_printf(ex, "  matches:\n");
 	score(ie, CRM_WR_BODY, ie->fold.s ? ie->fold.s : "", ie->fold.len, 1, sc, ex);

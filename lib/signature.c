@@ -2007,6 +2007,7 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 		if (kept && (named || feat || shaped || kept >= 2)) {
 			out->text_len = b.len;
 			out->text = crm_buf_steal(&b);
+			out->start = (size_t)(ln[start].s - in->reply);
 			out->block_confidence = bconf;
 			found = 1;
 		} else

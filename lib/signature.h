@@ -55,6 +55,7 @@ struct crm_sig_address {
 struct crm_signature {
 	char *text;                          /* the block, lines joined by '\n' */
 	size_t text_len;
+	size_t start;                        /* where the block begins in the reply */
 	double block_confidence;             /* that the block is the sender's */
 	char *field[CRM_SIG_NFIELDS];        /* NULL: absent (ADDRESS: see address) */
 	struct crm_sig_address address;      /* when field conf[ADDRESS] > 0 */
@@ -64,7 +65,7 @@ struct crm_signature {
 };
 
 /* Find the signature block in in->reply.  Returns 1 and fills out->text,
- * out->text_len and out->block_confidence, or 0 when the reply carries no
+ * out->text_len, out->start and out->block_confidence, or 0 when the reply carries no
  * signature (out left empty).  Safe on any bytes. */
 int crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
     struct crm_signature *out);

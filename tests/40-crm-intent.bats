@@ -296,3 +296,16 @@ unsubscribe" ]
 	run sh -c "crm-sync --maildir '$FIX/intents' | crm-intent >/dev/full"
 	[ "$status" -eq 3 ]
 }
+
+@test "the sender's signature block does not vote; a message made of contact lines still does" {
+	# titles and firm lines under the sign-off ("Responsable", "Directrice")
+	# are not a referral: a confirmation stays a confirmation
+	t=$'Parfait, c\'est noté pour jeudi 16 à 14h30. Je réserve une salle.\n\nBonne journée,\nAnne\n\nAnne Bert\nDirectrice des partenariats\nResponsable de la sélection de fonds\nTél : 01 44 55 66 77'
+	[ "$(label "$t")" = other ]
+	rec "$t" | crm-intent --explain 2>&1 >/dev/null | grep -q 'signature: from byte'
+	# the same words above the sign-off count
+	t=$'Je ne suis plus responsable de ce dossier : ma collègue, directrice des partenariats, le reprend.\n\nCordialement,\nAnne Bert'
+	[ "$(label "$t")" = referral ]
+	# no sign-off: a message that is only a new address is read whole
+	[ "$(label $'Mon associé s\'occupe des UC, je lui transfère votre mail. Son adresse : p.durand@lenoir-cgp.fr')" = referral ]
+}
