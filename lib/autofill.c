@@ -38,6 +38,7 @@
 #include "config.h"
 #include "exitcode.h"
 #include "fold.h"
+#include "jsonl.h"
 #include "learn.h"
 #include "log.h"
 #include "phone.h"
@@ -364,16 +365,6 @@ struct crm_af {
 	long *lines;
 };
 
-static const char *
-jstr(json_object *o, const char *k)
-{
-	json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 static double
 jnum(json_object *o, const char *k, double def)
 {
@@ -573,8 +564,8 @@ address_text(json_object *ad, struct crm_buf *out)
 	}
 	if (!json_object_is_type(ad, json_type_object))
 		return 0;
-	const char *street = jstr(ad, "street"), *pc = jstr(ad, "postal_code"),
-	    *city = jstr(ad, "city"), *country = jstr(ad, "country");
+	const char *street = crm_get_str(ad, "street"), *pc = crm_get_str(ad, "postal_code"),
+	    *city = crm_get_str(ad, "city"), *country = crm_get_str(ad, "country");
 	if (!city || !*city || (!(street && *street) && !(pc && *pc)))
 		return 0;
 	if (street && *street)
@@ -610,14 +601,14 @@ observe_signature(struct crm_af *a, const struct msg *m)
 	    !json_object_is_type(f, json_type_object))
 		return;
 	json_object_object_get_ex(m->sig, "field_confidence", &fc);
-	method = jstr(m->sig, "method") && !strcmp(jstr(m->sig, "method"), "llm") ?
+	method = crm_get_str(m->sig, "method") && !strcmp(crm_get_str(m->sig, "method"), "llm") ?
 	    "signature-llm" : "signature";
 	double overall = jnum(m->sig, "confidence", 0.5);
-	sf = sender_factor(jstr(f, "name"), jstr(f, "email"), m->from_name, m->from_email);
+	sf = sender_factor(crm_get_str(f, "name"), crm_get_str(f, "email"), m->from_name, m->from_email);
 #define C(k) (jnum(fc, k, overall) * sf)
 	if (m->pid) {
-		const char *t = jstr(f, "title"), *p = jstr(f, "phone"), *mo = jstr(f, "mobile"),
-		    *li = jstr(f, "linkedin");
+		const char *t = crm_get_str(f, "title"), *p = crm_get_str(f, "phone"), *mo = crm_get_str(f, "mobile"),
+		    *li = crm_get_str(f, "linkedin");
 		if (title_ok(t))
 			add_ev(a, m, CRM_AF_TITLE, m->pid, t, C("title"), method);
 		if (e164_ok(p))
@@ -633,7 +624,7 @@ observe_signature(struct crm_af *a, const struct msg *m)
 		}
 	}
 	if (m->oid) {
-		const char *w = jstr(f, "website"), *p = jstr(f, "phone"), *em = jstr(f, "email");
+		const char *w = crm_get_str(f, "website"), *p = crm_get_str(f, "phone"), *em = crm_get_str(f, "email");
 		json_object *ad = NULL;
 		if (web_ok(w)) {
 			struct crm_buf b = CRM_BUF_INIT;
@@ -680,13 +671,13 @@ observe_enrichment(struct crm_af *a, const struct msg *m)
 	if (!m->enr || !m->oid || !json_object_is_type(m->enr, json_type_object))
 		return;
 	c = jnum(m->enr, "confidence", 0.7);
-	if ((w = jstr(m->enr, "website")) && web_ok(w)) {
+	if ((w = crm_get_str(m->enr, "website")) && web_ok(w)) {
 		struct crm_buf b = CRM_BUF_INIT;
 		norm_web(w, &b);
 		add_ev(a, m, CRM_AF_WEBSITE, m->oid, b.s, c, "enrichment");
 		crm_buf_free(&b);
 	}
-	if ((p = jstr(m->enr, "phone")) &&
+	if ((p = crm_get_str(m->enr, "phone")) &&
 	    crm_phone_parse(p, strlen(p), "FR", e164) != CRM_PHONE_INVALID)
 		add_ev(a, m, CRM_AF_MAIN_PHONE, m->oid, e164, c, "enrichment");
 	if (json_object_object_get_ex(m->enr, "address", &ad)) {
@@ -695,7 +686,7 @@ observe_enrichment(struct crm_af *a, const struct msg *m)
 			add_ev(a, m, CRM_AF_ADDRESS, m->oid, b.s, c, "enrichment");
 		crm_buf_free(&b);
 	}
-	if ((p = jstr(m->enr, "email")) && org_email_ok(a, p, m->org_domain))
+	if ((p = crm_get_str(m->enr, "email")) && org_email_ok(a, p, m->org_domain))
 		add_ev(a, m, CRM_AF_EMAIL, m->oid, p, c, "enrichment");
 }
 
@@ -1339,7 +1330,7 @@ prov_method(struct ent *e, const char *field)
 
 	if (!prov || !json_object_object_get_ex(prov, field, &p))
 		return NULL;
-	return jstr(p, "method") ? jstr(p, "method") : "";
+	return crm_get_str(p, "method") ? crm_get_str(p, "method") : "";
 }
 
 static json_object *
@@ -2048,17 +2039,6 @@ out:
 /* ---- transactions and retries ---- */
 
 static void
-backoff(int attempt)
-{
-	struct timespec ts;
-	long ms = (5L << (attempt < 6 ? attempt : 6)) + rand() % 20;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	nanosleep(&ts, NULL);
-}
-
-static void
 tx_begin(struct crm_af *a)
 {
 	crm_db_run(a->c, a->o.dry_run ? "savepoint crm_af_batch" : "begin", 0, NULL);
@@ -2285,7 +2265,7 @@ failed:
 		PQclear(err);
 		tx_abort(a);
 		a->k.retries++;
-		backoff(attempt);
+		crm_db_backoff(attempt, 5, 20);
 	}
 }
 
@@ -2354,7 +2334,7 @@ crm_af_add_record(struct crm_af *a, const struct crm_rec *rec)
 {
 	json_object *from = crm_get(rec->obj, "from"), *sig = crm_get(rec->obj, "signature"),
 	    *enr = crm_get(rec->obj, "enrichment");
-	const char *email = from ? jstr(from, "email") : NULL, *id = crm_get_str(rec->obj, "id"),
+	const char *email = from ? crm_get_str(from, "email") : NULL, *id = crm_get_str(rec->obj, "id"),
 	    *date = crm_get_str(rec->obj, "date");
 	struct msg m = { .date = NAN };
 	char src[600];
@@ -2384,7 +2364,7 @@ crm_af_add_record(struct crm_af *a, const struct crm_rec *rec)
 	m.from_email = crm_xstrdup(email);
 	for (char *s = m.from_email; *s; s++)
 		*s = (char)tolower((unsigned char)*s);
-	m.from_name = jstr(from, "name") ? crm_xstrdup(jstr(from, "name")) : NULL;
+	m.from_name = crm_get_str(from, "name") ? crm_xstrdup(crm_get_str(from, "name")) : NULL;
 	m.sig = sig ? json_object_get(sig) : NULL;
 	m.enr = enr ? json_object_get(enr) : NULL;
 	m.iid = -1;      /* matched later */
@@ -2487,7 +2467,7 @@ failed:
 		PQclear(err);
 		tx_abort(a);
 		a->k.retries++;
-		backoff(attempt);
+		crm_db_backoff(attempt, 5, 20);
 	}
 }
 

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* pg_advisory_lock key of the migration runner (also in scripts/crm-db):
@@ -604,4 +605,15 @@ crm_db_ensure_schema(PGconn *c, int min_version)
 		crm_die(CRM_EXIT_ENV, "the database schema is at version %d but %s needs %d, "
 		    "and the migrations in %s go no further: install the matching sql/ files "
 		    "or set CRM_SQL_DIR", v, crm_prog, min_version, crm_db_sql_dir());
+}
+
+void
+crm_db_backoff(int attempt, long base_ms, long jitter_ms)
+{
+	struct timespec ts;
+	long ms = (base_ms << (attempt < 6 ? attempt : 6)) + (jitter_ms > 0 ? rand() % jitter_ms : 0);
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
 }

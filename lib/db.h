@@ -56,6 +56,10 @@ const char *crm_db_sqlstate(const PGresult *r);
 const char *crm_db_errmsg(PGconn *c, const PGresult *r);
 /* A serialization failure or deadlock: the transaction may be retried. */
 int crm_db_retryable(const PGresult *r);
+/* Sleep before retry number attempt (from 0) of such a transaction:
+ * base_ms * 2^attempt (doubling six times at most) plus up to jitter_ms
+ * at random, so that two colliding writers do not collide again. */
+void crm_db_backoff(int attempt, long base_ms, long jitter_ms);
 /* The connection is gone (server stopped, network), judging from the
  * connection and, when given, the failed result. */
 int crm_db_lost(PGconn *c, const PGresult *r);

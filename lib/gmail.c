@@ -24,6 +24,7 @@
  *    monotonic whatever the ids look like.
  */
 #include "gmail.h"
+#include "jsonl.h"
 #include "log.h"
 #include "oauth.h"
 
@@ -53,15 +54,6 @@ gmail_retryable(long status, const struct crm_buf *body)
 		return 0;
 	/* quota errors come as 403 too: retry those, not permission errors */
 	return strstr(body->s, "\"rateLimitExceeded\"") || strstr(body->s, "\"userRateLimitExceeded\"");
-}
-
-static const char *
-jstr(json_object *o, const char *k)
-{
-	json_object *v;
-	if (!o || !json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
 }
 
 static json_object *
@@ -165,24 +157,24 @@ fetch(struct run *r, const char *id, json_object *cursor)
 		json_object_put(cursor);
 		return CRM_SRC_OK;
 	}
-	data = jstr(m, "raw");
+	data = crm_get_str(m, "raw");
 	if (!data)
 		err = "Gmail sent the message without its raw content";
 	else if (crm_b64_decode(&raw, data, strlen(data)) < 0)
 		err = "Gmail sent raw content that is not base64url";
 	else if (r->c->max_size && raw.len > r->c->max_size)
 		err = "message larger than --max-size";
-	if ((data = jstr(m, "internalDate")))
+	if ((data = crm_get_str(m, "internalDate")))
 		date = (time_t)(strtoll(data, NULL, 10) / 1000);
 	src = json_object_new_object();
 	json_object_object_add(src, "kind", json_object_new_string("gmail"));
 	json_object_object_add(src, "account", json_object_new_string(r->c->account));
 	json_object_object_add(src, "folder", json_object_new_string(r->folder));
 	json_object_object_add(src, "id", json_object_new_string(id));
-	if (jstr(m, "threadId"))
-		json_object_object_add(src, "thread_id", json_object_new_string(jstr(m, "threadId")));
-	if (jstr(m, "historyId"))
-		json_object_object_add(src, "history_id", json_object_new_string(jstr(m, "historyId")));
+	if (crm_get_str(m, "threadId"))
+		json_object_object_add(src, "thread_id", json_object_new_string(crm_get_str(m, "threadId")));
+	if (crm_get_str(m, "historyId"))
+		json_object_object_add(src, "history_id", json_object_new_string(crm_get_str(m, "historyId")));
 	if ((v = jarr(m, "labelIds")))
 		json_object_object_add(src, "labels", json_object_get(v));
 	json_object_object_add(src, "cursor", cursor);
@@ -243,13 +235,13 @@ full_sync(struct run *r, const char *h0_resume, const char *after)
 		url_for(r, &u, "profile");
 		if ((rc = get_json(r, u.s, &o, &status)) != CRM_SRC_OK)
 			goto out;
-		if (!o || !jstr(o, "historyId")) {
+		if (!o || !crm_get_str(o, "historyId")) {
 			snprintf(r->api.err, r->api.errsz, "Gmail: the profile has no historyId");
 			json_object_put(o);
 			rc = CRM_SRC_ENV;
 			goto out;
 		}
-		h0 = crm_xstrdup(jstr(o, "historyId"));
+		h0 = crm_xstrdup(crm_get_str(o, "historyId"));
 		json_object_put(o);
 	}
 	snprintf(pagesz, sizeof pagesz, "%d", r->c->page_size > 0 ? r->c->page_size : 500);
@@ -273,7 +265,7 @@ full_sync(struct run *r, const char *h0_resume, const char *after)
 		r->st->pages++;
 		json_object *msgs = jarr(o, "messages");
 		for (i = 0; msgs && i < json_object_array_length(msgs); i++) {
-			const char *id = jstr(json_object_array_get_idx(msgs, i), "id");
+			const char *id = crm_get_str(json_object_array_get_idx(msgs, i), "id");
 			if (!id || !*id)
 				continue;
 			if (after && cmp_id(&id, &after) <= 0)
@@ -282,8 +274,8 @@ full_sync(struct run *r, const char *h0_resume, const char *after)
 				ids = crm_xrealloc(ids, (cap = cap ? 2 * cap : 256) * sizeof *ids);
 			ids[n++] = crm_xstrdup(id);
 		}
-		if (jstr(o, "nextPageToken") && *jstr(o, "nextPageToken"))
-			token = crm_xstrdup(jstr(o, "nextPageToken"));
+		if (crm_get_str(o, "nextPageToken") && *crm_get_str(o, "nextPageToken"))
+			token = crm_xstrdup(crm_get_str(o, "nextPageToken"));
 		json_object_put(o);
 	} while (token);
 	if (n)
@@ -345,14 +337,14 @@ incremental(struct run *r, const char *start, int *expired)
 			break;
 		}
 		r->st->pages++;
-		if (jstr(o, "historyId")) {
+		if (crm_get_str(o, "historyId")) {
 			free(top);
-			top = crm_xstrdup(jstr(o, "historyId"));
+			top = crm_xstrdup(crm_get_str(o, "historyId"));
 		}
 		json_object *hist = jarr(o, "history");
 		for (size_t i = 0; hist && i < json_object_array_length(hist) && rc == CRM_SRC_OK; i++) {
 			json_object *h = json_object_array_get_idx(hist, i);
-			const char *hid = jstr(h, "id");
+			const char *hid = crm_get_str(h, "id");
 			json_object *added = jarr(h, "messagesAdded");
 			size_t na = added ? json_object_array_length(added) : 0;
 			if (!hid)
@@ -363,7 +355,7 @@ incremental(struct run *r, const char *start, int *expired)
 					break;
 				if (!json_object_object_get_ex(json_object_array_get_idx(added, k), "message", &m))
 					continue;
-				const char *id = jstr(m, "id");
+				const char *id = crm_get_str(m, "id");
 				if (!id || skip_labels(jarr(m, "labelIds")))
 					continue;
 				rc = fetch(r, id, cursor_new(k + 1 == na ? hid : prev, NULL));
@@ -375,9 +367,9 @@ incremental(struct run *r, const char *start, int *expired)
 				prev = crm_xstrdup(hid);
 			}
 		}
-		if (rc == CRM_SRC_OK && !limit_reached(r) && jstr(o, "nextPageToken") &&
-		    *jstr(o, "nextPageToken"))
-			token = crm_xstrdup(jstr(o, "nextPageToken"));
+		if (rc == CRM_SRC_OK && !limit_reached(r) && crm_get_str(o, "nextPageToken") &&
+		    *crm_get_str(o, "nextPageToken"))
+			token = crm_xstrdup(crm_get_str(o, "nextPageToken"));
 		json_object_put(o);
 		o = NULL;
 	} while (token);
@@ -410,8 +402,8 @@ crm_gmail_sync(struct crm_http *h, const struct crm_gmail_conf *c,
 	if (hk->get_cursor)
 		cur = hk->get_cursor(r.folder, &r.seq, hk->arg);
 	if (cur) {
-		hid = jstr(cur, "history_id");
-		after = jstr(cur, "full_after");
+		hid = crm_get_str(cur, "history_id");
+		after = crm_get_str(cur, "full_after");
 	}
 	if (c->resync && cur) {
 		if (hk->reset_cursor && hk->reset_cursor(r.folder, hk->arg) < 0) {

@@ -19,6 +19,7 @@
  *  - cursor_seq is the stored seq plus the message's ordinal in the run.
  */
 #include "graph.h"
+#include "jsonl.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -37,15 +38,6 @@ struct run {
 	unsigned long folder_handed;
 	int stop;
 };
-
-static const char *
-jstr(json_object *o, const char *k)
-{
-	json_object *v;
-	if (!o || !json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
 
 static int
 limit_reached(struct run *r)
@@ -66,7 +58,7 @@ fetch(struct run *r, json_object *item, json_object *cursor)
 {
 	struct crm_buf u = CRM_BUF_INIT;
 	struct crm_http_resp rs = { 0 };
-	const char *id = jstr(item, "id"), *err = NULL;
+	const char *id = crm_get_str(item, "id"), *err = NULL;
 	json_object *src;
 	char et[300];
 	int rc;
@@ -95,9 +87,9 @@ fetch(struct run *r, json_object *item, json_object *cursor)
 	json_object_object_add(src, "account", json_object_new_string(r->c->account));
 	json_object_object_add(src, "folder", json_object_new_string(r->folder));
 	json_object_object_add(src, "id", json_object_new_string(id));
-	if (jstr(item, "internetMessageId"))
+	if (crm_get_str(item, "internetMessageId"))
 		json_object_object_add(src, "internet_message_id",
-		    json_object_new_string(jstr(item, "internetMessageId")));
+		    json_object_new_string(crm_get_str(item, "internetMessageId")));
 	json_object_object_add(src, "cursor", json_object_get(cursor));
 	json_object_object_add(src, "cursor_seq", json_object_new_int64(++r->seq));
 	r->handed++;
@@ -106,7 +98,7 @@ fetch(struct run *r, json_object *item, json_object *cursor)
 	if (err)
 		r->st->rejected++;
 	if (r->hk->message(err ? NULL : rs.body.s ? rs.body.s : "", err ? 0 : rs.body.len, src,
-	    crm_api_time(jstr(item, "receivedDateTime")), err, r->hk->arg) < 0) {
+	    crm_api_time(crm_get_str(item, "receivedDateTime")), err, r->hk->arg) < 0) {
 		r->stop = 1;
 		rc = CRM_SRC_STOP;
 	}
@@ -159,7 +151,7 @@ walk(struct run *r, const char *start, int *gone)
 			break;
 		}
 		r->st->pages++;
-		const char *next = jstr(o, "@odata.nextLink"), *delta = jstr(o, "@odata.deltaLink");
+		const char *next = crm_get_str(o, "@odata.nextLink"), *delta = crm_get_str(o, "@odata.deltaLink");
 		json_object *val;
 		size_t n = 0, last = 0;
 		if (json_object_object_get_ex(o, "value", &val) && json_object_is_type(val, json_type_array))
@@ -179,7 +171,7 @@ walk(struct run *r, const char *start, int *gone)
 				r->st->removed++;
 				continue;
 			}
-			if (!jstr(item, "id"))
+			if (!crm_get_str(item, "id"))
 				continue;
 			rc = fetch(r, item, cursor_new(i + 1 == last ? (next ? next : delta) : link));
 		}
@@ -238,7 +230,7 @@ sync_folder(struct run *r, const char *folder)
 		crm_buf_adds(&start, "&$filter=");
 		crm_url_escape(&start, f);
 	}
-	link = cur ? jstr(cur, "link") : NULL;
+	link = cur ? crm_get_str(cur, "link") : NULL;
 	rc = walk(r, link ? link : start.s, &gone);
 	if (rc == CRM_SRC_OK && gone) {
 		crm_warn("%s: Graph delta token of folder %s has expired (HTTP 410): reading the "

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "hash.h"
 #include "exitcode.h"
+#include "jsonl.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -341,15 +342,6 @@ norm_email(const char *in, char *out, size_t size)
 	return at && at > out && at[1] && strchr(at + 1, '.') && at[1] != '.';
 }
 
-static const char *
-jstr(json_object *o, const char *k)
-{
-	json_object *v;
-	if (!o || !json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /* A key that must be an object (or null/absent). */
 static int
 get_obj(json_object *rec, const char *k, json_object **out, const char **why)
@@ -470,8 +462,8 @@ read_addr(json_object *o, struct addr *a)
 {
 	if (!o || !json_object_is_type(o, json_type_object))
 		return 0;
-	a->name = jstr(o, "name");
-	return norm_email(jstr(o, "email"), a->email, sizeof a->email);
+	a->name = crm_get_str(o, "name");
+	return norm_email(crm_get_str(o, "email"), a->email, sizeof a->email);
 }
 
 static const char *
@@ -609,7 +601,7 @@ stage(struct crm_store *s, struct batch *B, json_object *rec, const char **why)
 		mid = NULL;
 
 	/* the source and its cursor */
-	const char *kind = jstr(src, "kind"), *folder = jstr(src, "folder"), *uniq = jstr(src, "uniq");
+	const char *kind = crm_get_str(src, "kind"), *folder = crm_get_str(src, "folder"), *uniq = crm_get_str(src, "uniq");
 	json_object *cursor = NULL, *seq_o = NULL;
 	char seqbuf[64] = "";
 	int has_cursor = src && json_object_object_get_ex(src, "cursor", &cursor);
@@ -643,7 +635,7 @@ stage(struct crm_store *s, struct batch *B, json_object *rec, const char **why)
 	const char *label = NULL;
 	char confbuf[32] = "";
 	if (intent) {
-		label = jstr(intent, "label");
+		label = crm_get_str(intent, "label");
 		if (json_object_object_get_ex(intent, "confidence", &v) && v) {
 			if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int)) {
 				*why = "\"intent.confidence\" is not a number";
@@ -692,7 +684,7 @@ stage(struct crm_store *s, struct batch *B, json_object *rec, const char **why)
 	if (sig)
 		json_object_object_get_ex(sig, "fields", &fields);
 	const char *company = fields && json_object_is_type(fields, json_type_object) ?
-	    jstr(fields, "company") : NULL;
+	    crm_get_str(fields, "company") : NULL;
 	int skip_sender = autov && (!strcmp(autov, "bounce") || !strcmp(autov, "mailing_list"));
 	const char *counterpart = NULL;
 	struct addr cp = { .email = "" };
@@ -731,11 +723,11 @@ stage(struct crm_store *s, struct batch *B, json_object *rec, const char **why)
 	put(b, mid);
 	put(b, irt && *irt ? irt : NULL);
 	put_json(b, refs);
-	put(b, jstr(thread, "id"));
+	put(b, crm_get_str(thread, "id"));
 	put(b, date);
 	put_n(b, subject, subject_len);
-	put(b, from_ok ? jstr(from, "name") : NULL);
-	put(b, from_ok ? fa.email : jstr(from, "email"));
+	put(b, from_ok ? crm_get_str(from, "name") : NULL);
+	put(b, from_ok ? fa.email : crm_get_str(from, "email"));
 	put_json(b, to);
 	put_json(b, cc);
 	put_bool(b, outbound);
@@ -749,7 +741,7 @@ stage(struct crm_store *s, struct batch *B, json_object *rec, const char **why)
 	put_json(b, ent);
 	put_json(b, enr);
 	put_json(b, route);
-	put(b, jstr(route, "assignee"));
+	put(b, crm_get_str(route, "assignee"));
 	put_json(b, src);
 	put_json(b, att);
 	crm_copy_str(b, sizebuf[0] ? sizebuf : NULL);
@@ -778,9 +770,9 @@ stage(struct crm_store *s, struct batch *B, json_object *rec, const char **why)
 	}
 	r->nk_len = B->nks.len - r->nk_off;
 	put(b, counterpart);
-	put(b, jstr(thread, "id"));
-	put(b, jstr(thread, "root_message_id"));
-	put(b, jstr(thread, "subject"));
+	put(b, crm_get_str(thread, "id"));
+	put(b, crm_get_str(thread, "root_message_id"));
+	put(b, crm_get_str(thread, "subject"));
 	put(b, kind);
 	put(b, folder ? folder : "");
 	if (has_cursor && !cursor)
@@ -1229,16 +1221,6 @@ out:
 	return rc;
 }
 
-static void
-backoff(int attempt)
-{
-	struct timespec ts;
-	long ms = (10L << (attempt < 6 ? attempt : 6)) + rand() % 50;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	nanosleep(&ts, NULL);
-}
-
 static int
 begin(struct crm_store *s)
 {
@@ -1313,7 +1295,7 @@ write_range(struct crm_store *s, struct batch *B, size_t from, size_t to, const 
 			crm_debug("batch: %s; retrying", crm_db_errmsg(s->c, err));
 			PQclear(err);
 			s->st.retries++;
-			backoff(attempt);
+			crm_db_backoff(attempt, 10, 50);
 			continue;
 		}
 		if (rc == B_RETRY)
