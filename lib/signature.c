@@ -3005,6 +3005,19 @@ find_address_line(struct ex *x, int li, struct crm_signature *s)
 		/* the street: the lines above, then what the line holds
 		 * before the city (a district: "Central, Hong Kong") */
 		char *up = street_before(x, li, 0);
+		/* "Central" alone on the line above "Hong Kong": a district */
+		if (!up && li > 0 && x->lens[li - 1] <= 30 && !count_digits(x->lines[li - 1], x->lens[li - 1])
+		    && city_alone(x, x->lines[li - 1], x->lens[li - 1], LX_COUNTRY | LX_LEGAL | LX_DEPT)
+		    && count_words(x->lines[li - 1], x->lens[li - 1]) <= 3) {
+			char *above = street_before(x, li - 1, 0);
+			if (above) {
+				struct crm_buf b = CRM_BUF_INIT;
+				crm_buf_adds(&b, above);
+				add_street_part(&b, x->lines[li - 1], x->lens[li - 1]);
+				free(above);
+				up = crm_buf_steal(&b);
+			}
+		}
 		const char *pre = line;
 		size_t pn = cb;
 		while (pn && strchr(" ,–—-|•·", line[pn - 1]))
@@ -3809,13 +3822,27 @@ title_continuation(struct ex *x, struct seg *g, int cseg)
 	/* after "Directeur de la", firm words may end the title ("Gestion
 	 * Privée"), but not a legal form or the sender's domain */
 	int open = title_open_end(g->s, g->n);
-	if (seg_lex(c->r, q)->flags & (LX_TITLE | LX_LEGAL | LX_STREET | LX_COUNTRY | LX_REGION
+	if (seg_lex(c->r, q)->flags & (LX_TITLE | LX_LEGAL | LX_STREET | LX_COUNTRY
 	    | LX_DEPT | LX_DISC_CUE | LX_DISC_SHORT | (open ? 0 : LX_COMPANY)))
 		return NULL;
 	if ((open ? domain_cover(c, q->s, q->n) >= 0.5 : company_score(x, q, &why) > 0)
 	    || name_match(c, q->s, q->n, &f0, &l0) || closing_line(c, q->s, q->n))
 		return NULL;
-	if (open || (cseg >= 0 && x->seg[cseg].line == q->line + 1))
+	/* a slogan is no title's end: "Investing For Generations", "Votre
+	 * Patrimoine Notre Métier" */
+	static const char *const own[] = { "your ", "our ", "votre ", "notre ", "vos ", "nos ",
+		"we ", "nous ", NULL };
+	for (int k = 0; own[k]; k++)
+		if (!strncasecmp(q->s, own[k], strlen(own[k])))
+			return NULL;
+	for (size_t i = 0; i + 3 <= q->n; i++)
+		if (!strncasecmp(q->s + i, "ing", 3) && i >= 3 && (i + 3 == q->n || q->s[i + 3] == ' '))
+			return NULL;
+	if (open)
+		return q;
+	/* a title of one word ("Founder") is whole; "Directeur du
+	 * Développement" may go on, when the firm's line follows */
+	if (count_words(g->s, g->n) >= 2 && cseg >= 0 && x->seg[cseg].line == q->line + 1)
 		return q;
 	return NULL;
 }

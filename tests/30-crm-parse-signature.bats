@@ -470,6 +470,31 @@ Banque Exemple Loire'
 	got=$(card "Paul Renard" "p.renard@banque-exemple-loire.fr" "$t")
 	[ "$(jq -r .fields.title <<<"$got")" = "Responsable Commercial Grands Comptes" ]
 	[ "$(jq -r .fields.company <<<"$got")" = "Banque Exemple Loire" ]
+	# a slogan between the title and the firm is not the title's end
+	t='Best,
+
+Greg Wilson
+Managing Director
+Building Wealth Together
+Wilson Wealth Partners'
+	got=$(card "Greg Wilson" "greg@wilsonwealth.com" "$t")
+	[ "$(jq -r .fields.title <<<"$got")" = "Managing Director" ]
+	t='Cordialement,
+
+Anne Morel
+Directrice Générale
+Votre Avenir Notre Métier
+Morel Conseil'
+	got=$(card "Anne Morel" "anne@morel-conseil.fr" "$t")
+	[ "$(jq -r .fields.title <<<"$got")" = "Directrice Générale" ]
+	t='Cordialement,
+
+Hugo Martin
+Responsable du Pôle
+Ingénierie Sociale
+Martin Conseil'
+	got=$(card "Hugo Martin" "hugo@martin-conseil.fr" "$t")
+	[ "$(jq -r .fields.title <<<"$got")" = "Responsable du Pôle Ingénierie Sociale" ]
 	t='Cordialement,
 
 Julie Martin
