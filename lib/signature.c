@@ -2509,14 +2509,26 @@ disguised_email(struct ex *x, struct seg *g, size_t *b, size_t *e)
 	const char *p = g->s;
 	size_t n = g->n, k;
 
-	/* its mark: "[", "(" or "{" before "at", "@" or "arobase" */
+	/* its mark: "[", "(" or "{" before "at", "@" or "arobase"; or " at "
+	 * and " arobase " as words */
 	for (k = 0; k + 3 < n; k++)
-		if ((p[k] == '[' || p[k] == '(' || p[k] == '{') && (p[k + 1] == '@' || p[k + 1] == ' '
+		if (((p[k] == '[' || p[k] == '(' || p[k] == '{') && (p[k + 1] == '@' || p[k + 1] == ' '
 		    || ((p[k + 1] | 0x20) == 'a' && strchr("tTrR", p[k + 2]))))
+		    || (p[k] == ' ' && (p[k + 1] | 0x20) == 'a' && strchr("tTrR", p[k + 2])))
 			break;
 	if (k + 3 >= n || rx(c, c->r->p_email_obf, p, n, 0) < 0)
 		return NULL;
 	PCRE2_SIZE *o = ov(c);
+	/* written in plain words ("jean at firme dot fr"), the address is
+	 * the whole segment, a label at most before it: not a sentence */
+	if (!memchr(p + o[0], '[', o[1] - o[0]) && !memchr(p + o[0], '(', o[1] - o[0])
+	    && !memchr(p + o[0], '{', o[1] - o[0])) {
+		size_t lb = o[0];
+		while (lb && p[lb - 1] == ' ')
+			lb--;
+		if (o[0] > 16 || o[1] + 1 < n || (lb && p[lb - 1] != ':'))
+			return NULL;
+	}
 	struct crm_buf a = CRM_BUF_INIT;
 	crm_buf_add(&a, p + o[2], o[3] - o[2]);
 	crm_buf_addc(&a, '@');
@@ -2534,8 +2546,19 @@ disguised_email(struct ex *x, struct seg *g, size_t *b, size_t *e)
 			crm_buf_addc(&a, '.');
 			last = a.len;
 			i = j;
-		} else if (ch == ' ' || ch == '\t')
-			i++;
+		} else if (ch == ' ' || ch == '\t') {
+			/* " dot ", " point " */
+			size_t j = i;
+			while (j < o[5] && p[j] == ' ')
+				j++;
+			size_t m = !strncasecmp(p + j, "dot ", 4) ? 3 : !strncasecmp(p + j, "point ", 6) ? 5 : 0;
+			if (m && j + m < o[5]) {
+				crm_buf_addc(&a, '.');
+				last = a.len;
+				i = j + m;
+			} else
+				i++;
+		}
 		else {
 			crm_buf_addc(&a, (char)a_lower(ch));
 			i++;
@@ -2563,7 +2586,7 @@ find_email(struct ex *x, struct seg *g, struct crm_signature *s)
 	struct ctx *c = &x->c;
 	char *e;
 	if (!memchr(g->s, '@', g->n) || rx(c, c->r->p_email, g->s, g->n, 0) < 0) {
-		if (!memchr(g->s, '.', g->n) || !(e = disguised_email(x, g, &g->obf_b, &g->obf_e)))
+		if (!(e = disguised_email(x, g, &g->obf_b, &g->obf_e)))
 			return;
 	} else {
 		PCRE2_SIZE *o = ov(c);

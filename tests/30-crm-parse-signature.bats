@@ -534,6 +534,23 @@ ravi.patel [at] patel-advisory (dot) com'
 	got=$(card "Ravi Patel" "ravi@patel-advisory.com" "$t")
 	[ "$(jq -r .fields.email <<<"$got")" = "ravi.patel@patel-advisory.com" ]
 	[ "$(jq -r .fields.website <<<"$got")" = "null" ]
+	t='Cordialement,
+
+Jean Dupont
+Gérant
+Firme Conseil
+E-mail : jean.dupont arobase firme-conseil point fr'
+	got=$(card "Jean Dupont" "jd@firme-conseil.fr" "$t")
+	[ "$(jq -r .fields.email <<<"$got")" = "jean.dupont@firme-conseil.fr" ]
+	# plain words in a sentence are no address
+	t='Regards,
+
+Ravi Patel
+Principal
+Patel Advisory
+Meet me at home dot com'
+	got=$(card "Ravi Patel" "ravi@patel-advisory.com" "$t")
+	[ "$(jq -r .fields.email <<<"$got")" = "null" ]
 }
 
 @test "a building's name before the street, a firm glued before the number, a city without postcode" {
