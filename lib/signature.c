@@ -2298,6 +2298,16 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 			guessed = 1;
 			t = crm_phone_parse(clean, strlen(clean), "US", e164);
 		}
+		/* a number alone that the sender's region (its domain, an
+		 * address, another number) could hold by its length is not
+		 * read as a foreign one: "07700 900 654" of a .co.uk sender
+		 * is no German number; left out, its type unknown */
+		if (t == CRM_PHONE_INVALID && label == PH_NONE && alone && p[0] == '0'
+		    && (strcmp(x->region, def) || x->c.tld_region[0])) {
+			char tmp[CRM_PHONE_MAX];
+			if (crm_phone_possible(clean, strlen(clean), x->region, tmp) != CRM_PHONE_INVALID)
+				return;
+		}
 		for (size_t i = 0; t == CRM_PHONE_INVALID && alone && p[0] == '0' && i < x->c.r->nphone_regions; i++) {
 			guessed = 1;
 			t = crm_phone_parse(clean, strlen(clean), x->c.r->phone_regions[i], e164);

@@ -591,6 +591,15 @@ Office 12, Level 2, Gate Building
 PO Box 12345, Dubai, UAE'
 	got=$(card "Sara Haddad" "s.haddad@creekcapital.ae" "$t")
 	[ "$(jq -r '.fields.address | .city + " " + .country' <<<"$got")" = "Dubai AE" ]
+	# a number alone that fits the sender's country by its length (a
+	# range for fiction) is not read as a foreign one
+	t='Thanks,
+
+Rebecca Stone
+Stone IFA
+07700 900 654'
+	got=$(card "Rebecca Stone" "rebecca@stone-ifa.co.uk" "$t")
+	[ "$(jq -r '.fields.phone + " " + .fields.mobile' <<<"$got")" = " " ]
 }
 
 @test "a firm's name before its registration line is kept; legal forms that fold alike (Inc, inc.) are both forms" {
