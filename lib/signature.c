@@ -125,7 +125,7 @@ struct kv {
 enum {
 	LX_TITLE = 1, LX_COMPANY = 2, LX_LEGAL = 4, LX_STREET = 8, LX_COUNTRY = 16,
 	LX_DISC_CUE = 32, LX_DISC_SHORT = 64, LX_PREFIX = 128, LX_REGION = 256,
-	LX_FIRST = 512,
+	LX_FIRST = 512, LX_DEPT = 1024,
 };
 
 struct lexent {
@@ -156,15 +156,16 @@ struct crm_sig_rules {
 	                            without touching the table */
 	int lexmax;              /* longest entry, in tokens */
 	pcre2_code *p_phone, *p_ext, *p_email, *p_list_email, *p_url, *p_linkedin, *p_fr_city,
-	    *p_uk_city, *p_us_city, *p_ca_city, *p_au_city, *p_sg_city, *p_ie_city;
-	struct kv *phone_labels, *affixes, *tlds;
+	    *p_uk_city, *p_us_city, *p_ca_city, *p_au_city, *p_sg_city, *p_ie_city, *p_email_obf,
+	    *p_nopc_city;
+	struct kv *phone_labels, *affixes, *tlds, *cities;
 	unsigned char affix_first[256];     /* bit kind: an affix starts so */
 	struct affix {                      /* the affixes by hash of their key */
 		uint64_t h;
 		const char *key;
 		unsigned char kinds;        /* bit kind */
 	} affix_tab[256];
-	size_t nphone_labels, naffixes, ntlds;
+	size_t nphone_labels, naffixes, ntlds, ncities;
 	char **webmail, **social, **phone_regions;
 	size_t nwebmail, nsocial, nphone_regions;
 };
@@ -558,12 +559,22 @@ lex_add(struct crm_sig_rules *r, const char *entry, unsigned flag, const char *c
 			continue;
 		}
 		e->flags |= flag;
-		if (flag == LX_LEGAL && !e->legal) {
-			/* the form as written, without a final '.' (single dot words) */
+		if (flag == LX_LEGAL) {
+			/* the form as written, without a final '.' (single dot
+			 * words); forms that fold alike ("Inc", "inc." of Québec)
+			 * are kept side by side, separated by '\n' */
 			size_t el = strlen(entry);
 			if (el > 1 && entry[el - 1] == '.' && !memchr(entry, '.', el - 1))
 				el--;
-			e->legal = crm_xstrndup(entry, el);
+			if (!e->legal)
+				e->legal = crm_xstrndup(entry, el);
+			else {
+				size_t ol = strlen(e->legal);
+				e->legal = crm_xrealloc(e->legal, ol + el + 2);
+				e->legal[ol] = '\n';
+				memcpy(e->legal + ol + 1, entry, el);
+				e->legal[ol + 1 + el] = 0;
+			}
 		}
 		if (country && !e->country)
 			e->country = crm_xstrdup(country);
@@ -607,6 +618,20 @@ struct lexhit {
 	size_t ntok;
 };
 
+/* Is the text (n bytes) one of the forms ('\n'-separated) as written? */
+static int
+legal_form_is(const char *forms, const char *s, size_t n)
+{
+	for (const char *p = forms;;) {
+		size_t l = strcspn(p, "\n");
+		if (l == n && !memcmp(p, s, n))
+			return 1;
+		if (!p[l])
+			return 0;
+		p += l + 1;
+	}
+}
+
 /* Which lexicons the text touches: every token sequence is looked up. */
 static unsigned
 lex_scan_text(const struct crm_sig_rules *r, const char *s, size_t n, struct lexhit *h)
@@ -646,7 +671,7 @@ lex_scan_text(const struct crm_sig_rules *r, const char *s, size_t n, struct lex
 				size_t ob = t[i].b, oe = t[j].e;
 				if (oe - ob > 1 && s[oe - 1] == '.' && !memchr(s + ob, '.', oe - ob - 1))
 					oe--;
-				if (strlen(e->legal) != oe - ob || memcmp(e->legal, s + ob, oe - ob))
+				if (!legal_form_is(e->legal, s + ob, oe - ob))
 					f &= ~(unsigned)LX_LEGAL;
 			}
 			if ((f & LX_TITLE) && h->title_tok < 0)
@@ -903,6 +928,8 @@ patterns(struct crm_sig_rules *r, const char *dir, char *err, size_t errlen)
 		{ "au_city", offsetof(struct crm_sig_rules, p_au_city), 0 },
 		{ "sg_city", offsetof(struct crm_sig_rules, p_sg_city), 0 },
 		{ "ie_city", offsetof(struct crm_sig_rules, p_ie_city), 0 },
+		{ "email_obf", offsetof(struct crm_sig_rules, p_email_obf), PCRE2_CASELESS },
+		{ "nopc_city", offsetof(struct crm_sig_rules, p_nopc_city), 0 },
 	};
 	struct rfile f;
 
@@ -1064,7 +1091,8 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 	    || lex_file(r, dir, "legal_forms.txt", 1, NULL, LX_LEGAL, err, errlen) < 0
 	    || lex_file(r, dir, "street.txt", 1, NULL, LX_STREET, err, errlen) < 0
 	    || lex_file(r, dir, "countries.txt", 2, NULL, LX_COUNTRY, err, errlen) < 0
-	    || lex_file(r, dir, "regions.txt", 1, NULL, LX_REGION, err, errlen) < 0)
+	    || lex_file(r, dir, "regions.txt", 1, NULL, LX_REGION, err, errlen) < 0
+	    || lex_file(r, dir, "departments.txt", 1, NULL, LX_DEPT, err, errlen) < 0)
 		goto bad;
 	first_names(r, dir);
 	{
@@ -1122,6 +1150,7 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 		r->affix_first[(unsigned char)key[0]] |= (unsigned char)(1 << r->affixes[i].kind);
 	}
 	if (kv_table(dir, "tld_regions.txt", &r->tlds, &r->ntlds, err, errlen) < 0
+	    || kv_table(dir, "cities.txt", &r->cities, &r->ncities, err, errlen) < 0
 	    || list(dir, "webmail.txt", &r->webmail, &r->nwebmail, err, errlen) < 0
 	    || list(dir, "social.txt", &r->social, &r->nsocial, err, errlen) < 0
 	    || list(dir, "phone_regions.txt", &r->phone_regions, &r->nphone_regions, err, errlen) < 0
@@ -1149,7 +1178,8 @@ crm_sig_rules_free(struct crm_sig_rules *r)
 	pcre2_code **codes[] = { &r->closing_line, &r->closing_end, &r->phone_label_before,
 		&r->phone_label_after, &r->p_phone, &r->p_ext,
 		&r->p_email, &r->p_list_email, &r->p_url, &r->p_linkedin, &r->p_fr_city, &r->p_uk_city,
-		&r->p_us_city, &r->p_ca_city, &r->p_au_city, &r->p_sg_city, &r->p_ie_city };
+		&r->p_us_city, &r->p_ca_city, &r->p_au_city, &r->p_sg_city, &r->p_ie_city,
+		&r->p_email_obf, &r->p_nopc_city };
 
 	if (!r)
 		return;
@@ -1164,6 +1194,7 @@ crm_sig_rules_free(struct crm_sig_rules *r)
 	kv_free(r->phone_labels, r->nphone_labels);
 	kv_free(r->affixes, r->naffixes);
 	kv_free(r->tlds, r->ntlds);
+	kv_free(r->cities, r->ncities);
 	for (size_t i = 0; i < r->nwebmail; i++)
 		free(r->webmail[i]);
 	for (size_t i = 0; i < r->nsocial; i++)
@@ -1334,8 +1365,16 @@ ctx_names(struct ctx *c)
 		} else
 			c->from_company = 1;
 	}
-	if (!c->nstok && e && (at = strrchr(e, '@')) && at[1])
-		c->nstok = name_tokens(r, e, (size_t)(at - e), c->stok, c->stokbuf, 8, "._-+0123456789");
+	if (!c->nstok && e && (at = strrchr(e, '@')) && at[1]) {
+		/* "service.clients@", "team@": a team's address names nobody */
+		char loc[64];
+		size_t ll = (size_t)(at - e) < sizeof loc ? (size_t)(at - e) : 0;
+		for (size_t i = 0; i < ll; i++)
+			loc[i] = strchr("._-+", e[i]) ? ' ' : e[i];
+		struct lexhit h;
+		if (!ll || (lex_scan(r, loc, ll, &h) & (LX_DEPT | LX_TITLE)) != LX_DEPT)
+			c->nstok = name_tokens(r, e, (size_t)(at - e), c->stok, c->stokbuf, 8, "._-+0123456789");
+	}
 	memset(c->first, 0, sizeof c->first);
 	for (size_t i = 0; i < c->nstok; i++) {
 		unsigned char f = (unsigned char)c->stok[i][0];
@@ -1643,6 +1682,37 @@ line_stats(const char *s, size_t n, size_t *words, size_t *seps, int *feat)
 	*feat = f;
 }
 
+static int mentions_domain(struct ctx *c, const char *s, size_t n);
+
+/* "Groupe Vendôme Patrimoine – SAS au capital de 250 000 € – RCS Paris
+ * ...": a firm's registration line, the firm's name first, then a
+ * dash or a bar; the length of the name, or 0.  The name holds no
+ * notice word, no digit, five words at most, a capital first, and
+ * shows itself a firm (a firm word or legal form, or the sender's
+ * domain). */
+static size_t
+firm_before_notice(struct ctx *c, const char *s, size_t n)
+{
+	static const char *const seps[] = { " – ", " — ", " - ", " | ", NULL };
+	size_t e = n;
+	struct lexhit h;
+
+	for (int k = 0; seps[k]; k++) {
+		const char *p = memmem(s, n, seps[k], strlen(seps[k]));
+		if (p && (size_t)(p - s) < e)
+			e = (size_t)(p - s);
+	}
+	if (e == n || e < 3 || count_digits(s, e) || count_words(s, e) > 5
+	    || !(a_isupper((unsigned char)s[0]) || (unsigned char)s[0] >= 0xC3))
+		return 0;
+	unsigned f = lex_scan(c->r, s, e, &h);
+	if (f & (LX_DISC_CUE | LX_DISC_SHORT | LX_STREET | LX_TITLE))
+		return 0;
+	if (!(f & (LX_COMPANY | LX_LEGAL)) && !mentions_domain(c, s, e))
+		return 0;
+	return e;
+}
+
 static void
 flag_line(struct ctx *c, struct tline *l)
 {
@@ -1670,8 +1740,12 @@ flag_line(struct ctx *c, struct tline *l)
 		struct lexhit h;
 		unsigned f = lex_scan(c->r, l->s, l->n, &h);
 		if ((f & LX_DISC_SHORT) || (l->n >= 70 && (f & LX_DISC_CUE))) {
-			l->f |= L_DISC;
-			return;
+			size_t k = (f & LX_DISC_SHORT) ? 0 : firm_before_notice(c, l->s, l->n);
+			if (!k) {
+				l->f |= L_DISC;
+				return;
+			}
+			l->n = k;       /* the firm's name is kept, its notice cut */
 		}
 	}
 	if (l->n <= 80 && closing_line(c, l->s, l->n)) {
@@ -1766,7 +1840,7 @@ person_shape(struct ctx *c, const char *s, size_t n)
 	}
 	if (words < 2 || words > 4)
 		return 0;
-	if (lex_has(c->r, s, n, LX_TITLE | LX_COMPANY | LX_LEGAL | LX_STREET | LX_COUNTRY))
+	if (lex_has(c->r, s, n, LX_TITLE | LX_COMPANY | LX_LEGAL | LX_STREET | LX_COUNTRY | LX_DEPT))
 		return 0;
 	return 1;
 }
@@ -2028,6 +2102,7 @@ struct seg {
 	unsigned kind;
 	int lex_done;            /* lex computed (lex_scan once per segment) */
 	struct lexhit lex;
+	size_t obf_b, obf_e;     /* span of a disguised e-mail address */
 };
 
 enum { S_EMAIL = 1, S_WEB = 2, S_PHONE = 4, S_ADDR = 8, S_NAME = 16, S_TITLE = 32,
@@ -2107,6 +2182,7 @@ segment(struct ex *x, int line, const char *s, size_t n)
 				g->sep_before = prevdash;
 				g->kind = 0;
 				g->lex_done = 0;
+				g->obf_b = g->obf_e = 0;
 			}
 			if (i == n)
 				break;
@@ -2222,6 +2298,16 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 		if (t == CRM_PHONE_INVALID && digits == 10 && p[0] != '0' && p[0] != '1') {
 			guessed = 1;
 			t = crm_phone_parse(clean, strlen(clean), "US", e164);
+		}
+		/* a number alone that the sender's region (its domain, an
+		 * address, another number) could hold by its length is not
+		 * read as a foreign one: "07700 900 654" of a .co.uk sender
+		 * is no German number; left out, its type unknown */
+		if (t == CRM_PHONE_INVALID && label == PH_NONE && alone && p[0] == '0'
+		    && (strcmp(x->region, def) || x->c.tld_region[0])) {
+			char tmp[CRM_PHONE_MAX];
+			if (crm_phone_possible(clean, strlen(clean), x->region, tmp) != CRM_PHONE_INVALID)
+				return;
 		}
 		for (size_t i = 0; t == CRM_PHONE_INVALID && alone && p[0] == '0' && i < x->c.r->nphone_regions; i++) {
 			guessed = 1;
@@ -2400,6 +2486,8 @@ find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 		pos = e > b ? e : b + 1;
 		if (b > 0 && g->s[b - 1] == '@')
 			continue;
+		if (g->obf_e && b >= g->obf_b && b < g->obf_e)
+			continue;       /* the domain of a disguised address */
 		char *w = norm_website(c->r, g->s + b, e - b);
 		if (!w) {
 			g->kind |= S_WEB;
@@ -2423,14 +2511,98 @@ find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 	}
 }
 
+/* "jean.dupont [at] firme.fr", "k.shah (at) firm.com": the address
+ * written out, or NULL; *b and *e get the span it was written in. */
+static char *
+disguised_email(struct ex *x, struct seg *g, size_t *b, size_t *e)
+{
+	struct ctx *c = &x->c;
+	const char *p = g->s;
+	size_t n = g->n, k;
+
+	/* its mark: "[", "(" or "{" before "at", "@" or "arobase"; or " at "
+	 * and " arobase " as words */
+	for (k = 0; k + 3 < n; k++)
+		if (((p[k] == '[' || p[k] == '(' || p[k] == '{') && (p[k + 1] == '@' || p[k + 1] == ' '
+		    || ((p[k + 1] | 0x20) == 'a' && strchr("tTrR", p[k + 2]))))
+		    || (p[k] == ' ' && (p[k + 1] | 0x20) == 'a' && strchr("tTrR", p[k + 2])))
+			break;
+	if (k + 3 >= n || rx(c, c->r->p_email_obf, p, n, 0) < 0)
+		return NULL;
+	PCRE2_SIZE *o = ov(c);
+	/* written in plain words ("jean at firme dot fr"), the address is
+	 * the whole segment, a label at most before it: not a sentence */
+	if (!memchr(p + o[0], '[', o[1] - o[0]) && !memchr(p + o[0], '(', o[1] - o[0])
+	    && !memchr(p + o[0], '{', o[1] - o[0])) {
+		size_t lb = o[0];
+		while (lb && p[lb - 1] == ' ')
+			lb--;
+		if (o[0] > 16 || o[1] + 1 < n || (lb && p[lb - 1] != ':'))
+			return NULL;
+	}
+	struct crm_buf a = CRM_BUF_INIT;
+	crm_buf_add(&a, p + o[2], o[3] - o[2]);
+	crm_buf_addc(&a, '@');
+	size_t last = 0;
+	for (size_t i = o[4]; i < o[5];) {
+		unsigned char ch = (unsigned char)p[i];
+		if (ch == '[' || ch == '(' || ch == '.') {
+			/* "[dot]", "(point)", "." */
+			size_t j = i + 1;
+			if (ch != '.') {
+				while (j < o[5] && p[j] != ']' && p[j] != ')')
+					j++;
+				j++;
+			}
+			crm_buf_addc(&a, '.');
+			last = a.len;
+			i = j;
+		} else if (ch == ' ' || ch == '\t') {
+			/* " dot ", " point " */
+			size_t j = i;
+			while (j < o[5] && p[j] == ' ')
+				j++;
+			size_t m = !strncasecmp(p + j, "dot ", 4) ? 3 : !strncasecmp(p + j, "point ", 6) ? 5 : 0;
+			if (m && j + m < o[5]) {
+				crm_buf_addc(&a, '.');
+				last = a.len;
+				i = j + m;
+			} else
+				i++;
+		}
+		else {
+			crm_buf_addc(&a, (char)a_lower(ch));
+			i++;
+		}
+	}
+	/* the top-level domain: two letters or more */
+	size_t tl = a.len - last;
+	int ok = last && tl >= 2;
+	for (size_t i = last; ok && i < a.len; i++)
+		ok = a_isalpha((unsigned char)a.s[i]);
+	if (!ok) {
+		crm_buf_free(&a);
+		return NULL;
+	}
+	*b = o[0];
+	*e = o[1];
+	char *out = fold(a.s, a.len);
+	crm_buf_free(&a);
+	return out;
+}
+
 static void
 find_email(struct ex *x, struct seg *g, struct crm_signature *s)
 {
 	struct ctx *c = &x->c;
-	if (!memchr(g->s, '@', g->n) || rx(c, c->r->p_email, g->s, g->n, 0) < 0)
-		return;
-	PCRE2_SIZE *o = ov(c);
-	char *e = fold(g->s + o[0], o[1] - o[0]);
+	char *e;
+	if (!memchr(g->s, '@', g->n) || rx(c, c->r->p_email, g->s, g->n, 0) < 0) {
+		if (!(e = disguised_email(x, g, &g->obf_b, &g->obf_e)))
+			return;
+	} else {
+		PCRE2_SIZE *o = ov(c);
+		e = fold(g->s + o[0], o[1] - o[0]);
+	}
 	int own = c->in->from_email && !strcasecmp(e, c->in->from_email);
 	g->kind |= S_EMAIL;
 	/* "spamassassin-talk@lists.sourceforge.net": a list's address */
@@ -2519,6 +2691,81 @@ number_last_street(const char *s, size_t n)
 	return 1;
 }
 
+static double company_score(struct ex *x, struct seg *g, const char **why);
+static double domain_cover(struct ctx *c, const char *s, size_t n);
+static double capital_ratio(const char *s, size_t n);
+
+/* "Le Roc", "Les Docks", "Le Millenium" before "– 2 boulevard ...": a
+ * building's name, an article and one to three capitalised words that
+ * no lexicon knows (a firm, a title, a team, a place) and that do not
+ * spell the sender's domain. */
+static int
+building_name(struct ex *x, const char *s, size_t n)
+{
+	static const char *const art[] = { "Le ", "La ", "Les ", "L'", "L’", "The ", NULL };
+	size_t k, a = 0, w;
+	struct lexhit h;
+
+	if (n < 4 || n > 40 || count_digits(s, n) || memchr(s, '@', n) || memchr(s, ',', n))
+		return 0;
+	for (k = 0; art[k]; k++)
+		if (!strncmp(s, art[k], strlen(art[k])))
+			a = strlen(art[k]);
+	if (!a || a >= n || !(a_isupper((unsigned char)s[a]) || (unsigned char)s[a] >= 0xC3))
+		return 0;
+	w = count_words(s, n);
+	if (w > 4 || capital_ratio(s + a, n - a) < 0.75)
+		return 0;
+	if (lex_scan(x->c.r, s, n, &h) & (LX_TITLE | LX_COMPANY | LX_LEGAL | LX_COUNTRY | LX_REGION
+	    | LX_DEPT | LX_DISC_CUE | LX_DISC_SHORT))
+		return 0;
+	return domain_cover(&x->c, s, n) < 0.5;
+}
+
+/* "Rhodanie Patrimoine 20 boulevard ...": a firm's name glued before the
+ * house number (table cells of an HTML signature read side by side):
+ * the length of the firm's part to leave out, or 0.  The firm shows its
+ * own evidence (the sender's domain, a legal form, a firm word). */
+static size_t
+firm_before_number(struct ex *x, int line, const char *s, size_t n)
+{
+	size_t i = 0;
+	const char *why;
+
+	while (i < n && !a_isdigit((unsigned char)s[i]))
+		i++;
+	if (i < 4 || i >= n || s[i - 1] != ' ')
+		return 0;
+	/* the number starts a street: a street word follows */
+	if (!streetish(x, s + i, n - i))
+		return 0;
+	struct seg g = { .s = s, .n = i - 1, .line = line };
+	if (!(a_isupper((unsigned char)s[0]) || (unsigned char)s[0] >= 0xC3)
+	    || lex_has(x->c.r, s, i - 1, LX_STREET) || company_score(x, &g, &why) < 2)
+		return 0;
+	return i;
+}
+
+/* Is segment k (of those from b to e) part of the street: street-like,
+ * numbered, or a building's name just before a street-like one? */
+static int
+street_seg(struct ex *x, size_t k, size_t e)
+{
+	const struct seg *g = &x->seg[k];
+	if (streetish(x, g->s, g->n) || count_digits(g->s, g->n))
+		return 1;
+	return k + 1 < e && x->seg[k + 1].line == g->line && building_name(x, g->s, g->n)
+	    && (streetish(x, x->seg[k + 1].s, x->seg[k + 1].n)
+	    || count_digits(x->seg[k + 1].s, x->seg[k + 1].n));
+}
+
+static void
+add_street_seg(struct ex *x, struct crm_buf *b, const struct seg *g)
+{
+	size_t cut = count_digits(g->s, g->n) ? firm_before_number(x, g->line, g->s, g->n) : 0;
+	add_street_part(b, g->s + cut, g->n - cut);
+}
+
 /* Street text before position `at` of line li: the street-like segments
  * of that line, or the street-like lines just above. */
 static char *
@@ -2536,8 +2783,8 @@ street_before(struct ex *x, int li, size_t at)
 		size_t save = x->ns;
 		segment(x, li, line, n);
 		for (size_t k = save; k < x->ns; k++)
-			if (streetish(x, x->seg[k].s, x->seg[k].n) || count_digits(x->seg[k].s, x->seg[k].n))
-				add_street_part(&b, x->seg[k].s, x->seg[k].n);
+			if (street_seg(x, k, x->ns))
+				add_street_seg(x, &b, &x->seg[k]);
 		x->ns = save;
 	}
 	if (!b.len) {
@@ -2554,8 +2801,8 @@ street_before(struct ex *x, int li, size_t at)
 			size_t save = x->ns;
 			segment(x, k, x->lines[k], x->lens[k]);
 			for (size_t j = save; j < x->ns; j++)
-				if (streetish(x, x->seg[j].s, x->seg[j].n) || count_digits(x->seg[j].s, x->seg[j].n))
-					add_street_part(&b, x->seg[j].s, x->seg[j].n);
+				if (street_seg(x, j, x->ns))
+					add_street_seg(x, &b, &x->seg[j]);
 			x->ns = save;
 		}
 	}
@@ -2778,6 +3025,60 @@ find_address_line(struct ex *x, int li, struct crm_signature *s)
 	size_t at = 0;
 	PCRE2_SIZE *o;
 
+	/* "Hong Kong", "PO Box 506789, Dubai, UAE": a city of a country
+	 * without postcodes ends the line, a street above it or before it */
+	if (n <= 80 && rx(c, c->r->p_nopc_city, line, n, 0) >= 0) {
+		o = ov(c);
+		size_t cb = o[2], ce = o[3];
+		char *f = fold(line + cb, ce - cb);
+		const char *iso = NULL;
+		for (size_t k = 0; k < c->r->ncities && !iso; k++)
+			if (!strcmp(c->r->cities[k].key, f))
+				iso = c->r->cities[k].val;
+		free(f);
+		/* the street: the lines above, then what the line holds
+		 * before the city (a district: "Central, Hong Kong") */
+		char *up = street_before(x, li, 0);
+		/* "Central" alone on the line above "Hong Kong": a district */
+		if (!up && li > 0 && x->lens[li - 1] <= 30 && !count_digits(x->lines[li - 1], x->lens[li - 1])
+		    && city_alone(x, x->lines[li - 1], x->lens[li - 1], LX_COUNTRY | LX_LEGAL | LX_DEPT)
+		    && count_words(x->lines[li - 1], x->lens[li - 1]) <= 3) {
+			char *above = street_before(x, li - 1, 0);
+			if (above) {
+				struct crm_buf b = CRM_BUF_INIT;
+				crm_buf_adds(&b, above);
+				add_street_part(&b, x->lines[li - 1], x->lens[li - 1]);
+				free(above);
+				up = crm_buf_steal(&b);
+			}
+		}
+		const char *pre = line;
+		size_t pn = cb;
+		while (pn && strchr(" ,–—-|•·", line[pn - 1]))
+			pn--;
+		if (pn && (pn > 80 || memchr(pre, '@', pn) || (count_words(pre, pn) > 4
+		    && !count_digits(pre, pn) && !streetish(x, pre, pn))))
+			pn = 0;
+		if (pn) {
+			struct crm_buf b = CRM_BUF_INIT;
+			if (up)
+				crm_buf_adds(&b, up);
+			add_street_part(&b, pre, pn);
+			free(up);
+			up = crm_buf_steal(&b);
+		}
+		street = up;
+		if (iso && street) {
+			s->address.street = street;
+			s->address.postal_code = NULL;
+			s->address.city = crm_xstrndup(line + cb, ce - cb);
+			s->address.country = crm_xstrdup(iso);
+			set_field(s, CRM_SIG_ADDRESS, NULL, 0.7, "city-without-postcode");
+			return 1;
+		}
+		free(street);
+		street = NULL;
+	}
 	if (count_digits(line, n) < 2)
 		return 0;
 	/* which postal shapes the line can hold: digit runs of 4, 5, 6, and a
@@ -3391,6 +3692,7 @@ find_name(struct ex *x, struct crm_signature *s)
 			t->sep_before = 0;
 			t->kind = 0;
 			t->lex_done = 0;
+			t->obf_b = t->obf_e = 0;
 			/* a suffix alone (CFA, DipPFS) is no title */
 			char *f = fold(t->s, t->n);
 			if (has_affix(c->r, f, 1))
@@ -3493,11 +3795,97 @@ geography(const struct crm_sig_rules *r, const char *s, size_t n)
 	return e && (e->flags & (LX_REGION | LX_COUNTRY));
 }
 
+/* A team or a department ("Service Clients", "Pôle Partenaires",
+ * "Customer Relations Team"), not a title, a firm nor a person: a
+ * department word, no title word, no legal form, not the sender's
+ * domain. */
+static int
+dept_seg(struct ex *x, struct seg *g)
+{
+	unsigned lf = seg_lex(x->c.r, g)->flags;
+	return (lf & LX_DEPT) && !(lf & (LX_TITLE | LX_LEGAL)) && domain_cover(&x->c, g->s, g->n) < 0.5;
+}
+
+/* Does the title end on a word that asks for more ("Directeur du",
+ * "Head of", "Responsable Conformité et")? */
+static int
+title_open_end(const char *s, size_t n)
+{
+	static const char *const w[] = { "de", "du", "des", "d'", "la", "le", "les", "l'", "au", "aux",
+		"of", "the", "and", "&", "et", "for", "en", "à", "-", "–", NULL };
+	while (n && s[n - 1] == ' ')
+		n--;
+	size_t b = n;
+	while (b && s[b - 1] != ' ')
+		b--;
+	for (int k = 0; w[k]; k++)
+		if (strlen(w[k]) == n - b && !strncasecmp(s + b, w[k], n - b))
+			return 1;
+	return n - b >= 2 && (!strncmp(s + n - 2, "d'", 2) || (n - b >= 4 && !strncmp(s + n - 4, "d’", 4)));
+}
+
+/* A title printed on two lines ("Directeur du Développement" /
+ * "Clientèle Privée"): the line after the title's is its end when it is
+ * alone on its line, a few capitalised words that no lexicon knows (no
+ * title, firm, street, place, team, notice), not the sender's name nor
+ * domain; and either the title line asks for more, or the firm's line
+ * comes right after it. */
+static struct seg *
+title_continuation(struct ex *x, struct seg *g, int cseg)
+{
+	struct ctx *c = &x->c;
+	struct seg *q = NULL;
+	size_t on_line = 0, next = 0, f0, l0;
+	const char *why;
+
+	for (size_t i = 0; i < x->ns; i++) {
+		if (x->seg[i].line == g->line)
+			on_line++;
+		else if (x->seg[i].line == g->line + 1) {
+			next++;
+			q = &x->seg[i];
+		}
+	}
+	if (on_line != 1 || next != 1 || q->kind || q->n > 50 || count_digits(q->s, q->n))
+		return NULL;
+	size_t w = count_words(q->s, q->n);
+	unsigned char q0 = (unsigned char)q->s[0];
+	if (w < 1 || w > 4 || !(a_isupper(q0) || q0 >= 0xC3) || capital_ratio(q->s, q->n) < 0.75
+	    || memchr(q->s, '@', q->n) || memchr(q->s, ':', q->n))
+		return NULL;
+	/* after "Directeur de la", firm words may end the title ("Gestion
+	 * Privée"), but not a legal form or the sender's domain */
+	int open = title_open_end(g->s, g->n);
+	if (seg_lex(c->r, q)->flags & (LX_TITLE | LX_LEGAL | LX_STREET | LX_COUNTRY
+	    | LX_DEPT | LX_DISC_CUE | LX_DISC_SHORT | (open ? 0 : LX_COMPANY)))
+		return NULL;
+	if ((open ? domain_cover(c, q->s, q->n) >= 0.5 : company_score(x, q, &why) > 0)
+	    || name_match(c, q->s, q->n, &f0, &l0) || closing_line(c, q->s, q->n))
+		return NULL;
+	/* a slogan is no title's end: "Investing For Generations", "Votre
+	 * Patrimoine Notre Métier" */
+	static const char *const own[] = { "your ", "our ", "votre ", "notre ", "vos ", "nos ",
+		"we ", "nous ", NULL };
+	for (int k = 0; own[k]; k++)
+		if (!strncasecmp(q->s, own[k], strlen(own[k])))
+			return NULL;
+	for (size_t i = 0; i + 3 <= q->n; i++)
+		if (!strncasecmp(q->s + i, "ing", 3) && i >= 3 && (i + 3 == q->n || q->s[i + 3] == ' '))
+			return NULL;
+	if (open)
+		return q;
+	/* a title of one word ("Founder") is whole; "Directeur du
+	 * Développement" may go on, when the firm's line follows */
+	if (count_words(g->s, g->n) >= 2 && cseg >= 0 && x->seg[cseg].line == q->line + 1)
+		return q;
+	return NULL;
+}
+
 static void
 find_title_company(struct ex *x, struct crm_signature *s)
 {
 	struct ctx *c = &x->c;
-	int tseg = -1, cseg = -1, name_seg = -1;
+	int tseg = -1, cseg = -1, name_seg = -1, tnear = -1;
 	double best = 0;
 	const char *cwhy = NULL, *trule = "title-lexicon";
 
@@ -3512,6 +3900,10 @@ find_title_company(struct ex *x, struct crm_signature *s)
 		unsigned lf = h->flags;
 		if ((lf & (LX_DISC_CUE | LX_DISC_SHORT)) || closing_line(c, g->s, g->n))
 			continue;
+		if (dept_seg(x, g)) {
+			g->kind = S_SKIP;
+			continue;
+		}
 		int th = (lf & LX_TITLE) != 0;
 		size_t toff = th && h->title_tok > 0;
 		const char *why;
@@ -3520,6 +3912,12 @@ find_title_company(struct ex *x, struct crm_signature *s)
 			g->kind = S_TITLE;
 			if (tseg < 0 && count_digits(g->s, g->n) == 0)
 				tseg = (int)i;
+			/* the title nearest below the name: "P/o Philippe
+			 * Arnaud, Président" above an assistant's name is the
+			 * boss's */
+			if (count_digits(g->s, g->n) == 0 && x->name_line >= 0 && g->line >= x->name_line
+			    && (tnear < 0 || g->line < x->seg[tnear].line))
+				tnear = (int)i;
 			continue;
 		}
 		/* a firm needs its own evidence: the sender's domain, a legal
@@ -3532,6 +3930,8 @@ find_title_company(struct ex *x, struct crm_signature *s)
 			cwhy = why;
 		}
 	}
+	if (tnear >= 0)
+		tseg = tnear;
 	/* no title word: the part right after the name ("Sales Structurer") */
 	if (tseg < 0 && name_seg >= 0 && (size_t)name_seg + 1 < x->ns) {
 		struct seg *g = &x->seg[name_seg + 1];
@@ -3565,6 +3965,24 @@ find_title_company(struct ex *x, struct crm_signature *s)
 			    && count_digits(q->s, q->n) == 0 && ((q->sep_before == 1
 			    && company_score(x, q, &why) <= 0) || geography(c->r, q->s, q->n))) {
 				crm_buf_adds(&b, q->sep_before == 1 ? " - " : q->sep_before == 2 ? " – " : " — ");
+				crm_buf_add(&b, q->s, q->n);
+				q->kind = S_TITLE;
+			} else if (q->line == g->line && q->sep_before && count_words(q->s, q->n) <= 5
+			    && count_digits(q->s, q->n) == 0 && (!q->kind || q->kind == S_TITLE
+			    || q->kind == S_SKIP) && (dept_seg(x, q) || (q->kind == S_TITLE
+			    && company_score(x, q, &why) <= 0))) {
+				/* "Assistante administrative – Service Comptabilité",
+				 * "Expert-comptable – Commissaire aux comptes": a team
+				 * or a second title after a dash */
+				crm_buf_adds(&b, q->sep_before == 1 ? " - " : q->sep_before == 2 ? " – " : " — ");
+				crm_buf_add(&b, q->s, q->n);
+				q->kind = S_TITLE;
+			}
+		}
+		if (!strcmp(trule, "title-lexicon")) {
+			struct seg *q = title_continuation(x, g, cseg);
+			if (q) {
+				crm_buf_addc(&b, ' ');
 				crm_buf_add(&b, q->s, q->n);
 				q->kind = S_TITLE;
 			}

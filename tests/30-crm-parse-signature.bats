@@ -434,3 +434,187 @@ Case postale 112
 	got=$(card "Luc Favre" "luc.favre@favre-conseils.ch" "$t")
 	[ "$(jq -r .fields.address.street <<<"$got")" = "Rue du Stand 4, Case postale 112" ]
 }
+
+@test "a team or department line is no title and no name; a title on two lines is one title; a team or a second title after a dash stays in it" {
+	t='Kind regards,
+
+Niamh Kelly
+Client Services Team
+Shannon Life DAC
++353 61 555 0101'
+	got=$(card "Niamh Kelly" "niamh.kelly@shannonlife.ie" "$t")
+	[ "$(jq -r .fields.title <<<"$got")" = "null" ]
+	[ "$(jq -r .fields.company <<<"$got")" = "Shannon Life DAC" ]
+	t='Cordialement,
+
+Service Partenaires
+Mutuelle Exemple Santé
+Tél. 01 40 00 00 00'
+	got=$(card "" "service.partenaires@mutuelle-exemple-sante.fr" "$t")
+	[ "$(jq -r .fields.name <<<"$got")" = "null" ]
+	[ "$(jq -r .fields.company <<<"$got")" = "Mutuelle Exemple Santé" ]
+	t='Bien à vous,
+
+Paul Renard
+Directeur de la
+Gestion Privée
+Banque Exemple Loire'
+	got=$(card "Paul Renard" "p.renard@banque-exemple-loire.fr" "$t")
+	[ "$(jq -r .fields.title <<<"$got")" = "Directeur de la Gestion Privée" ]
+	t='Bien à vous,
+
+Paul Renard
+Responsable Commercial
+Grands Comptes
+Banque Exemple Loire'
+	got=$(card "Paul Renard" "p.renard@banque-exemple-loire.fr" "$t")
+	[ "$(jq -r .fields.title <<<"$got")" = "Responsable Commercial Grands Comptes" ]
+	[ "$(jq -r .fields.company <<<"$got")" = "Banque Exemple Loire" ]
+	# a slogan between the title and the firm is not the title's end
+	t='Best,
+
+Greg Wilson
+Managing Director
+Building Wealth Together
+Wilson Wealth Partners'
+	got=$(card "Greg Wilson" "greg@wilsonwealth.com" "$t")
+	[ "$(jq -r .fields.title <<<"$got")" = "Managing Director" ]
+	t='Cordialement,
+
+Anne Morel
+Directrice Générale
+Votre Avenir Notre Métier
+Morel Conseil'
+	got=$(card "Anne Morel" "anne@morel-conseil.fr" "$t")
+	[ "$(jq -r .fields.title <<<"$got")" = "Directrice Générale" ]
+	t='Cordialement,
+
+Hugo Martin
+Responsable du Pôle
+Ingénierie Sociale
+Martin Conseil'
+	got=$(card "Hugo Martin" "hugo@martin-conseil.fr" "$t")
+	[ "$(jq -r .fields.title <<<"$got")" = "Responsable du Pôle Ingénierie Sociale" ]
+	t='Cordialement,
+
+Julie Martin
+Comptable – Service Paie
+Exemple Industries SAS'
+	got=$(card "Julie Martin" "j.martin@exemple-industries.fr" "$t")
+	[ "$(jq -r .fields.title <<<"$got")" = "Comptable – Service Paie" ]
+}
+
+@test "the title nearest below the name is the signer's: an assistant's 'P/o' line names the boss" {
+	t='Bien cordialement,
+
+P/o Marc Lenoir, Directeur Général
+Claire Petit
+Assistante de direction
+Lenoir Finance'
+	got=$(card "Claire Petit" "c.petit@lenoir-finance.fr" "$t")
+	[ "$(jq -r .fields.name <<<"$got")" = "Claire Petit" ]
+	[ "$(jq -r .fields.title <<<"$got")" = "Assistante de direction" ]
+	t='Kind regards,
+
+Amy Fox
+EA to John Hale, Chief Executive
+Hale Capital Partners'
+	got=$(card "Amy Fox" "amy.fox@halecapital.co.uk" "$t")
+	[ "$(jq -r .fields.title <<<"$got")" = "EA to John Hale, Chief Executive" ]
+	[ "$(jq -r .fields.company <<<"$got")" = "Hale Capital Partners" ]
+}
+
+@test "a disguised e-mail address is written out, and its domain is no website" {
+	t='Regards,
+
+Ravi Patel
+Principal
+Patel Advisory
+ravi.patel [at] patel-advisory (dot) com'
+	got=$(card "Ravi Patel" "ravi@patel-advisory.com" "$t")
+	[ "$(jq -r .fields.email <<<"$got")" = "ravi.patel@patel-advisory.com" ]
+	[ "$(jq -r .fields.website <<<"$got")" = "null" ]
+	t='Cordialement,
+
+Jean Dupont
+Gérant
+Firme Conseil
+E-mail : jean.dupont arobase firme-conseil point fr'
+	got=$(card "Jean Dupont" "jd@firme-conseil.fr" "$t")
+	[ "$(jq -r .fields.email <<<"$got")" = "jean.dupont@firme-conseil.fr" ]
+	# plain words in a sentence are no address
+	t='Regards,
+
+Ravi Patel
+Principal
+Patel Advisory
+Meet me at home dot com'
+	got=$(card "Ravi Patel" "ravi@patel-advisory.com" "$t")
+	[ "$(jq -r .fields.email <<<"$got")" = "null" ]
+}
+
+@test "a building's name before the street, a firm glued before the number, a city without postcode" {
+	t='Cordialement,
+
+Anne Roux
+Gérante
+Roux Conseil
+Le Panorama – 12 quai Rambaud
+69002 Lyon'
+	got=$(card "Anne Roux" "a.roux@roux-conseil.fr" "$t")
+	[ "$(jq -r .fields.address.street <<<"$got")" = "Le Panorama, 12 quai Rambaud" ]
+	t='Cordialement,
+
+Anne Roux
+Gérante
+Roux Conseil 12 quai Rambaud
+69002 Lyon'
+	got=$(card "Anne Roux" "a.roux@roux-conseil.fr" "$t")
+	[ "$(jq -r .fields.address.street <<<"$got")" = "12 quai Rambaud" ]
+	t='Best regards,
+
+Alan Chan
+Director
+Harbourfront Capital Limited
+Suite 1201, 12/F, Central Tower
+28 Queen'"'"'s Road
+Central, Hong Kong
+Tel: +852 2810 1234'
+	got=$(card "Alan Chan" "alan.chan@harbourfront-cap.com.hk" "$t")
+	[ "$(jq -c .fields.address <<<"$got")" = '{"street":"Suite 1201, 12/F, Central Tower, 28 Queen'"'"'s Road, Central","postal_code":null,"city":"Hong Kong","country":"HK"}' ]
+	t='Regards,
+
+Sara Haddad
+Partner
+Creek Capital Limited
+Office 12, Level 2, Gate Building
+PO Box 12345, Dubai, UAE'
+	got=$(card "Sara Haddad" "s.haddad@creekcapital.ae" "$t")
+	[ "$(jq -r '.fields.address | .city + " " + .country' <<<"$got")" = "Dubai AE" ]
+	# a number alone that fits the sender's country by its length (a
+	# range for fiction) is not read as a foreign one
+	t='Thanks,
+
+Rebecca Stone
+Stone IFA
+07700 900 654'
+	got=$(card "Rebecca Stone" "rebecca@stone-ifa.co.uk" "$t")
+	[ "$(jq -r '.fields.phone + " " + .fields.mobile' <<<"$got")" = " " ]
+}
+
+@test "a firm's name before its registration line is kept; legal forms that fold alike (Inc, inc.) are both forms" {
+	t='Bien à vous,
+
+Louis Martin
+Directeur
+Exemple Patrimoine – SAS au capital de 100 000 € – RCS Lyon 123 456 789'
+	got=$(card "Louis Martin" "l.martin@exemple-patrimoine.fr" "$t")
+	[ "$(jq -r .fields.company <<<"$got")" = "Exemple Patrimoine" ]
+	t='Cordialement,
+
+Luc Tremblay
+Conseiller
+Services Nordiques inc.'
+	got=$(card "Luc Tremblay" "luc@snq.ca" "$t")
+	[ "$(jq -r .fields.company <<<"$got")" = "Services Nordiques inc." ]
+}
