@@ -1713,6 +1713,21 @@ firm_before_notice(struct ctx *c, const char *s, size_t n)
 	return e;
 }
 
+/* A line of a PGP key or signature block, or of an attachment pasted as
+ * text: one run of 40 or more base64 characters. */
+static int
+armour_line(const char *s, size_t n)
+{
+	if (n < 40)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (!(a_isalnum(ch) || ch == '+' || ch == '/' || ch == '='))
+			return 0;
+	}
+	return 1;
+}
+
 static void
 flag_line(struct ctx *c, struct tline *l)
 {
@@ -1728,15 +1743,26 @@ flag_line(struct ctx *c, struct tline *l)
 		l->f |= L_DELIM;
 		return;
 	}
+	/* "-- Sidney": the delimiter with the signer's name on its line */
+	if (l->n > 3 && l->n <= 40 && l->s[0] == '-' && l->s[1] == '-' && l->s[2] == ' '
+	    && l->s[3] != '-' && !count_digits(l->s, l->n) && count_words(l->s + 3, l->n - 3) <= 3) {
+		l->f |= L_DELIM;
+		l->tail = 3;
+		return;
+	}
 	if (is_sep_line(l->s, l->n)) {
 		l->f |= L_SEP;
+		return;
+	}
+	if (armour_line(l->s, l->n)) {
+		l->f |= L_DISC;
 		return;
 	}
 	if (l->n > MAXLINE) {
 		l->f |= lex_has(c->r, l->s, l->n, LX_DISC_CUE | LX_DISC_SHORT) ? L_DISC : L_PROSE;
 		return;
 	}
-	if (l->n >= 16) {
+	if (l->n >= 12) {
 		struct lexhit h;
 		unsigned f = lex_scan(c->r, l->s, l->n, &h);
 		if ((f & LX_DISC_SHORT) || (l->n >= 70 && (f & LX_DISC_CUE))) {
@@ -1968,12 +1994,54 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	 * a post-scriptum, and up to four lines of prose after them (a notice
 	 * without a cue word) */
 	end = n;
+	int notice = 0;          /* a notice or list footer was cut */
 	while (end > 0) {
 		FLAG(end - 1);
 		unsigned f = ln[end - 1].f;
 		if (f & (L_DISC | L_SEP | L_QUOTE)) {
+			notice |= !!(f & L_DISC);
 			end--;
 			continue;
+		}
+		/* a PGP or PEM block, from its END line up to its BEGIN line */
+		if (ln[end - 1].n > 9 && !memcmp(ln[end - 1].s, "-----END ", 9)) {
+			size_t k = end - 1;
+			while (k-- > 0 && end - k <= 80)
+				if (ln[k].n > 11 && !memcmp(ln[k].s, "-----BEGIN ", 11))
+					break;
+			if (k != (size_t)-1 && end - k <= 80) {
+				for (i = k; i < end; i++)
+					ln[i].f |= L_DISC | L_DONE;
+				end = k;
+				notice = 1;
+				continue;
+			}
+		}
+		/* a footer a list or a mail service appends comes under a rule
+		 * of its own ("____", "-----"): when a line of it is known for a
+		 * footer ("mailing list", "Do You Yahoo!?"), the few lines
+		 * between that rule and the end are the footer too (a sponsor's
+		 * line, the list's address), unless they name the sender or
+		 * sign off */
+		{
+			size_t k = end, sep = (size_t)-1;
+			int seen = notice;
+			while (k-- > 0 && end - k <= 6) {
+				FLAG(k);
+				if (ln[k].f & L_SEP) {
+					sep = k;
+					break;
+				}
+				if (ln[k].f & (L_NAME | L_CLOSE | L_CLOSE_END | L_DELIM | L_QUOTE) || ln[k].n > 90)
+					break;
+				seen |= !!(ln[k].f & L_DISC);
+			}
+			if (sep != (size_t)-1 && seen) {
+				for (i = sep; i < end; i++)
+					ln[i].f |= L_DISC;
+				end = sep;
+				continue;
+			}
 		}
 		if ((f & L_PROSE) && trailing < 4 && end < n) {
 			ln[end - 1].f |= L_DISC;
@@ -1999,6 +2067,12 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 		FLAG(i);
 		if (ln[i].f & L_DELIM) {
 			start = i + 1;
+			if (ln[i].tail) {
+				ln[i].s += ln[i].tail;
+				ln[i].n -= ln[i].tail;
+				ln[i].f = L_NAME | L_DONE;
+				start = i;
+			}
 			bconf = 0.97;
 			break;
 		}
@@ -2174,6 +2248,13 @@ segment(struct ex *x, int line, const char *s, size_t n)
 			const char *p = s + b;
 			size_t len = i - b;
 			trim(&p, &len);
+			/* a bullet before a part ("* Hack Watch News", "- Paris")
+			 * marks it, it is not part of it */
+			if (len > 2 && (p[0] == '*' || p[0] == '-') && p[1] == ' ') {
+				p += 2;
+				len -= 2;
+				trim(&p, &len);
+			}
 			if (len) {
 				struct seg *g = &x->seg[x->ns++];
 				g->s = p;
@@ -2436,6 +2517,13 @@ norm_website(const struct crm_sig_rules *r, const char *u, size_t n)
 			return NULL;
 		}
 	host = crm_xstrndup(out, strcspn(out, "/"));
+	/* a bare IP address (with or without a port) is a server, not a
+	 * firm's site */
+	if (host[strspn(host, "0123456789.:")] == 0) {
+		free(host);
+		free(out);
+		return NULL;
+	}
 	for (size_t k = 0; k < r->nsocial; k++) {
 		if (r->social[k][0] == '/')
 			continue;

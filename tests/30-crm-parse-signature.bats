@@ -618,3 +618,27 @@ Services Nordiques inc.'
 	got=$(card "Luc Tremblay" "luc@snq.ca" "$t")
 	[ "$(jq -r .fields.company <<<"$got")" = "Services Nordiques inc." ]
 }
+
+@test "what a list, a mail service or PGP appends after the signature is cut away; '-- Name' opens the block" {
+	# a list footer under its rule: the sponsor's lines and the list's address go with it
+	t=$'Thanks, will try that.\n\n--\nDan Rogers\nSystems Engineer, Acme Networks\nhttp://www.acme-networks.com\n\n-------------------------------------------------------\nThis sf.net email is sponsored by: a sponsor\nhttp://example.org/sf\n_______________________________________________\nTools-talk mailing list\nTools-talk@lists.example.org\nhttps://lists.example.org/lists/listinfo/tools-talk'
+	got=$(card "Dan Rogers" "dan@acme-networks.com" "$t")
+	jq_is .fields.website "acme-networks.com" "$got"
+	jq_is .fields.email null "$got"
+	[[ "$(jq -r .text <<<"$got")" != *sponsored* ]]
+	# a webmail's advertisement under its rule
+	t=$'See you there.\n\nJoe Mark\nAcme Ltd\n\n__________________________________________________\nDo You Yahoo!?\nYour Yahoo! Music Experience\nhttp://launch.yahoo.com'
+	got=$(card "Joe Mark" "joe@acme.co.uk" "$t")
+	jq_is .fields.website null "$got"
+	jq_is .fields.title null "$got"
+	# a PGP block is no part of a card; "-- Sidney" is the delimiter and the name
+	t=$'Agreed.\n\n-- Sidney\nAcme Ltd\nhttp://10.0.0.12/intranet\n-----BEGIN PGP SIGNATURE-----\nVersion: GnuPG v1.0.6\n\niD8DBQE9abcdefghijklmnopqrstuvwxyz0123456789ABCD\n=abcd\n-----END PGP SIGNATURE-----'
+	got=$(card "Sidney Markowitz" "sidney@acme.co.nz" "$t")
+	jq_is .fields.name "Sidney Markowitz" "$got"
+	jq_is .fields.company "Acme Ltd" "$got"
+	jq_is .fields.website null "$got"
+	[[ "$(jq -r .text <<<"$got")" != *PGP* ]]
+	# a bullet before a part of a line is not part of it
+	t=$'Regards,\nJohn McCormac            * Hack Watch News\njmcc@hackwatch.com       * 22 Viewmount,'
+	jq_is .fields.company "Hack Watch News" "$(card "John McCormac" "jmcc@hackwatch.com" "$t")"
+}
