@@ -114,6 +114,10 @@ label() {
 	[ "$(label "Ok pour jeudi 10h. Vous venez avec votre gérant ?")" = meeting_request ]
 	[ "$(label "c est pas du tout notre univers, bonne continuation")" = not_interested ]
 	[ "$(label "We don t need this, thanks.")" = not_interested ]
+	[ "$(label "Avant d'aller plus loin, pourriez-vous me donner le niveau de rétrocession sur la part R ?")" = quote_request ]
+	[ "$(label "Ok pour moi sur le principe, envoyez-moi la suite quand vous pouvez.")" = interested ]
+	[ "$(label "Honestly it's not something our clients ask for, so I'll pass.")" = not_interested ]
+	[ "$(label "Vous faites quoi le 12 au midi ? On pourrait déjeuner.")" = meeting_request ]
 	# a share class named C is not an elision
 	[ "$(label "La part C est-elle de capitalisation ?")" = information_request ]
 }
