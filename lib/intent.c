@@ -306,6 +306,133 @@ signature_start(struct crm_intent *ie, json_object *rec, const char *reply, size
 	return at;
 }
 
+/* Quick writers drop apostrophes ("c est", "j ai", "qu il", "don t",
+ * "i m"): the rules, written with them, read a copy in which the blank of
+ * such an elision is an apostrophe again (same length: match offsets
+ * hold).  Only pairs that cannot be two words are mended; "la part C
+ * est..." (a share class) is left alone. */
+static int
+in_list(const char *w, size_t n, const char *const *list)
+{
+	for (; *list; list++)
+		if (strlen(*list) == n && !memcmp(*list, w, n))
+			return 1;
+	return 0;
+}
+
+static int
+elision(const char *l, size_t ln, const char *r, size_t rn, const char *before, size_t bn)
+{
+	static const char *const nt[] = { "don", "doesn", "didn", "isn", "aren", "wasn", "weren",
+		"won", "can", "couldn", "wouldn", "shouldn", "haven", "hasn", "hadn", "mustn",
+		"needn", NULL };
+	static const char *const ve[] = { "i", "we", "you", "they", "could", "would", "should", NULL };
+	static const char *const ll[] = { "i", "we", "you", "they", "he", "she", "it", "that", NULL };
+	static const char *const re[] = { "we", "you", "they", NULL };
+	static const char *const s_[] = { "it", "that", "what", "there", "here", "he", "she", "let",
+		"who", "where", NULL };
+	static const char *const est[] = { "est", "etait", "etaient", NULL };
+	static const char *const il[] = { "il", "ils", NULL };
+	static const char *const share[] = { "part", "parts", "classe", "class", "action",
+		"actions", "serie", "categorie", "tranche", NULL };
+
+	if (rn == 1 && *r == 't')
+		return in_list(l, ln, nt);
+	if (rn == 1 && *r == 'm')
+		return ln == 1 && *l == 'i';
+	if (rn == 1 && *r == 'd')
+		return in_list(l, ln, re) || (ln == 1 && *l == 'i');
+	if (rn == 1 && *r == 's')
+		return in_list(l, ln, s_);
+	if (rn == 2 && !memcmp(r, "ve", 2))
+		return in_list(l, ln, ve);
+	if (rn == 2 && !memcmp(r, "ll", 2))
+		return in_list(l, ln, ll);
+	if (rn == 2 && !memcmp(r, "re", 2))
+		return in_list(l, ln, re);
+	if (ln == 1 && *l == 'c')
+		return in_list(r, rn, est) && !in_list(before, bn, share);
+	if (ln == 1 && *l == 's')
+		return in_list(r, rn, il);
+	if ((ln == 1 && (*l == 'j' || *l == 'n')) || (ln == 2 && !memcmp(l, "qu", 2)))
+		return rn > 1 && strchr("aeiouyh", *r) && !in_list(before, bn, share);
+	return 0;
+}
+
+static int
+letter(int c)
+{
+	return c >= 'a' && c <= 'z';
+}
+
+static void
+restore_elisions(char *s, size_t n)
+{
+	for (size_t i = 1; i + 1 < n; i++) {
+		if (s[i] != ' ' || !letter((unsigned char)s[i - 1]) || !letter((unsigned char)s[i + 1]))
+			continue;
+		size_t a = i, b = i + 1;
+		while (a > 0 && letter((unsigned char)s[a - 1]))
+			a--;
+		if (a > 0 && (s[a - 1] == '\'' || s[a - 1] == '-'))
+			continue;
+		if (i - a > 7)
+			continue;
+		while (b < n && letter((unsigned char)s[b]))
+			b++;
+		if (b < n && (s[b] == '\'' || s[b] == '-') && b - (i + 1) <= 2)
+			continue;
+		/* the word before the left one, for "part C est" */
+		size_t pe = a, pa;
+		while (pe > 0 && s[pe - 1] == ' ')
+			pe--;
+		pa = pe;
+		while (pa > 0 && letter((unsigned char)s[pa - 1]))
+			pa--;
+		if (elision(s + a, i - a, s + i + 1, b - i - 1, s + pa, pe - pa))
+			s[i] = '\'';
+	}
+}
+
+/* Whether the opening of the reply names the recipient ("Bonjour
+ * Julien,", "Julien -", "Hi Julien"): a responder without headers cannot
+ * know whom it answers, a person writing does. */
+static int
+names_recipient(json_object *rec, const char *fold, size_t n)
+{
+	json_object *to = crm_get(rec, "to");
+	if (!to || !json_object_is_type(to, json_type_array) || json_object_array_length(to) < 1)
+		return 0;
+	const char *name = crm_get_str(json_object_array_get_idx(to, 0), "name");
+	if (!name)
+		return 0;
+	size_t i = 0;
+	while (i < n && (fold[i] == ' ' || fold[i] == '\n'))
+		i++;
+	size_t lim = i + 60 < n ? i + 60 : n;
+	for (const char *p = name; *p;) {
+		size_t k = strcspn(p, " ,.-'");
+		char w[64];
+		size_t wl = k >= 3 ? crm_fold_word(w, sizeof w, p, k) : 0;
+		for (size_t j = i; wl && j + wl <= lim; j++)
+			if (!memcmp(fold + j, w, wl) && (j == 0 || !letter((unsigned char)fold[j - 1])) &&
+			    (j + wl == n || !letter((unsigned char)fold[j + wl])))
+				return 1;
+		p += k;
+		while (*p && strchr(" ,.-'", *p))
+			p++;
+	}
+	return 0;
+}
+
+/* An automatic-reply mark in the headers (not the text). */
+static int
+machine_marked(const struct crm_auto_facts *f)
+{
+	return (f->auto_submitted && strncasecmp(f->auto_submitted, "no", 2)) || f->auto_mark ||
+	    f->suppress || (f->precedence && !strcasecmp(f->precedence, "auto_reply"));
+}
+
 static void
 judge(struct crm_intent *ie, json_object *rec, struct verdict *v, struct crm_buf *ex)
 {
@@ -331,6 +458,7 @@ judge(struct crm_intent *ie, json_object *rec, struct verdict *v, struct crm_buf
 	crm_buf_reset(&ie->fold);
 	crm_fold(&ie->fold, reply, sig, 0);
 	join_wrapped(ie->fold.s, ie->fold.len);
+	restore_elisions(ie->fold.s, ie->fold.len);
 	crm_buf_reset(&ie->subj);
 	if (subject)
 		crm_fold(&ie->subj, subject, strlen(subject), 512);
@@ -347,6 +475,15 @@ judge(struct crm_intent *ie, json_object *rec, struct verdict *v, struct crm_buf
 
 	struct crm_auto_phrases ph = { sc[A_OOO], sc[A_BOUNCE], sc[A_REPLY], sc[A_LIST] };
 	int kind = crm_autodetect_f(&af, &ph, &why);
+	const char *fs = ie->fold.s ? ie->fold.s : "";
+
+	/* absence phrases without a header make a notice, unless the reply
+	 * greets the recipient by name: then a person wrote it */
+	if (kind == CRM_AUTO_OOO && !machine_marked(&af) && ph.reply < 1.5 &&
+	    names_recipient(rec, fs, ie->fold.len)) {
+		kind = CRM_AUTO_NONE;
+		why = "absence phrases, but the reply greets the recipient by name";
+	}
 	double threshold = ie->threshold;
 
 	/* a machine's subject echoes the message it answers: only a person's
@@ -364,8 +501,13 @@ judge(struct crm_intent *ie, json_object *rec, struct verdict *v, struct crm_buf
 			if (i != L_REFERRAL)
 				sc[i] = 0;
 	}
-	else if (kind == CRM_AUTO_NONE && sc[L_OOO] > 0)
-		sc[L_OOO] = 0;   /* absence phrases without the mark of a machine: a person wrote */
+	else if (kind == CRM_AUTO_NONE && ph.ooo >= 2 && (sc[L_OOO] > 0 || sc[L_REFERRAL] > 0))
+		/* a person saying he is away and whom to see meanwhile ("je
+		 * suis absent jusqu'au 3, voyez avec Anne") gives an absence
+		 * notice all the same, with less weight than a machine's */
+		sc[L_OOO] += ph.ooo + 1;
+	else if (kind == CRM_AUTO_NONE)
+		sc[L_OOO] = 0;   /* a stand-in without an absence, or an absence told in passing */
 
 	/* on a tie, the label a salesperson must not miss wins: unsubscribe,
 	 * complaint, out_of_office, referral, not_interested, quote, ... */
