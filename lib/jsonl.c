@@ -620,14 +620,21 @@ text_serialize(json_object *jso, struct printbuf *pb, int level, int flags)
 	return 0;
 }
 
-json_object *
-crm_json_text(const char *s, size_t n)
+/* A json-c string of s whose bytes on output are ser's. */
+static json_object *
+string_written_by(const char *s, size_t n, json_object_to_json_string_fn *ser)
 {
 	json_object *o = json_object_new_string_len(s, (int)n);
 
 	if (o)
-		json_object_set_serializer(o, text_serialize, NULL, NULL);
+		json_object_set_serializer(o, ser, NULL, NULL);
 	return o;
+}
+
+json_object *
+crm_json_text(const char *s, size_t n)
+{
+	return string_written_by(s, n, text_serialize);
 }
 
 /* json-c calls this to write a value made by crm_json_raw(): its text,
@@ -643,9 +650,5 @@ raw_serialize(json_object *o, struct printbuf *pb, int level, int flags)
 json_object *
 crm_json_raw(const char *json, size_t n)
 {
-	json_object *o = json_object_new_string_len(json, (int)n);
-
-	if (o)
-		json_object_set_serializer(o, raw_serialize, NULL, NULL);
-	return o;
+	return string_written_by(json, n, raw_serialize);
 }
