@@ -16,9 +16,10 @@
 #   check (which also walks sibling lists) refuses some links, so it splits
 #   threads that crm-thread keeps whole (e.g. "The GOv gets tough on Net
 #   Users", where mthread cuts a reply off its thread).
-# - Gnus writes 'In-Reply-To: user@host's message of "date"'; crm-sync reads
-#   "user@host's" as a Message-ID, so nine unrelated replies share one dummy
-#   parent in crm-thread (a false merge); mthread ignores ids without <>.
+# - Gnus writes 'In-Reply-To: user@host's message of "date"': an earlier
+#   crm-sync read "user@host's" as a Message-ID and merged nine unrelated
+#   replies under one dummy parent; it now reads bare ids only when every
+#   word of the value is one (lib/mime.c, bare_ids), as mthread ignores them.
 # With subject grouping (default), crm-thread gathers list replies whose
 # parents are missing from this sampled corpus ("Re: [SAtalk] ..."): fewer,
 # larger threads, hence the lower pairwise precision against mthread, which
