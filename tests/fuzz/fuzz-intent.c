@@ -9,7 +9,9 @@
  * literal expansions, and abort when they differ; the JSON text that
  * crm_intent_render() writes must be json-c's text of the objects
  * crm_intent_classify() returns, byte for byte. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "charset.h"
 #include "intent.h"
 #include "jsonl.h"

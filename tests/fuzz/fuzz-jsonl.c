@@ -1,7 +1,9 @@
 /* fuzz-jsonl.c — libFuzzer target: arbitrary bytes as a JSON-lines input
  * (small --max-line so the long-line path is exercised); every record is
  * written back with a stage key spliced in. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "jsonl.h"
 
 #include <stdint.h>

@@ -1,6 +1,8 @@
 /* fuzz-mbox.c — libFuzzer target: arbitrary bytes as an mbox file, each
  * message through the MIME reader. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "mailsrc.h"
 #include "mime.h"
 

@@ -3,7 +3,9 @@
  * threads), the threading index in the subject mode chosen by the first
  * byte, the records written back and the --tree view — and each line on
  * its own through the subject normaliser. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "jsonidx.h"
 #include "jsonl.h"
 #include "subject.h"
