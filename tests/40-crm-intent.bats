@@ -134,6 +134,12 @@ label() {
 	[ "$(label "J'accuse réception de votre mail. Pourriez-vous m'envoyer le DICI de la part I ?")" = information_request ]
 	# an interest read in passing is not an interest in the offer
 	[ "$(label "I have watched with keen interest for a reply.")" = other ]
+	# a visit offered on the sender's ground; a committee to see; calls not wanted
+	[ "$(label "Si jamais vous descendez sur Marseille au printemps, prévenez-moi.")" = meeting_request ]
+	[ "$(label "If you are in any doubt about the figures, let me know.")" = other ]
+	[ "$(label "Pour ce type de dossier, il faut voir avec le comité d'investissement.")" = referral ]
+	[ "$(label "I have had five calls from your team this week despite saying I'd get back to you.")" = complaint ]
+	[ "$(label "What are we looking at in terms of cost, all in?")" = quote_request ]
 }
 
 @test "unsubscribe, quote and information, follow-up, complaint, meeting" {
