@@ -2043,7 +2043,16 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 				continue;
 			}
 		}
-		if ((f & L_PROSE) && trailing < 4 && end < n) {
+		/* prose after what was cut is a notice without a cue word; so
+		 * is a long last paragraph right under a contact line ("...
+		 * Pty Ltd ABN ..., General advice warning: ...") */
+		int under_card = 0;
+		if ((f & L_PROSE) && end == n && end >= 2 && ln[end - 1].n >= 100) {
+			FLAG(end - 2);
+			under_card = (ln[end - 2].f & L_FEAT) && !(ln[end - 2].f & L_PROSE)
+			    && ln[end - 2].n <= 60;
+		}
+		if ((f & L_PROSE) && trailing < 4 && (end < n || under_card)) {
 			ln[end - 1].f |= L_DISC;
 			trailing++;
 			end--;
@@ -3407,8 +3416,24 @@ domain_cover(struct ctx *c, const char *s, size_t n)
 		}
 		/* the firm's name starts the domain: "conseil patrimonial" does
 		 * not spell morin-conseil-patrimonial */
-		if (!best && pos == 0)
-			break;
+		/* ... unless the domain opens on the initials of the name's
+		 * first words and goes on with a word of it: "cmmidi" for
+		 * "Crédit Mutualiste du Midi" */
+		if (!best && pos == 0) {
+			size_t k = 0;
+			while (k < nt && k < dl && tok[k][0] == d[k])
+				k++;
+			size_t tl = 0;
+			for (i = k; k >= 2 && i < nt; i++) {
+				size_t l = strlen(tok[i]);
+				if (l >= 3 && l <= dl - k && !strncmp(d + k, tok[i], l) && l > tl)
+					tl = l;
+			}
+			if (k < 2 || !tl)
+				break;
+			pos = k;
+			continue;
+		}
 		/* an acronym: "am" for Asset Management, "im" ... */
 		if (!best) {
 			pos++;
@@ -3891,7 +3916,7 @@ static int
 dept_seg(struct ex *x, struct seg *g)
 {
 	unsigned lf = seg_lex(x->c.r, g)->flags;
-	return (lf & LX_DEPT) && !(lf & (LX_TITLE | LX_LEGAL)) && domain_cover(&x->c, g->s, g->n) < 0.5;
+	return (lf & LX_DEPT) && !(lf & (LX_TITLE | LX_LEGAL | LX_COMPANY)) && domain_cover(&x->c, g->s, g->n) < 0.5;
 }
 
 /* Does the title end on a word that asks for more ("Directeur du",
@@ -4058,7 +4083,14 @@ find_title_company(struct ex *x, struct crm_signature *s)
 			} else if (q->line == g->line && q->sep_before && count_words(q->s, q->n) <= 5
 			    && count_digits(q->s, q->n) == 0 && (!q->kind || q->kind == S_TITLE
 			    || q->kind == S_SKIP) && (dept_seg(x, q) || (q->kind == S_TITLE
-			    && company_score(x, q, &why) <= 0))) {
+			    && company_score(x, q, &why) <= 0) || ((!q->kind || q->kind == S_TITLE) && tseg + 1 != cseg
+			    && cseg >= 0 && x->seg[cseg].line != g->line && count_words(q->s, q->n) <= 3
+			    && !(seg_lex(c->r, q)->flags & (LX_LEGAL | LX_STREET | LX_COUNTRY))
+			    && domain_cover(c, q->s, q->n) < 0.5 && capital_ratio(q->s, q->n) < 0.75))) {
+				/* ... and "Directrice adjointe – Clientèle privée",
+				 * "Chargée de mission – Expertise comptable": a field
+				 * in lower case after a dash, the firm on a line of its
+				 * own */
 				/* "Assistante administrative – Service Comptabilité",
 				 * "Expert-comptable – Commissaire aux comptes": a team
 				 * or a second title after a dash */
