@@ -654,3 +654,17 @@ Services Nordiques inc.'
 	jq_is .rules.company "sender-domain-match" "$got"
 	jq_is .fields.title "Chargée d'affaires – Marchés agricoles" "$got"
 }
+
+@test "a sentence, a slogan or a motto is no title; a script's link (bug tracker, .cgi, .php?id=) is no website" {
+	got=$(card "Brian Fahr" "brian@example.net" $'Works now.\n\nBrian Fahr\nLinux Zealot, Conservative, and Technomad')
+	jq_is .fields.name "Brian Fahr" "$got"
+	jq_is .fields.title null "$got"
+	got=$(card "Sam Ortiz" "sam@example-shop.com" $'New stock this week.\n\nSam Ortiz\nFOR MORE INFORMATION PLEASE GO TO\nwww.example-shop.com')
+	jq_is .fields.title null "$got"
+	jq_is .fields.website "example-shop.com" "$got"
+	got=$(card "Paul Girard" "paul@girard-conseil.fr" $'Bonjour,\n\nVoir le ticket.\n\nCordialement,\n\nPaul Girard\nDirecteur technique\nhttp://www.girard-conseil.fr/bugzilla/show_bug.cgi?id=1052\n01 42 68 90 15')
+	jq_is .fields.title "Directeur technique" "$got"
+	jq_is .fields.website null "$got"
+	got=$(card "Paul Girard" "paul@girard-conseil.fr" $'Bonjour,\n\nCordialement,\n\nPaul Girard\nDirecteur technique\nhttps://www.girard-conseil.fr/fiche.php?id=12\n01 42 68 90 15')
+	jq_is .fields.website null "$got"
+}
