@@ -2043,7 +2043,16 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 				continue;
 			}
 		}
-		if ((f & L_PROSE) && trailing < 4 && end < n) {
+		/* prose after what was cut is a notice without a cue word; so
+		 * is a long last paragraph right under a contact line ("...
+		 * Pty Ltd ABN ..., General advice warning: ...") */
+		int under_card = 0;
+		if ((f & L_PROSE) && end == n && end >= 2 && ln[end - 1].n >= 100) {
+			FLAG(end - 2);
+			under_card = (ln[end - 2].f & L_FEAT) && !(ln[end - 2].f & L_PROSE)
+			    && ln[end - 2].n <= 60;
+		}
+		if ((f & L_PROSE) && trailing < 4 && (end < n || under_card)) {
 			ln[end - 1].f |= L_DISC;
 			trailing++;
 			end--;
@@ -2490,7 +2499,7 @@ norm_website(const struct crm_sig_rules *r, const char *u, size_t n)
 		i = 7;
 	if (i + 4 <= n && !strncasecmp(u + i, "www.", 4))
 		i += 4;
-	while (n > i && strchr("/.>)]", u[n - 1]))
+	while (n > i && strchr("/.>)]`',;", u[n - 1]))
 		n--;
 	if (n <= i)
 		return NULL;
@@ -2503,7 +2512,21 @@ norm_website(const struct crm_sig_rules *r, const char *u, size_t n)
 			*q = 0;
 	}
 	size_t ol = strlen(out);
-	static const char *const img[] = { ".png", ".jpg", ".jpeg", ".gif", ".svg", ".pdf", NULL };
+	/* a script's page ("bugzilla/show_bug.cgi?id=", "login.cfm",
+	 * "d.jsp"): a tool's or a tracker's link, not a firm's site; a
+	 * site's own front page ("index.php", "default.asp") still is */
+	static const char *const script[] = { ".cgi", ".php", ".php3", ".asp", ".aspx", ".jsp",
+		".cfm", ".pl", ".exe", ".dll", NULL };
+	const char *slash = strrchr(out, '/');
+	if (slash && strncasecmp(slash + 1, "index.", 6) && strncasecmp(slash + 1, "default.", 8))
+		for (int k = 0; script[k]; k++) {
+			size_t sl = strlen(script[k]);
+			if (ol >= sl && !strcasecmp(out + ol - sl, script[k])) {
+				free(out);
+				return NULL;
+			}
+		}
+	static const char *const img[] = { ".png", ".jpg", ".jpeg", ".gif", ".svg", ".pdf", ".asc", ".zip", ".doc", NULL };
 	for (int k = 0; img[k]; k++) {
 		size_t il = strlen(img[k]);
 		if (ol >= il && !strcasecmp(out + ol - il, img[k])) {
@@ -3407,8 +3430,24 @@ domain_cover(struct ctx *c, const char *s, size_t n)
 		}
 		/* the firm's name starts the domain: "conseil patrimonial" does
 		 * not spell morin-conseil-patrimonial */
-		if (!best && pos == 0)
-			break;
+		/* ... unless the domain opens on the initials of the name's
+		 * first words and goes on with a word of it: "cmmidi" for
+		 * "Crédit Mutualiste du Midi" */
+		if (!best && pos == 0) {
+			size_t k = 0;
+			while (k < nt && k < dl && tok[k][0] == d[k])
+				k++;
+			size_t tl = 0;
+			for (i = k; k >= 2 && i < nt; i++) {
+				size_t l = strlen(tok[i]);
+				if (l >= 3 && l <= dl - k && !strncmp(d + k, tok[i], l) && l > tl)
+					tl = l;
+			}
+			if (k < 2 || !tl)
+				break;
+			pos = k;
+			continue;
+		}
 		/* an acronym: "am" for Asset Management, "im" ... */
 		if (!best) {
 			pos++;
@@ -3891,7 +3930,7 @@ static int
 dept_seg(struct ex *x, struct seg *g)
 {
 	unsigned lf = seg_lex(x->c.r, g)->flags;
-	return (lf & LX_DEPT) && !(lf & (LX_TITLE | LX_LEGAL)) && domain_cover(&x->c, g->s, g->n) < 0.5;
+	return (lf & LX_DEPT) && !(lf & (LX_TITLE | LX_LEGAL | LX_COMPANY)) && domain_cover(&x->c, g->s, g->n) < 0.5;
 }
 
 /* Does the title end on a word that asks for more ("Directeur du",
@@ -3969,6 +4008,77 @@ title_continuation(struct ex *x, struct seg *g, int cseg)
 	return NULL;
 }
 
+/* Is a would-be title a sentence, a slogan or a motto rather than a
+ * job ("I cannot determine if ...", "We make it work!", "FOR MORE
+ * INFORMATION PLEASE GO TO", "Linux Zealot, Conservative, and
+ * Technomad")?  After the name with no title word (after_name), also a
+ * line in lower case first, in capitals of three words or more, ending
+ * on a full stop, a colon or a word that asks for more. */
+static int
+title_sentence(const char *s, size_t n, int after_name)
+{
+	static const char *const pron[] = { "we", "you", "your", "my", "our", "us", "je", "nous",
+		"vous", "votre", "notre", NULL };
+	size_t words = 0, caps = 0, lower = 0, i = 0;
+	const char *lastw = s;
+	size_t lastl = 0;
+
+	while (n && (s[n - 1] == ' ' || s[n - 1] == ','))
+		n--;
+	if (!n)
+		return 1;
+	if (memchr(s, '!', n) || memchr(s, '?', n) || memchr(s, '$', n) || memmem(s, n, "==", 2)
+	    || memmem(s, n, ", and ", 6) || memmem(s, n, ", et ", 5) || (n >= 3 && !memcmp(s + n - 3, "...", 3))
+	    || s[n - 1] == ':')
+		return 1;
+	while (i < n) {
+		while (i < n && s[i] == ' ')
+			i++;
+		size_t j = i;
+		while (j < n && s[j] != ' ')
+			j++;
+		if (j == i)
+			break;
+		size_t wl = j - i;
+		words++;
+		if (wl == 1 && s[i] == 'I')
+			return 1;
+		for (int k = 0; pron[k]; k++)
+			if (strlen(pron[k]) == wl && !strncasecmp(s + i, pron[k], wl))
+				return 1;
+		/* "ONLY. NOT INTENDED": a full stop after a word inside */
+		if (j < n && wl >= 5 && s[j - 1] == '.' && a_isupper((unsigned char)s[j + 1]))
+			return 1;
+		int up = 0, lo = 0;
+		for (size_t k = i; k < j; k++) {
+			up |= a_isupper((unsigned char)s[k]);
+			lo |= a_islower((unsigned char)s[k]);
+		}
+		caps += up && !lo && wl >= 2;
+		lower += lo;
+		lastw = s + i;
+		lastl = wl;
+		i = j;
+	}
+	if (words > 9)
+		return 1;
+	/* "... University of Edinburgh.", "invisible.": a sentence's end,
+	 * not an abbreviation ("Ph.D.", "Etc.", "Sr.") */
+	if (s[n - 1] == '.' && lastl >= 5 && !memchr(lastw, '.', lastl - 1))
+		return 1;
+	unsigned char c0 = (unsigned char)s[0];
+	/* "executive director Dr. Yaron Brook is available for" */
+	if (words >= 6 && (a_islower(c0) || title_open_end(s, n)))
+		return 1;
+	if (!after_name)
+		return 0;
+	if (a_islower(c0) || s[n - 1] == '.')
+		return 1;
+	if (words >= 3 && caps == words)
+		return 1;
+	return title_open_end(s, n);
+}
+
 static void
 find_title_company(struct ex *x, struct crm_signature *s)
 {
@@ -4039,6 +4149,8 @@ find_title_company(struct ex *x, struct crm_signature *s)
 			}
 		}
 	}
+	if (tseg >= 0 && title_sentence(x->seg[tseg].s, x->seg[tseg].n, !strcmp(trule, "after-name")))
+		tseg = -1;
 	if (tseg >= 0 && s->field[CRM_SIG_NAME]) {
 		struct seg *g = &x->seg[tseg];
 		struct crm_buf b = CRM_BUF_INIT;
@@ -4058,7 +4170,14 @@ find_title_company(struct ex *x, struct crm_signature *s)
 			} else if (q->line == g->line && q->sep_before && count_words(q->s, q->n) <= 5
 			    && count_digits(q->s, q->n) == 0 && (!q->kind || q->kind == S_TITLE
 			    || q->kind == S_SKIP) && (dept_seg(x, q) || (q->kind == S_TITLE
-			    && company_score(x, q, &why) <= 0))) {
+			    && company_score(x, q, &why) <= 0) || ((!q->kind || q->kind == S_TITLE) && tseg + 1 != cseg
+			    && cseg >= 0 && x->seg[cseg].line != g->line && count_words(q->s, q->n) <= 3
+			    && !(seg_lex(c->r, q)->flags & (LX_LEGAL | LX_STREET | LX_COUNTRY))
+			    && domain_cover(c, q->s, q->n) < 0.5 && capital_ratio(q->s, q->n) < 0.75))) {
+				/* ... and "Directrice adjointe – Clientèle privée",
+				 * "Chargée de mission – Expertise comptable": a field
+				 * in lower case after a dash, the firm on a line of its
+				 * own */
 				/* "Assistante administrative – Service Comptabilité",
 				 * "Expert-comptable – Commissaire aux comptes": a team
 				 * or a second title after a dash */

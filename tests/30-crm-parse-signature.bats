@@ -642,3 +642,29 @@ Services Nordiques inc.'
 	t=$'Regards,\nJohn McCormac            * Hack Watch News\njmcc@hackwatch.com       * 22 Viewmount,'
 	jq_is .fields.company "Hack Watch News" "$(card "John McCormac" "jmcc@hackwatch.com" "$t")"
 }
+
+@test "a notice paragraph without a cue under the card is cut; a domain opening on the firm's initials is its domain; a lower-case field after a dash stays in the title" {
+	t=$'Hi Mark,\n\nSummary attached.\n\nKind regards,\n\nJack Reilly\nAdviser | Quayside Wealth\nPh: +61 2 9250 4412\n\nThis information is provided for the purposes of the recipient only and it is not to be taken as a recommendation of any kind, please seek advice first.'
+	got=$(card "Jack Reilly" "jack@quaysidewealth.com.au" "$t")
+	jq_is .fields.name "Jack Reilly" "$got"
+	jq_is .fields.phone "+61292504412" "$got"
+	t=$'Bonjour,\n\nCi-joint l\'offre.\n\nCordialement,\n\nLucie Martin\nChargée d\'affaires – Marchés agricoles\nCrédit Rural du Berry\nTél. : 02 48 12 34 56'
+	got=$(card "Lucie Martin" "lucie.martin@crberry.fr" "$t" --explain)
+	jq_is .fields.company "Crédit Rural du Berry" "$got"
+	jq_is .rules.company "sender-domain-match" "$got"
+	jq_is .fields.title "Chargée d'affaires – Marchés agricoles" "$got"
+}
+
+@test "a sentence, a slogan or a motto is no title; a script's link (bug tracker, .cgi, .php?id=) is no website" {
+	got=$(card "Brian Fahr" "brian@example.net" $'Works now.\n\nBrian Fahr\nLinux Zealot, Conservative, and Technomad')
+	jq_is .fields.name "Brian Fahr" "$got"
+	jq_is .fields.title null "$got"
+	got=$(card "Sam Ortiz" "sam@example-shop.com" $'New stock this week.\n\nSam Ortiz\nFOR MORE INFORMATION PLEASE GO TO\nwww.example-shop.com')
+	jq_is .fields.title null "$got"
+	jq_is .fields.website "example-shop.com" "$got"
+	got=$(card "Paul Girard" "paul@girard-conseil.fr" $'Bonjour,\n\nVoir le ticket.\n\nCordialement,\n\nPaul Girard\nDirecteur technique\nhttp://www.girard-conseil.fr/bugzilla/show_bug.cgi?id=1052\n01 42 68 90 15')
+	jq_is .fields.title "Directeur technique" "$got"
+	jq_is .fields.website null "$got"
+	got=$(card "Paul Girard" "paul@girard-conseil.fr" $'Bonjour,\n\nCordialement,\n\nPaul Girard\nDirecteur technique\nhttps://www.girard-conseil.fr/fiche.php?id=12\n01 42 68 90 15')
+	jq_is .fields.website null "$got"
+}
