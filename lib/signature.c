@@ -157,7 +157,7 @@ struct crm_sig_rules {
 	int lexmax;              /* longest entry, in tokens */
 	pcre2_code *p_phone, *p_ext, *p_email, *p_list_email, *p_url, *p_linkedin, *p_fr_city,
 	    *p_uk_city, *p_us_city, *p_ca_city, *p_au_city, *p_sg_city, *p_ie_city, *p_email_obf,
-	    *p_nopc_city;
+	    *p_nopc_city, *p_pc_after_city;
 	struct kv *phone_labels, *affixes, *tlds, *cities;
 	unsigned char affix_first[256];     /* bit kind: an affix starts so */
 	struct affix {                      /* the affixes by hash of their key */
@@ -930,6 +930,7 @@ patterns(struct crm_sig_rules *r, const char *dir, char *err, size_t errlen)
 		{ "ie_city", offsetof(struct crm_sig_rules, p_ie_city), 0 },
 		{ "email_obf", offsetof(struct crm_sig_rules, p_email_obf), PCRE2_CASELESS },
 		{ "nopc_city", offsetof(struct crm_sig_rules, p_nopc_city), 0 },
+		{ "pc_after_city", offsetof(struct crm_sig_rules, p_pc_after_city), 0 },
 	};
 	struct rfile f;
 
@@ -1179,7 +1180,7 @@ crm_sig_rules_free(struct crm_sig_rules *r)
 		&r->phone_label_after, &r->p_phone, &r->p_ext,
 		&r->p_email, &r->p_list_email, &r->p_url, &r->p_linkedin, &r->p_fr_city, &r->p_uk_city,
 		&r->p_us_city, &r->p_ca_city, &r->p_au_city, &r->p_sg_city, &r->p_ie_city,
-		&r->p_email_obf, &r->p_nopc_city };
+		&r->p_email_obf, &r->p_nopc_city, &r->p_pc_after_city };
 
 	if (!r)
 		return;
@@ -2461,6 +2462,11 @@ find_phones(struct ex *x, struct seg *g)
 			PCRE2_SIZE *o2 = ov(c);
 			label = label_kind(c->r, g->s + prev_end + o2[2], o2[3] - o2[2]);
 		}
+		/* "M | +44 7700 900 412": the label is the part before a
+		 * separator, alone, just before the number */
+		if (label == PH_NONE && b == 0 && g > x->seg && g[-1].line == g->line && g[-1].n <= 12
+		    && !count_digits(g[-1].s, g[-1].n))
+			label = label_kind(c->r, g[-1].s, g[-1].n);
 		if (label == PH_NONE) {
 			size_t ae = e;
 			/* "(203) 555-0109 office": a label after, extension skipped */
@@ -3314,6 +3320,33 @@ find_address_line(struct ex *x, int li, struct crm_signature *s)
 		}
 		rule = digits == 5 ? "postal-code-city" : "postal-code-city-4";
 		conf = digits == 5 ? 0.85 : 0.8;
+	} else if (run5 && rx(c, c->r->p_pc_after_city, line, n, 0) >= 0) {
+		/* "5 place de Bretagne, Rennes 35000": the postcode after the
+		 * city ends the line; only with a street before it */
+		o = ov(c);
+		size_t cb = o[2], ce = o[3];
+		if (lex_has(c->r, line + cb, ce - cb, LX_STREET | LX_TITLE | LX_COMPANY | LX_LEGAL)
+		    || !(street = street_before(x, li, cb)) || !count_digits(street, strlen(street))) {
+			free(street);
+			return 0;
+		}
+		free(street);
+		street = NULL;
+		city = clean_city(line + cb, ce - cb);
+		pc = crm_xstrndup(line + o[4], o[5] - o[4]);
+		country = postal_country(x, NULL, 5);
+		/* "New York 10018", "PA 17013": only where the sender's
+		 * domain or a country line says the country, and the
+		 * numbers do not say another */
+		if (!country || (x->region[0] && strcmp(x->region, country))
+		    || (strcmp(country, x->c.tld_region) && strcmp(country, x->addr_country))) {
+			free(city);
+			free(pc);
+			return 0;
+		}
+		at = cb;
+		rule = "city-postal-code";
+		conf = 0.8;
 	} else
 		return 0;
 	{
@@ -3345,6 +3378,11 @@ address_part(struct ex *x, const struct seg *g, const struct crm_sig_address *a)
 		return 1;
 	if (a->street && memmem(a->street, strlen(a->street), g->s, g->n))
 		return 1;
+	/* "Nicolas Ferreira | Associé | Firm | 45 cours Pasteur, 33000
+	 * Bordeaux": the sender's name before the address is not part of it */
+	size_t f, l;
+	if (name_match(&x->c, g->s, g->n, &f, &l) >= 2)
+		return 0;
 	/* a segment that does not look like a title or a firm: as before */
 	return !(lex_has(x->c.r, g->s, g->n, LX_TITLE | LX_COMPANY | LX_LEGAL));
 }
@@ -3567,6 +3605,20 @@ company_from_domain(struct ctx *c, int *acronym)
 		if (*p)
 			*p++ = ' ';
 	}
+	/* "kingsbridge-fo", "lefort-am": the usual abbreviations of a
+	 * firm's trade at the end of its domain are written out */
+	static const char *const trade[][2] = { { "FO", "Family Office" },
+		{ "AM", "Asset Management" }, { "WM", "Wealth Management" } };
+	char *sp = strrchr(out, ' ');
+	for (size_t k = 0; sp && k < sizeof trade / sizeof trade[0]; k++)
+		if (!strcmp(sp + 1, trade[k][0])) {
+			struct crm_buf b = CRM_BUF_INIT;
+			crm_buf_add(&b, out, (size_t)(sp + 1 - out));
+			crm_buf_adds(&b, trade[k][1]);
+			free(out);
+			out = crm_buf_steal(&b);
+			break;
+		}
 	return out;
 }
 

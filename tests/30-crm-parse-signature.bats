@@ -668,3 +668,23 @@ Services Nordiques inc.'
 	got=$(card "Paul Girard" "paul@girard-conseil.fr" $'Bonjour,\n\nCordialement,\n\nPaul Girard\nDirecteur technique\nhttps://www.girard-conseil.fr/fiche.php?id=12\n01 42 68 90 15')
 	jq_is .fields.website null "$got"
 }
+
+@test "a label before a pipe ('M | ...') or a pictogram labels the number; the sender's name on the postal line is no street; a postcode after its city; a domain's 'fo' is a family office" {
+	got=$(card "Ann Lee" "ann@lee-advisors.com" $'Thanks,\n\nAnn Lee\nT | (212) 555-0100\nM | (212) 555-0190\n\xf0\x9f\x93\xb1 (212) 555-0191')
+	jq_is .fields.phone "+12125550100" "$got"
+	jq_is .fields.mobile "+12125550190" "$got"
+	got=$(card "Ann Lee" "ann@lee-advisors.com" $'Thanks,\n\nAnn Lee\n\xf0\x9f\x93\x9e (212) 555-0100\n\xf0\x9f\x93\xb1 (212) 555-0191')
+	jq_is .fields.phone "+12125550100" "$got"
+	jq_is .fields.mobile "+12125550191" "$got"
+	got=$(card "Marc Rey" "marc@rey-avocats.fr" $'Cordialement,\n\nMarc Rey | Associé | Rey Avocats | 9 rue Sainte, 13001 Marseille | 04 91 00 00 00')
+	jq_is .fields.name "Marc Rey" "$got"
+	jq_is .fields.title "Associé" "$got"
+	got=$(card "Marc Rey" "marc@rey-avocats.fr" $'Cordialement,\n\nMarc Rey\nAssocié\n9 rue Sainte, Marseille 13001')
+	jq_is .fields.address.city "Marseille" "$got"
+	jq_is .fields.address.postal_code "13001" "$got"
+	# not a US state and its ZIP code from a .com sender
+	got=$(card "Bob Hart" "bob@hart-marine.com" $'Regards,\n\nBob Hart\n3126 Lake Shore Drive, Michigan 49441')
+	jq_is .fields.address null "$got"
+	got=$(card "Eve Stone" "eve@stone-fo.co.uk" $'Regards,\n\nEve Stone\nInvestment Director')
+	jq_is .fields.company "Stone Family Office" "$got"
+}
