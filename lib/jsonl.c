@@ -596,6 +596,20 @@ crm_json_escape(struct crm_buf *b, const char *s, size_t n)
 	crm_buf_addc(b, '"');
 }
 
+void
+crm_json_escape_utf8(struct crm_buf *b, const char *s, size_t n)
+{
+	struct crm_buf r = CRM_BUF_INIT;
+
+	if (crm_utf8_valid(s, n)) {
+		crm_json_escape(b, s, n);
+		return;
+	}
+	crm_utf8_repair(&r, s, n);
+	crm_json_escape(b, r.s, r.len);
+	crm_buf_free(&r);
+}
+
 static int
 text_serialize(json_object *jso, struct printbuf *pb, int level, int flags)
 {

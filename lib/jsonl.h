@@ -83,6 +83,9 @@ json_object *crm_get(json_object *obj, const char *key);
 size_t crm_json_plain(const char *s, size_t n, int slash);
 size_t crm_json_esc1(unsigned char c, char e[7]);
 void crm_json_escape(struct crm_buf *b, const char *s, size_t n);
+/* The same for bytes that may not be valid UTF-8: invalid sequences
+ * become U+FFFD first (crm_utf8_repair). */
+void crm_json_escape_utf8(struct crm_buf *b, const char *s, size_t n);
 
 /* A json-c string object for long text (bodies): the same value and the
  * same serialised bytes as json_object_new_string_len(), but written by a

@@ -71,20 +71,20 @@ void
 crm_msgsrc_write(struct crm_buf *out, const struct crm_msgsrc *s, const char *uniq)
 {
 	crm_buf_adds(out, "{\"kind\":");
-	crm_json_write_utf8(out, s->kind, strlen(s->kind));
+	crm_json_escape_utf8(out, s->kind, strlen(s->kind));
 	if (s->folder) {
 		crm_buf_adds(out, ",\"folder\":");
-		crm_json_write_utf8(out, s->folder, strlen(s->folder));
+		crm_json_escape_utf8(out, s->folder, strlen(s->folder));
 	}
 	if (s->path) {
 		crm_buf_adds(out, ",\"path\":");
-		crm_json_write_utf8(out, s->path, strlen(s->path));
+		crm_json_escape_utf8(out, s->path, strlen(s->path));
 	}
 	if (s->offset >= 0)
 		crm_buf_printf(out, ",\"offset\":%lld", s->offset);
 	if (uniq) {
 		crm_buf_adds(out, ",\"uniq\":");
-		crm_json_write_str(out, uniq, strlen(uniq));
+		crm_json_escape(out, uniq, strlen(uniq));
 	}
 	crm_buf_addc(out, '}');
 }

@@ -259,38 +259,12 @@ jw_size(struct crm_buf *out, size_t n)
 	crm_buf_addc(out, '}');
 }
 
-/* A JSON string of bytes that no decoder touched: invalid UTF-8 becomes
- * U+FFFD. */
-static void
-jw_utf8(struct crm_buf *out, const char *s, size_t n)
-{
-	struct crm_buf b = CRM_BUF_INIT;
-
-	if (crm_utf8_valid(s, n)) {
-		crm_json_escape(out, s, n);
-		return;
-	}
-	crm_utf8_repair(&b, s, n);
-	crm_json_escape(out, b.s, b.len);
-	crm_buf_free(&b);
-}
-
-void
-crm_json_write_str(struct crm_buf *out, const char *s, size_t n)
-{
-	crm_json_escape(out, s, n);
-}
-
-void
-crm_json_write_utf8(struct crm_buf *out, const char *s, size_t n)
-{
-	jw_utf8(out, s, n);
-}
-
+/* A JSON string of bytes that no decoder touched (invalid UTF-8 becomes
+ * U+FFFD). */
 static void
 jw_raw(struct crm_buf *out, const char *s)
 {
-	jw_utf8(out, s, strlen(s));
+	crm_json_escape_utf8(out, s, strlen(s));
 }
 
 /* A JSON array or object under construction: its members, comma-separated. */
@@ -484,7 +458,7 @@ add_ids(struct jlist *l, const char *raw, char **first)
 				*first = crm_buf_steal(&b);
 				return;
 			}
-			jw_utf8(jl_next(l), lt + 1, (size_t)(gt - lt - 1));
+			crm_json_escape_utf8(jl_next(l), lt + 1, (size_t)(gt - lt - 1));
 			found++;
 		}
 		p = gt + 1;
@@ -505,7 +479,7 @@ add_ids(struct jlist *l, const char *raw, char **first)
 					*first = crm_buf_steal(&b);
 					return;
 				}
-				jw_utf8(jl_next(l), s, (size_t)(p - s));
+				crm_json_escape_utf8(jl_next(l), s, (size_t)(p - s));
 			}
 		}
 	}

@@ -37,10 +37,6 @@ int crm_message_write(struct crm_buf *out, const char *raw, size_t len,
 /* Header value (possibly folded, RFC 2047-encoded, 8-bit) to UTF-8,
  * appended to out, unfolded, with surrounding whitespace trimmed. */
 void crm_header_decode(struct crm_buf *out, const char *raw, size_t n);
-/* A JSON string of s (n bytes) appended to out, escaped as crm_json_str()
- * escapes; _utf8 first replaces invalid UTF-8 by U+FFFD. */
-void crm_json_write_str(struct crm_buf *out, const char *s, size_t n);
-void crm_json_write_utf8(struct crm_buf *out, const char *s, size_t n);
 /* UTC ISO-8601 "2025-10-30T09:12:00Z" into buf (at least 21 bytes). */
 void crm_iso8601(char *buf, size_t size, time_t t);
 /* Parse an RFC 5322 date (lenient); (time_t)-1 when unparseable. */

@@ -1974,6 +1974,20 @@ domain_acronym(struct ctx *c, const char *s, size_t n)
 /* Lines are flagged lazily, from the bottom up: the block is found within
  * the last MAXBLOCK lines above any trailing notice, so most of the tail
  * is never looked at. */
+/* The first line of the block that line i (a delimiter or a closing)
+ * opens: the next one, or line i itself when a name follows on it
+ * ("-- Sidney", "Cordialement, Jean"), the line then cut to that name. */
+static size_t
+opens_block(struct tline *l, size_t i)
+{
+	if (!l->tail)
+		return i + 1;
+	l->s += l->tail;
+	l->n -= l->tail;
+	l->f = L_NAME | L_DONE;
+	return i;
+}
+
 #define FLAG(i) do { if (!(ln[i].f & L_DONE)) { flag_line(&c, &ln[i]); ln[i].f |= L_DONE; } } while (0)
 
 int
@@ -2076,24 +2090,12 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	for (i = end; i-- > 0 && end - i <= MAXBLOCK;) {
 		FLAG(i);
 		if (ln[i].f & L_DELIM) {
-			start = i + 1;
-			if (ln[i].tail) {
-				ln[i].s += ln[i].tail;
-				ln[i].n -= ln[i].tail;
-				ln[i].f = L_NAME | L_DONE;
-				start = i;
-			}
+			start = opens_block(&ln[i], i);
 			bconf = 0.97;
 			break;
 		}
 		if (ln[i].f & (L_CLOSE | L_CLOSE_END)) {
-			start = i + 1;
-			if (ln[i].tail) {
-				ln[i].s += ln[i].tail;
-				ln[i].n -= ln[i].tail;
-				ln[i].f = L_NAME | L_DONE;
-				start = i;
-			}
+			start = opens_block(&ln[i], i);
 			bconf = 0.95;
 			/* a delimiter just above the closing still wins */
 			for (size_t j = i; j-- > 0 && i - j <= 3;) {
