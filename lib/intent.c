@@ -297,7 +297,7 @@ signature_start(struct crm_intent *ie, json_object *rec, const char *reply, size
 	 * may be the message itself ("écrivez désormais à x@y.fr") */
 	if (crm_sig_locate(ie->sig, &in, &sig) && sig.block_confidence >= 0.93 && sig.start < n) {
 		size_t i = 0;
-		while (i < sig.start && strchr(" \t\r\n", reply[i]))
+		while (i < sig.start && (reply[i] == ' ' || reply[i] == '\t' || reply[i] == '\r' || reply[i] == '\n'))
 			i++;
 		if (i < sig.start)
 			at = sig.start;
