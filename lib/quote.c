@@ -691,10 +691,18 @@ crm_body_free(struct crm_body *b)
 json_object *
 crm_body_json(const struct crm_body *b)
 {
-	json_object *o = json_object_new_object();
+	/* written as JSON text at once (the reply and the quoted history are
+	 * most of a record's bytes): one escaping pass, no json-c string
+	 * copies; the bytes are those json-c would write */
+	static __thread struct crm_buf out;
+	json_object *o;
 
-	json_object_object_add(o, "reply", crm_json_text(b->reply ? b->reply : "", b->reply_len));
-	json_object_object_add(o, "quoted", crm_json_text(b->quoted ? b->quoted : "", b->quoted_len));
-	json_object_object_add(o, "forwarded", json_object_new_boolean(b->forwarded));
+	crm_buf_reset(&out);
+	crm_buf_adds(&out, "{\"reply\":");
+	crm_json_escape(&out, b->reply ? b->reply : "", b->reply_len);
+	crm_buf_adds(&out, ",\"quoted\":");
+	crm_json_escape(&out, b->quoted ? b->quoted : "", b->quoted_len);
+	crm_buf_adds(&out, b->forwarded ? ",\"forwarded\":true}" : ",\"forwarded\":false}");
+	o = crm_json_raw(out.s, out.len);
 	return o;
 }
