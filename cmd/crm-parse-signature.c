@@ -1,20 +1,16 @@
 /* crm-parse-signature — split each message's reply from its quoted
  * history (key "body") and read the sender's signature into a contact
- * card (key "signature").  Options, the cache and the loop only; the
- * logic is in lib/quote.h and lib/signature.h. */
-#include "buf.h"
+ * card (key "signature").  Options and the loop only; the logic is in
+ * lib/quote.h, lib/signature.h and lib/sigcache.h. */
 #include "cli.h"
 #include "exitcode.h"
-#include "hash.h"
 #include "jsonl.h"
 #include "log.h"
 #include "phone.h"
 #include "quote.h"
+#include "sigcache.h"
 #include "signature.h"
 #include "stage.h"
-
-#include <stdlib.h>
-#include <string.h>
 
 enum { O_REGION = 1, O_EXPLAIN, O_MINCONF, O_RULES };
 
@@ -26,27 +22,13 @@ static const struct option longopts[] = {
 	{ 0 },
 };
 
-/* The cache: the same sender's signature recurs in every message, so the
- * extracted card is kept per (signature text, sender, region), in a
- * direct-mapped table: a collision simply replaces the older entry. */
-#define CACHE_SLOTS 4096
-
-struct slot {
-	uint64_t key;
-	char *text;              /* the key material, to rule out hash collisions */
-	json_object *sig;
-	json_object *hit;        /* sig with "method": "cache", made at the first
-	                            hit and shared by every later one: the loop
-	                            only serialises the values it is given */
-};
-
 struct ps {
 	const char *region, *rules_dir;
 	int explain;
 	double min_conf;
 	struct crm_sig_rules *rules;
-	struct slot cache[CACHE_SLOTS];
-	unsigned long records, found, hits;
+	struct crm_sig_cache *cards;
+	unsigned long records;
 };
 
 static int
@@ -65,60 +47,6 @@ handle(int opt, const char *arg, void *ctx)
 	case O_RULES: ps->rules_dir = arg; return 0;
 	}
 	return -1;
-}
-
-static void
-cache_key(struct crm_buf *k, const struct crm_signature *s, const struct crm_sig_input *in)
-{
-	crm_buf_reset(k);
-	crm_buf_add(k, s->text, s->text_len);
-	crm_buf_addc(k, 0);
-	crm_buf_adds(k, in->from_name ? in->from_name : "");
-	crm_buf_addc(k, 0);
-	crm_buf_adds(k, in->from_email ? in->from_email : "");
-	crm_buf_addc(k, 0);
-	crm_buf_adds(k, in->region);
-}
-
-static json_object *
-signature(struct ps *ps, const struct crm_sig_input *in)
-{
-	struct crm_signature s;
-	struct crm_buf key = CRM_BUF_INIT;
-	json_object *j = NULL;
-	uint64_t h;
-	struct slot *sl;
-
-	if (!crm_sig_locate(ps->rules, in, &s))
-		return NULL;
-	cache_key(&key, &s, in);
-	h = crm_fnv1a(key.s, key.len);
-	sl = &ps->cache[h % CACHE_SLOTS];
-	if (sl->text && sl->key == h && !memcmp(sl->text, key.s, key.len + 1)) {
-		ps->hits++;
-		if (sl->sig && !sl->hit) {
-			json_object_deep_copy(sl->sig, &sl->hit, NULL);
-			json_object_object_add(sl->hit, "method", json_object_new_string("cache"));
-		}
-		j = sl->hit ? json_object_get(sl->hit) : NULL;
-		crm_buf_free(&key);
-		crm_signature_free(&s);
-		return j;
-	}
-	crm_sig_extract(ps->rules, in, &s);
-	if (crm_sig_threshold(&s, ps->min_conf) > 0) {
-		j = crm_signature_json(&s, ps->explain);
-		json_object_object_add(j, "method", json_object_new_string("rules"));
-	}
-	free(sl->text);
-	json_object_put(sl->sig);
-	json_object_put(sl->hit);
-	sl->hit = NULL;
-	sl->key = h;
-	sl->text = crm_buf_steal(&key);
-	sl->sig = j ? json_object_get(j) : NULL;
-	crm_signature_free(&s);
-	return j;
 }
 
 static int
@@ -142,8 +70,7 @@ one(struct crm_stage *st, const struct crm_rec *r, void *arg)
 	}
 	in.reply = b.reply;
 	in.reply_len = b.reply_len;
-	sig = signature(ps, &in);
-	ps->found += sig != NULL;
+	sig = crm_sig_card(ps->cards, &in);
 	crm_stage_set(st, "body", crm_body_json(&b));
 	crm_stage_set(st, "signature", sig);
 	crm_body_free(&b);
@@ -172,18 +99,17 @@ main(int argc, char **argv)
 	};
 	char err[512];
 	int i = crm_cli_parse(&cli, argc, argv), rc;
+	unsigned long found, hits;
 
 	if (!(ps.rules = crm_sig_rules_load(ps.rules_dir, err, sizeof err)))
 		crm_die(CRM_EXIT_USAGE, "%s", err);
+	ps.cards = crm_sig_cache_new(ps.rules, ps.explain, ps.min_conf);
 	rc = crm_stage_run(argv + i, one, &ps, "records");
+	crm_sig_cache_counts(ps.cards, &found, &hits);
 	if (ps.records || crm_rejects_count())
 		crm_warn("%lu records, %lu signatures found, %lu cache hits, %lu rejected",
-		    ps.records, ps.found, ps.hits, crm_rejects_count());
-	for (size_t k = 0; k < CACHE_SLOTS; k++) {
-		free(ps.cache[k].text);
-		json_object_put(ps.cache[k].sig);
-		json_object_put(ps.cache[k].hit);
-	}
+		    ps.records, found, hits, crm_rejects_count());
+	crm_sig_cache_free(ps.cards);
 	crm_sig_rules_free(ps.rules);
 	return rc;
 }
