@@ -4,6 +4,11 @@
 //       messages/s of the library call alone over the "text" of the
 //       records (JSON parsing excluded: the peers' best case): a line
 //       "WALL_RATE CPU_RATE N" (wall clock and user CPU time)
+//   node sig-peers.js NODE_MODULES PEER stage FILE [MAX]
+//       the same as a JSON-lines stage would do it: each line parsed with
+//       JSON.parse, the library called, and the result spliced into the
+//       line as a new key (the output kept in memory, not written); the
+//       measure to hold against crm-parse-signature's own run
 //   node sig-peers.js NODE_MODULES PEER found FILE
 //       how many records the library finds a signature in (a line
 //       "found N of M"); "n/a" for libraries that only strip quotations
@@ -11,7 +16,8 @@
 const fs = require('fs');
 const [nm, peer, mode, file, maxArg] = process.argv.slice(2);
 const max = maxArg ? parseInt(maxArg, 10) : Infinity;
-const recs = fs.readFileSync(file, 'utf8').split('\n').filter(l => l).slice(0, max).map(l => JSON.parse(l));
+const lines = fs.readFileSync(file, 'utf8').split('\n').filter(l => l).slice(0, max);
+const recs = mode === 'stage' ? [] : lines.map(l => JSON.parse(l));
 
 function runner() {
 	switch (peer) {
@@ -52,6 +58,16 @@ if (mode === 'speed') {
 	const s = Number(process.hrtime.bigint() - t0) / 1e9;
 	const c = process.cpuUsage(c0).user / 1e6;
 	console.log(Math.round(recs.length / s) + ' ' + Math.round(recs.length / c) + ' ' + recs.length);
+} else if (mode === 'stage') {
+	let out = 0;
+	const t0 = process.hrtime.bigint(), c0 = process.cpuUsage();
+	for (const l of lines) {
+		const x = run(JSON.parse(l));
+		out += (l.slice(0, -1) + ',"signature":' + JSON.stringify(x === undefined ? null : x) + '}\n').length;
+	}
+	const s = Number(process.hrtime.bigint() - t0) / 1e9;
+	const c = process.cpuUsage(c0).user / 1e6;
+	console.log(Math.round(lines.length / s) + ' ' + Math.round(lines.length / c) + ' ' + lines.length + ' ' + out);
 } else {
 	let found = 0, na = false;
 	for (const r of recs) {
