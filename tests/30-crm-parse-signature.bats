@@ -324,6 +324,15 @@ $t"; } >in.jsonl
 	[[ "$stderr" == *"2 records, 2 signatures found, 1 cache hits, 0 rejected"* ]]
 }
 
+@test "the cache key holds the sender: the same block from another address is read again" {
+	t=$'Merci,\n\nKevin Roux\nAgent immobilier\n06 52 63 74 85'
+	{ rec "Kevin Roux" "kevin@roux-immo.fr" "$t"; rec "Kevin Roux" "k.roux@roux-immo.fr" "$t"; } >in.jsonl
+	run --separate-stderr crm-parse-signature in.jsonl
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | jq -r .signature.method | tr '\n' ' ')" = "rules rules " ]
+	[[ "$stderr" == *"2 signatures found, 0 cache hits"* ]]
+}
+
 @test "closing lines in capitals or after a dash open the block (block confidence 0.95, not a bare run of lines)" {
 	p='Voici le dossier complet que vous attendiez pour la réunion de jeudi.'
 	blk=$'Directeur commercial\nCabinet Martin SAS\n01 23 45 67 89'
