@@ -1729,6 +1729,20 @@ armour_line(const char *s, size_t n)
 	return 1;
 }
 
+/* "Gestion d'actifs Mont-Royal inc. | Mont-Royal Asset Management
+ * Inc.": on a line cut by separators, a full stop closing a legal form
+ * ("Inc.", "Ltd.", "S.A.") ends a firm's name, not a sentence ("... is
+ * a trademark of Example Technologies, Inc." stays prose). */
+static int
+legal_form_last(const struct crm_sig_rules *r, const char *s, size_t n)
+{
+	size_t b = n;
+
+	while (b && s[b - 1] != ' ')
+		b--;
+	return b < n && lex_has(r, s + b, n - b, LX_LEGAL);
+}
+
 static void
 flag_line(struct ctx *c, struct tline *l)
 {
@@ -1797,10 +1811,13 @@ flag_line(struct ctx *c, struct tline *l)
 	line_stats(l->s, l->n, &w, &seps, &feat);
 	if (seps >= 2 && l->n <= 160)
 		;       /* "Name | Title | Firm | phone": a one-line signature */
-	else if (w >= 16 || l->n > 140 || (w >= 8 && (last == '.' || last == '?' || last == '!'
+	else if (w >= 16 || l->n > 140 || (w >= 8 && ((last == '.'
+	    && !(seps && legal_form_last(c->r, l->s, l->n))) || last == '?' || last == '!'
 	    || last == ':')) || (w >= 5 && (last == '?' || last == '!')))
 		l->f |= L_PROSE;
-	if (!(l->f & L_PROSE) && l->n <= 80 && name_match(c, l->s, l->n, &a, &b))
+	/* a one-line signature may run past 80 bytes and still name the
+	 * sender ("Thomas Ménard | Courtier IOBSP | Ménard Financement | ...") */
+	if (!(l->f & L_PROSE) && (l->n <= 80 || seps >= 2) && name_match(c, l->s, l->n, &a, &b))
 		l->f |= L_NAME;
 	if (feat)
 		l->f |= L_FEAT;
@@ -1988,6 +2005,14 @@ opens_block(struct tline *l, size_t i)
 	return i;
 }
 
+/* "Rachel Stein" / "COO": a title word of three letters or less right
+ * under the sender's name is the title, not the signer's initials. */
+static int
+short_title(struct ctx *c, const struct tline *ln, size_t i, size_t start)
+{
+	return i > start && (ln[i - 1].f & L_NAME) && lex_has(c->r, ln[i].s, ln[i].n, LX_TITLE);
+}
+
 #define FLAG(i) do { if (!(ln[i].f & L_DONE)) { flag_line(&c, &ln[i]); ln[i].f |= L_DONE; } } while (0)
 
 int
@@ -2148,7 +2173,8 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 			FLAG(i);
 			if (ln[i].f & (L_DISC | L_SEP | L_PROSE | L_QUOTE | L_DELIM | L_CLOSE | L_CLOSE_END))
 				continue;
-			if (ln[i].n <= 3 && !(ln[i].f & L_NAME) && !domain_acronym(&c, ln[i].s, ln[i].n))
+			if (ln[i].n <= 3 && !(ln[i].f & L_NAME) && !domain_acronym(&c, ln[i].s, ln[i].n)
+			    && !short_title(&c, ln, i, start))
 				continue;        /* initials: "PA", "V.", "H" */
 			if (b.len)
 				crm_buf_addc(&b, '\n');
@@ -2810,6 +2836,37 @@ number_last_street(const char *s, size_t n)
 	return 1;
 }
 
+/* "12 Grosvenor Gardens", "8 Marina View": a house number, then one to
+ * four capitalised words of letters only (English order), a street
+ * whose type word the lexicon may not know; read only right above a
+ * postal line.  A firm, a title or a team ("3 Rivers Capital") is no
+ * street. */
+static int
+number_first_street(struct ex *x, const char *s, size_t n)
+{
+	size_t i = 0;
+
+	trim(&s, &n);
+	while (i < n && a_isdigit((unsigned char)s[i]))
+		i++;
+	if (!i || i > 5 || i + 1 >= n || s[i] != ' ' || count_digits(s, n) != i)
+		return 0;
+	size_t w = count_words(s + i + 1, n - i - 1);
+	if (w < 1 || w > 4)
+		return 0;
+	for (size_t k = i + 1; k < n; k++) {
+		unsigned char ch = (unsigned char)s[k];
+		if (ch == ' ')
+			continue;
+		if (!(a_isalpha(ch) || ch >= 0x80 || ch == '\'' || ch == '-'))
+			return 0;
+		/* each word starts with a capital */
+		if (s[k - 1] == ' ' && !(a_isupper(ch) || ch >= 0xC3))
+			return 0;
+	}
+	return !lex_has(x->c.r, s, n, LX_TITLE | LX_COMPANY | LX_LEGAL | LX_DEPT | LX_COUNTRY);
+}
+
 static double company_score(struct ex *x, struct seg *g, const char **why);
 static double domain_cover(struct ctx *c, const char *s, size_t n);
 static double capital_ratio(const char *s, size_t n);
@@ -2911,7 +2968,8 @@ street_before(struct ex *x, int li, size_t at)
 		/* many digits make a phone line, unless they are apart
 		 * ("1250, boulevard ..., bureau 2200") */
 		while (top > 0 && li - top < 2 && (streetish(x, x->lines[top - 1], x->lens[top - 1])
-		    || number_last_street(x->lines[top - 1], x->lens[top - 1]))
+		    || number_last_street(x->lines[top - 1], x->lens[top - 1])
+		    || (top == li && number_first_street(x, x->lines[top - 1], x->lens[top - 1])))
 		    && (count_digits(x->lines[top - 1], x->lens[top - 1]) < 8
 		    || rx(&x->c, x->c.r->p_phone, x->lines[top - 1], x->lens[top - 1], 0) < 0)
 		    && !memchr(x->lines[top - 1], '@', x->lens[top - 1]))
@@ -3414,7 +3472,7 @@ capital_ratio(const char *s, size_t n)
 			const char *w = s + i;
 			size_t wl = j - i;
 			/* d'Épargne, l'Évêque: look after the elision */
-			if (wl > 2 && (w[1] == '\'' || !memcmp(w + 1, "’", wl > 4 ? 3 : 0))) {
+			if (wl > 2 && (w[1] == '\'' || (wl > 4 && !memcmp(w + 1, "’", 3)))) {
 				size_t skip = w[1] == '\'' ? 2 : 4;
 				w += skip;
 				wl -= skip;
@@ -3513,8 +3571,9 @@ company_score(struct ex *x, struct seg *g, const char **why)
 	*why = "company-lexicon";
 	if (w > 8 || g->n > 70)
 		return 0;
-	/* a quotation is no firm */
-	if (memchr(g->s, '"', g->n) || memmem(g->s, g->n, "«", 2) || memmem(g->s, g->n, "“", 3))
+	/* a quotation is no firm, nor a copyright line ("©2002 Example, Inc.") */
+	if (memchr(g->s, '"', g->n) || memmem(g->s, g->n, "«", 2) || memmem(g->s, g->n, "“", 3)
+	    || memmem(g->s, g->n, "©", 2))
 		return 0;
 	if ((cover = domain_cover(c, g->s, g->n)) >= 0.5) {
 		sc += 3;
@@ -3523,6 +3582,10 @@ company_score(struct ex *x, struct seg *g, const char **why)
 	}
 	const struct lexhit *hp = seg_lex(c->r, g);
 	unsigned lf = hp->flags;
+	/* "Inc." cut from "Database Services, Inc.": a legal form alone
+	 * names no firm */
+	if ((lf & LX_LEGAL) && hp->ntok == 1 && cover < 0.5)
+		return 0;
 	if (lf & LX_LEGAL) {
 		sc += 2;
 		if (!evid)
@@ -4133,6 +4196,22 @@ title_sentence(const char *s, size_t n, int after_name)
 	return title_open_end(s, n);
 }
 
+/* "Le Responsable middle-office,", "La Directrice générale,": a formal
+ * letter signs with the article before the title; the length of the
+ * article to leave out, or 0.  The title word must follow it at once. */
+static size_t
+letter_article(const struct crm_sig_rules *r, struct seg *g)
+{
+	static const char *const art[] = { "Le ", "La ", "L'", "L’", NULL };
+
+	for (int k = 0; art[k]; k++) {
+		size_t a = strlen(art[k]);
+		if (g->n > a && !strncmp(g->s, art[k], a) && seg_lex(r, g)->title_tok == 1)
+			return a;
+	}
+	return 0;
+}
+
 static void
 find_title_company(struct ex *x, struct crm_signature *s)
 {
@@ -4176,6 +4255,13 @@ find_title_company(struct ex *x, struct crm_signature *s)
 		 * form, or a firm word in a capitalised name */
 		if (!strcmp(why, "company-lexicon") && cs < 2)
 			continue;
+		/* "Gestion d'actifs Mont-Royal inc. | Mont-Royal Asset
+		 * Management Inc.": a firm with its legal form right after
+		 * another on the same line is its translation; the first
+		 * form is kept, as of a bilingual title */
+		if (cseg >= 0 && cseg == (int)i - 1 && x->seg[cseg].line == g->line && (lf & LX_LEGAL)
+		    && (seg_lex(c->r, &x->seg[cseg])->flags & LX_LEGAL))
+			continue;
 		if (cs > best) {
 			best = cs;
 			cseg = (int)i;
@@ -4208,7 +4294,10 @@ find_title_company(struct ex *x, struct crm_signature *s)
 	if (tseg >= 0 && s->field[CRM_SIG_NAME]) {
 		struct seg *g = &x->seg[tseg];
 		struct crm_buf b = CRM_BUF_INIT;
-		crm_buf_add(&b, g->s, g->n);
+		size_t art = letter_article(c->r, g), tn = g->n - art;
+		while (art && tn && g->s[art + tn - 1] == ',')
+			tn--;   /* "Le Responsable middle-office," */
+		crm_buf_add(&b, g->s + art, tn);
 		/* "Senior Portfolio Manager - EM Debt": a short unclassified
 		 * qualifier after " - " belongs to the title; so does a region
 		 * or a country after any dash ("Head of Sales – Europe") */
