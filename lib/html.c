@@ -288,7 +288,7 @@ brk(struct conv *c, int level)
  * break).  A switch on the length, then whole-name compares: this runs
  * for every tag of every HTML part. */
 enum { T_OTHER, T_BR, T_BLOCKQUOTE, T_PRE, T_LI, T_TD, T_TH, T_A, T_SCRIPT,
-	T_STYLE, T_HEAD, T_TITLE };
+	T_STYLE, T_HEAD, T_TITLE, T_IMG };
 
 static int
 lookup(const char *l, size_t nl, int *level)
@@ -323,6 +323,8 @@ lookup(const char *l, size_t nl, int *level)
 	case 3:
 		if (IS("pre"))
 			return T_PRE;
+		if (IS("img"))
+			return T_IMG;
 		if (IS("div") || IS("nav"))
 			*level = 2;
 		break;
@@ -472,6 +474,69 @@ link_end(struct conv *c)
 	c->href[0] = 0;
 }
 
+/* Does an image's alt text only name its file ("image001.png",
+ * "cid:logo@01D...")?  Such text says nothing a reader would see. */
+static int
+alt_is_file(const char *a)
+{
+	static const char *const ext[] = { ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".svg",
+		".webp", ".tif", ".tiff", NULL };
+	size_t n = strlen(a);
+
+	if (!strncasecmp(a, "cid:", 4) || !strncasecmp(a, "http://", 7) || !strncasecmp(a, "https://", 8))
+		return 1;
+	for (int k = 0; ext[k]; k++) {
+		size_t e = strlen(ext[k]);
+		if (n >= e && !strcasecmp(a + n - e, ext[k]))
+			return 1;
+	}
+	return 0;
+}
+
+/* <img alt="...">: the alt text is what the image says to somebody who
+ * cannot see it (a firm's logo in a signature often carries the firm's
+ * name and nothing else does), so it is written as Gmail writes it in
+ * the text part of the mail it sends, "[image: Logo Firm]", and readers
+ * downstream (the signature reader) meet one form whatever the client.
+ * Empty alt text (spacers, tracking pixels) and file names are dropped. */
+static void
+image_alt(struct conv *c, const char *t, size_t n)
+{
+	char alt[256];
+	struct crm_buf dec = CRM_BUF_INIT;
+	size_t b = 0, e;
+
+	if (!attr(t, n, "alt", alt, sizeof alt))
+		return;
+	for (size_t i = 0; alt[i]; i++) {
+		size_t k = alt[i] == '&' ? crm_html_entity(&dec, alt + i, strlen(alt + i)) : 0;
+		if (k)
+			i += k - 1;
+		else
+			crm_buf_addc(&dec, isspace((unsigned char)alt[i]) ? ' ' : alt[i]);
+	}
+	e = dec.len;
+	while (b < e && dec.s[b] == ' ')
+		b++;
+	while (e > b && dec.s[e - 1] == ' ')
+		e--;
+	if (e > b) {
+		dec.s[e] = 0;
+		if (!alt_is_file(dec.s + b)) {
+			/* a space before it, unless a line or a space is open */
+			if (!c->pending && c->out->len && c->out->s[c->out->len - 1] != '\n'
+			    && c->out->s[c->out->len - 1] != ' ')
+				c->pending = 1;
+			flush_pending(c);
+			crm_buf_adds(c->out, "[image: ");
+			crm_buf_add(c->out, dec.s + b, e - b);
+			crm_buf_addc(c->out, ']');
+			c->pending = 1;
+		}
+	}
+	crm_buf_free(&dec);
+}
+
 /* A start or end tag (t: its text after '<', n bytes; id and level from
  * lookup() of its name). */
 static void
@@ -508,6 +573,10 @@ tag(struct conv *c, const char *t, size_t n, int close, int id, int level)
 	case T_TH:
 		if (close)
 			brk(c, 1);
+		return;
+	case T_IMG:
+		if (!close)
+			image_alt(c, t, n);
 		return;
 	case T_A:
 		if (close)

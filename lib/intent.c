@@ -275,6 +275,25 @@ join_wrapped(char *s, size_t n)
 	}
 }
 
+/* "[image: Logo]", "[image: Editors' Choice]": an image's alt text, as
+ * crm-sync and Gmail write it in the text.  Pictures say nothing of what
+ * the sender wants: their spans become blanks in place. */
+static void
+blank_images(char *s, size_t n)
+{
+	static const char open[] = "[image: ";
+	char *p = s, *e = s + n;
+
+	while ((p = memmem(p, (size_t)(e - p), open, sizeof open - 1))) {
+		char *c = memchr(p, ']', (size_t)(e - p));
+		char *nl = memchr(p, '\n', (size_t)(e - p));
+		if (!c || (nl && nl < c))
+			break;          /* not closed on its line: text, left alone */
+		memset(p, ' ', (size_t)(c - p) + 1);
+		p = c + 1;
+	}
+}
+
 /* Where the sender's signature block begins in reply[0..n), else n: its
  * titles, firm and street ("Responsable des partenariats", "Portfolio
  * Manager") say who writes, not what they want, and the rules read the
@@ -457,6 +476,7 @@ judge(struct crm_intent *ie, json_object *rec, struct verdict *v, struct crm_buf
 	size_t sig = signature_start(ie, rec, reply, cut);
 	crm_buf_reset(&ie->fold);
 	crm_fold(&ie->fold, reply, sig, 0);
+	blank_images(ie->fold.s, ie->fold.len);
 	join_wrapped(ie->fold.s, ie->fold.len);
 	restore_elisions(ie->fold.s, ie->fold.len);
 	crm_buf_reset(&ie->subj);

@@ -166,8 +166,8 @@ struct crm_sig_rules {
 		unsigned char kinds;        /* bit kind */
 	} affix_tab[256];
 	size_t nphone_labels, naffixes, ntlds, ncities;
-	char **webmail, **social, **phone_regions;
-	size_t nwebmail, nsocial, nphone_regions;
+	char **webmail, **social, **phone_regions, **images;
+	size_t nwebmail, nsocial, nphone_regions, nimages;
 };
 
 /* Lowercase, accents stripped, into out (cap bytes, NUL-terminated);
@@ -1154,6 +1154,7 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 	    || kv_table(dir, "cities.txt", &r->cities, &r->ncities, err, errlen) < 0
 	    || list(dir, "webmail.txt", &r->webmail, &r->nwebmail, err, errlen) < 0
 	    || list(dir, "social.txt", &r->social, &r->nsocial, err, errlen) < 0
+	    || list(dir, "images.txt", &r->images, &r->nimages, err, errlen) < 0
 	    || list(dir, "phone_regions.txt", &r->phone_regions, &r->nphone_regions, err, errlen) < 0
 	    || patterns(r, dir, err, errlen) < 0)
 		goto bad;
@@ -1198,6 +1199,9 @@ crm_sig_rules_free(struct crm_sig_rules *r)
 	kv_free(r->cities, r->ncities);
 	for (size_t i = 0; i < r->nwebmail; i++)
 		free(r->webmail[i]);
+	for (size_t i = 0; i < r->nimages; i++)
+		free(r->images[i]);
+	free(r->images);
 	for (size_t i = 0; i < r->nsocial; i++)
 		free(r->social[i]);
 	for (size_t i = 0; i < r->nphone_regions; i++)
@@ -1850,6 +1854,121 @@ tail_lines(const char *s, size_t n, struct tline *out)
 	return k;
 }
 
+/* "[image: Logo Firm]": an image's alt text, as crm-sync (and Gmail)
+ * write it.  The text of an image alone on its line, with "Logo" and
+ * its connective cut off ("Logo de", "Logo -", "… logo"), is read as the
+ * line's text when it names something: a firm's logo is often the only
+ * place its name is written.  Icons and pictures (images.txt), captions
+ * (more than six words) and images inside a line of text are dropped.  Appends the line as read to out
+ * (a '\n' first when out holds a line), or a logo's text to logos, and
+ * returns 1; 0 when nothing of it is left.  The caller puts the logos
+ * after the lines: a firm written out in the text ("Cabinet Vermeil
+ * Audit & Conseil") says more than its logo ("Logo Cabinet Vermeil"). */
+#define IMG_OPEN "[image: "
+#define IMG_OPEN_LEN (sizeof IMG_OPEN - 1)
+
+static size_t
+image_alone(const char *s, size_t n, size_t *b)
+{
+	const char *close;
+
+	if (n <= IMG_OPEN_LEN + 1 || memcmp(s, IMG_OPEN, IMG_OPEN_LEN) || s[n - 1] != ']')
+		return 0;
+	close = memchr(s + IMG_OPEN_LEN, ']', n - IMG_OPEN_LEN);
+	if (close != s + n - 1)
+		return 0;
+	*b = IMG_OPEN_LEN;
+	return n - 1 - IMG_OPEN_LEN;
+}
+
+static int
+image_words(const struct crm_sig_rules *r, const char *t, size_t n)
+{
+	char f[256];
+	size_t fl = fold_buf(t, n < 200 ? n : 200, f, sizeof f);
+
+	for (size_t i = 0; i < r->nimages; i++)
+		if (strlen(r->images[i]) == fl && !memcmp(r->images[i], f, fl))
+			return 1;
+	return 0;
+}
+
+static int
+image_text(const struct crm_sig_rules *r, const char *s, size_t n, struct crm_buf *out,
+    struct crm_buf *logos)
+{
+	static const char *const cut[] = { "logotype", "logo", NULL };
+	static const char *const join[] = { "de ", "du ", "des ", "d'", "d’", "of ", "- ", "– ",
+		"— ", ": ", "| ", NULL };
+	size_t b, len = image_alone(s, n, &b);
+	const char *t = s + b;
+
+	if (len) {
+		for (int k = 0; cut[k]; k++) {
+			size_t cl = strlen(cut[k]);
+			if (len > cl && !strncasecmp(t, cut[k], cl) && (t[cl] == ' ' || t[cl] == ':')) {
+				t += cl + 1, len -= cl + 1;
+				while (len && *t == ' ')
+					t++, len--;
+				for (int j = 0; join[j]; j++) {
+					size_t jl = strlen(join[j]);
+					if (len > jl && !strncasecmp(t, join[j], jl)) {
+						t += jl, len -= jl;
+						break;
+					}
+				}
+				break;
+			}
+			if (len > cl + 1 && t[len - cl - 1] == ' ' && !strncasecmp(t + len - cl, cut[k], cl)) {
+				len -= cl + 1;
+				break;
+			}
+		}
+		while (len && t[len - 1] == ' ')
+			len--;
+		/* a logo names a firm in a few words; a longer text is a
+		 * caption or a slogan */
+		if (!len || len > 60 || count_words(t, len) > 6 || image_words(r, t, len))
+			return 0;
+		if (logos->len)
+			crm_buf_addc(logos, '\n');
+		crm_buf_add(logos, t, len);
+		return 1;
+	}
+	if (!memmem(s, n, IMG_OPEN, IMG_OPEN_LEN)) {
+		if (out->len)
+			crm_buf_addc(out, '\n');
+		crm_buf_add(out, s, n);
+		return 1;
+	}
+	/* images inside a line of text: the text without them */
+	size_t mark = out->len, i = 0, kept = 0;
+	if (out->len)
+		crm_buf_addc(out, '\n');
+	size_t from = out->len;
+	while (i < n) {
+		const char *o = memmem(s + i, n - i, IMG_OPEN, IMG_OPEN_LEN), *c;
+		size_t e = o ? (size_t)(o - s) : n;
+		for (; i < e; i++)
+			if (s[i] != ' ' || (out->len > from && out->s[out->len - 1] != ' '))
+				crm_buf_addc(out, s[i]), kept += s[i] != ' ';
+		if (!o)
+			break;
+		c = memchr(o, ']', n - (size_t)(o - s));
+		i = c ? (size_t)(c - s) + 1 : n;
+	}
+	while (out->len > from && out->s[out->len - 1] == ' ')
+		out->len--;
+	if (!kept) {
+		out->len = mark;
+		if (out->s)
+			out->s[mark] = 0;
+		return 0;
+	}
+	out->s[out->len] = 0;
+	return 1;
+}
+
 /* A line that could be the signer's name although the From header does
  * not say so: two to four capitalised words, letters only. */
 static int
@@ -2167,7 +2286,7 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 		}
 	}
 	if (start != (size_t)-1 && start < end) {
-		struct crm_buf b = CRM_BUF_INIT;
+		struct crm_buf b = CRM_BUF_INIT, logos = CRM_BUF_INIT;
 		size_t kept = 0, named = 0, feat = 0, shaped = 0;
 		for (i = start; i < end && kept < MAXBLOCK; i++) {
 			FLAG(i);
@@ -2176,14 +2295,19 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 			if (ln[i].n <= 3 && !(ln[i].f & L_NAME) && !domain_acronym(&c, ln[i].s, ln[i].n)
 			    && !short_title(&c, ln, i, start))
 				continue;        /* initials: "PA", "V.", "H" */
-			if (b.len)
-				crm_buf_addc(&b, '\n');
-			crm_buf_add(&b, ln[i].s, ln[i].n);
+			if (!image_text(r, ln[i].s, ln[i].n, &b, &logos))
+				continue;        /* an icon, a picture */
 			kept++;
 			named += !!(ln[i].f & L_NAME);
 			feat += !!(ln[i].f & L_FEAT);
 			if (!(ln[i].f & (L_NAME | L_FEAT)) && kept <= 2 && person_shape(&c, ln[i].s, ln[i].n))
 				shaped++;
+		}
+		if (logos.len) {
+			if (b.len)
+				crm_buf_addc(&b, '\n');
+			crm_buf_add(&b, logos.s, logos.len);
+			crm_buf_free(&logos);
 		}
 		/* a block that neither names the sender nor spells the sender's
 		 * domain cannot tie to the sender (see crm_sig_extract): leave it

@@ -115,6 +115,15 @@ sha() {
 	jq_is '.html | test("<blockquote>")' true
 }
 
+@test "an image's alt text is written as Gmail writes it, [image: ...]; spacers and file names are not" {
+	mkdir -p m/cur m/new m/tmp
+	printf 'From: a@b.fr\nSubject: x\nContent-Type: text/html\n\n%s\n' \
+	    '<p>Bonjour<img src="x.png" alt="Logo Groupe Moreau &amp; Cie">merci</p><img alt="" src=a><img alt="image001.png"><img alt="cid:x@y"><p><a href="https://www.linkedin.com/in/x"><img alt=" LinkedIn "></a></p>' >m/cur/1:2,S
+	run crm-sync --maildir m
+	[ "$status" -eq 0 ]
+	jq_is .text $'Bonjour [image: Logo Groupe Moreau & Cie] merci\n\n[image: LinkedIn] <https://www.linkedin.com/in/x>'
+}
+
 @test "multipart/alternative prefers text/plain; CRLF is gone; dates go to UTC" {
 	run rec crlf
 	jq_is '.text' "Seriez-vous disponible jeudi à 10h ?"

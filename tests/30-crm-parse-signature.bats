@@ -333,6 +333,22 @@ $t"; } >in.jsonl
 	[[ "$stderr" == *"2 signatures found, 0 cache hits"* ]]
 }
 
+@test "a logo's alt text names the firm; icons, captions and images inside text lines are dropped" {
+	t=$'Merci pour votre retour.\n\nCordialement,\n\n[image: Logo de Bréhat Conseil & Gestion]\nGwladys Le Corre\nAssociée\n[image: LinkedIn] <https://www.linkedin.com/in/glecorre>\n[image: Téléphone] 02 96 20 11 40'
+	c=$(card "Gwladys Le Corre" "g.lecorre@brehat-cg.fr" "$t")
+	jq_is .fields.company "Bréhat Conseil & Gestion" "$c"
+	jq_is .fields.phone "+33296201140" "$c"
+	jq_is .fields.linkedin "linkedin.com/in/glecorre" "$c"
+	jq -e '.text | test("image|LinkedIn]") | not' <<<"$c"
+	# a firm written out beats its logo; a caption is no firm
+	t=$'Merci.\n\nCordialement,\n\n[image: Logo Cabinet Vermeil]\nAurélie Vermeil\nExpert-comptable associée\nCabinet Vermeil Audit & Conseil\n04 67 58 20 30'
+	c=$(card "Aurélie Vermeil" "a.vermeil@vermeil-audit.fr" "$t")
+	jq_is .fields.company "Cabinet Vermeil Audit & Conseil" "$c"
+	t=$'Merci.\n\nCordialement,\n\nPaul Arnaud\nGérant\n[image: Cabinet Arnaud, votre partenaire patrimonial depuis 1998 à Lyon]\n04 78 00 11 22'
+	c=$(card "Paul Arnaud" "paul@arnaud-gestion.fr" "$t")
+	jq -e '.fields.company | test("partenaire") | not' <<<"$c"
+}
+
 @test "closing lines in capitals or after a dash open the block (block confidence 0.95, not a bare run of lines)" {
 	p='Voici le dossier complet que vous attendiez pour la réunion de jeudi.'
 	blk=$'Directeur commercial\nCabinet Martin SAS\n01 23 45 67 89'

@@ -26,6 +26,13 @@ label() {
 	    and .intent.method == "rules")' >/dev/null
 }
 
+@test "images' alt text ([image: ...]) is not read for the intent" {
+	[ "$(label $'Bonjour,\n\nBien reçu, merci.\n\n[image: Se désabonner] [image: Demander un devis]\n\nBonne journée')" = other ]
+	# the same words written out are read
+	[ "$(label $'Bonjour,\n\nBien reçu, merci.\n\nSe désabonner\n\nBonne journée')" = unsubscribe ]
+	[ "$(label $'Bonjour,\n\nPourriez-vous m\'envoyer un devis pour 20 licences ?\n\n[image: Logo]')" = quote_request ]
+}
+
 @test "scorer: macro-F1 and auto accuracy on the corpus stay above their guards" {
 	run "$CRM_TOP/tests/bench/score-intents"
 	[ "$status" -eq 0 ]
