@@ -2268,6 +2268,11 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 				bconf = 0.93;
 			}
 		}
+		/* a logo just above the name heads the card */
+		size_t b0;
+		if (start != (size_t)-1 && start > 0 && image_alone(ln[start - 1].s, ln[start - 1].n, &b0)
+		    && !(ln[start - 1].f & (L_PROSE | L_QUOTE | L_DISC)))
+			start--;
 	}
 	/* 4. a run of short lines with contact features */
 	if (start == (size_t)-1) {

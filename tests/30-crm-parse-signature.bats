@@ -347,6 +347,10 @@ $t"; } >in.jsonl
 	t=$'Merci.\n\nCordialement,\n\nPaul Arnaud\nGérant\n[image: Cabinet Arnaud, votre partenaire patrimonial depuis 1998 à Lyon]\n04 78 00 11 22'
 	c=$(card "Paul Arnaud" "paul@arnaud-gestion.fr" "$t")
 	jq -e '.fields.company | test("partenaire") | not' <<<"$c"
+	# a logo right above the name, with no closing line, heads the card
+	t=$'Bonjour,\n\nJe vous envoie le dossier demandé.\n\n[image: Logo Kalimba Finance]\nLéa Martin\nAnalyste\n01 42 00 11 22'
+	c=$(card "Léa Martin" "lea.martin@kalimba.fr" "$t")
+	jq_is .fields.company "Kalimba Finance" "$c"
 }
 
 @test "closing lines in capitals or after a dash open the block (block confidence 0.95, not a bare run of lines)" {
