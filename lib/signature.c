@@ -1859,7 +1859,8 @@ tail_lines(const char *s, size_t n, struct tline *out)
  * its connective cut off ("Logo de", "Logo -", "… logo"), is read as the
  * line's text when it names something: a firm's logo is often the only
  * place its name is written.  Icons and pictures (images.txt), captions
- * (more than six words) and images inside a line of text are dropped.  Appends the line as read to out
+ * (more than six words, or an exclamation) and images inside a line of
+ * text are dropped.  Appends the line as read to out
  * (a '\n' first when out holds a line), or a logo's text to logos, and
  * returns 1; 0 when nothing of it is left.  The caller puts the logos
  * after the lines: a firm written out in the text ("Cabinet Vermeil
@@ -1928,7 +1929,8 @@ image_text(const struct crm_sig_rules *r, const char *s, size_t n, struct crm_bu
 			len--;
 		/* a logo names a firm in a few words; a longer text is a
 		 * caption or a slogan */
-		if (!len || len > 60 || count_words(t, len) > 6 || image_words(r, t, len))
+		if (!len || len > 60 || count_words(t, len) > 6 || t[len - 1] == '!' || t[len - 1] == '?'
+		    || image_words(r, t, len))
 			return 0;
 		if (logos->len)
 			crm_buf_addc(logos, '\n');
