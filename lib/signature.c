@@ -1743,6 +1743,29 @@ legal_form_last(const struct crm_sig_rules *r, const char *s, size_t n)
 	return b < n && lex_has(r, s + b, n - b, LX_LEGAL);
 }
 
+/* "LinkedIn <https://www.linkedin.com/in/...?utm_source=...>": the
+ * bytes of the link targets an HTML part's text shows after a link's
+ * words.  They are not read, so they make no line long: a card's last
+ * line "site.fr | LinkedIn <...>" is no paragraph of prose. */
+static size_t
+link_bytes(const char *s, size_t n)
+{
+	size_t k = 0;
+
+	for (const char *p = s; (p = memmem(p, n - (size_t)(p - s), " <", 2));) {
+		size_t rest = n - (size_t)(p - s);
+		const char *e = memchr(p, '>', rest);
+		if (!e)
+			break;
+		if ((rest > 9 && !strncasecmp(p + 2, "http", 4)) || (rest > 9 && !strncasecmp(p + 2, "mailto:", 7))) {
+			if (!memchr(p + 2, ' ', (size_t)(e - p - 2)))
+				k += (size_t)(e + 1 - p);
+		}
+		p = e;
+	}
+	return k;
+}
+
 static void
 flag_line(struct ctx *c, struct tline *l)
 {
@@ -1809,9 +1832,10 @@ flag_line(struct ctx *c, struct tline *l)
 		return;
 	}
 	line_stats(l->s, l->n, &w, &seps, &feat);
-	if (seps >= 2 && l->n <= 160)
+	size_t vn = l->n - link_bytes(l->s, l->n);      /* the visible length */
+	if (seps >= 2 && vn <= 160)
 		;       /* "Name | Title | Firm | phone": a one-line signature */
-	else if (w >= 16 || l->n > 140 || (w >= 8 && ((last == '.'
+	else if (w >= 16 || vn > 140 || (w >= 8 && ((last == '.'
 	    && !(seps && legal_form_last(c->r, l->s, l->n))) || last == '?' || last == '!'
 	    || last == ':')) || (w >= 5 && (last == '?' || last == '!')))
 		l->f |= L_PROSE;
@@ -2087,7 +2111,8 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 		 * is a long last paragraph right under a contact line ("...
 		 * Pty Ltd ABN ..., General advice warning: ...") */
 		int under_card = 0;
-		if ((f & L_PROSE) && end == n && end >= 2 && ln[end - 1].n >= 100) {
+		if ((f & L_PROSE) && end == n && end >= 2
+		    && ln[end - 1].n - link_bytes(ln[end - 1].s, ln[end - 1].n) >= 100) {
 			FLAG(end - 2);
 			under_card = (ln[end - 2].f & L_FEAT) && !(ln[end - 2].f & L_PROSE)
 			    && ln[end - 2].n <= 60;
@@ -2796,6 +2821,12 @@ add_street_part(struct crm_buf *b, const char *s, size_t n)
 		s = colon + 1;
 		trim(&s, &n);
 	}
+	/* "A 14 Curzon Street": a builder's one-letter cue for the address,
+	 * like "T" and "W" before the number and the site */
+	if (n > 2 && *s == 'A' && s[1] == ' ' && a_isdigit((unsigned char)s[2])) {
+		s += 2;
+		n -= 2;
+	}
 	while (n && ((unsigned char)*s >= 0xE2 || *s == '-' || *s == ',')) {
 		size_t k = crm_utf8_seqlen((const unsigned char *)s, n);
 		s += k;
@@ -2942,14 +2973,38 @@ add_street_seg(struct ex *x, struct crm_buf *b, const struct seg *g)
 	add_street_part(b, g->s + cut, g->n - cut);
 }
 
+/* "BP 12", "CS 30001", "PO Box 5067": a post-office box alone, its word
+ * and its number.  Printed before the postcode ("BP 12 – 59001 Lille
+ * Cedex"), it ends the street of the line above, it does not replace it. */
+static int
+postbox_only(const char *s, size_t n)
+{
+	static const char *const box[] = { "bp ", "b.p. ", "cs ", "tsa ", "case postale ", "po box ",
+		"p.o. box ", "boîte postale ", "postfach ", "postbus ", NULL };
+
+	trim(&s, &n);
+	for (int k = 0; box[k]; k++) {
+		size_t m = strlen(box[k]);
+		if (n <= m || strncasecmp(s, box[k], m))
+			continue;
+		for (size_t i = m; i < n; i++)
+			if (!a_isdigit((unsigned char)s[i]) && s[i] != ' ')
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
 /* Street text before position `at` of line li: the street-like segments
- * of that line, or the street-like lines just above. */
+ * of that line, or the street-like lines just above (and those lines
+ * before a post-office box alone on the line). */
 static char *
 street_before(struct ex *x, int li, size_t at)
 {
 	struct crm_buf b = CRM_BUF_INIT;
 	const char *line = x->lines[li];
 	size_t n = at;
+	char *box = NULL;
 
 	while (n && strchr(" ,–—-|•·", line[n - 1]))
 		n--;
@@ -2962,6 +3017,9 @@ street_before(struct ex *x, int li, size_t at)
 			if (street_seg(x, k, x->ns))
 				add_street_seg(x, &b, &x->seg[k]);
 		x->ns = save;
+	}
+	if (b.len && postbox_only(b.s, b.len)) {
+		box = crm_buf_steal(&b);        /* leaves b empty */
 	}
 	if (!b.len) {
 		int top = li;
@@ -2982,6 +3040,10 @@ street_before(struct ex *x, int li, size_t at)
 					add_street_seg(x, &b, &x->seg[j]);
 			x->ns = save;
 		}
+	}
+	if (box) {
+		add_street_part(&b, box, strlen(box));
+		free(box);
 	}
 	if (!b.len) {
 		crm_buf_free(&b);
