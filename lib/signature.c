@@ -1766,6 +1766,23 @@ link_bytes(const char *s, size_t n)
 	return k;
 }
 
+/* "Marc – 06 14 27 83 90", "Tom, 07700 900 456": after a closing, the
+ * signer's name then a number typed by hand, the whole card on the
+ * closing's line. */
+static int
+name_then_number(struct ctx *c, const char *s, size_t n)
+{
+	size_t k = 0, f, t;
+
+	while (k < n && !a_isdigit((unsigned char)s[k]) && s[k] != '+' && s[k] != '(')
+		k++;
+	if (k == n || count_digits(s + k, n - k) < 8 || count_letter_words(s + k, n - k))
+		return 0;
+	while (k && (strchr(" ,:-|/", s[k - 1]) || (unsigned char)s[k - 1] >= 0x80))
+		k--;    /* the separator before the number ("–" is three bytes) */
+	return k && name_match(c, s, k, &f, &t);
+}
+
 static void
 flag_line(struct ctx *c, struct tline *l)
 {
@@ -1818,7 +1835,8 @@ flag_line(struct ctx *c, struct tline *l)
 		if (pcre2_get_ovector_count(c->md) > 1 && o[2] != PCRE2_UNSET) {
 			size_t f, t;
 			/* "Cordialement, Jean" - only when the tail is a name */
-			if (name_match(c, l->s + o[2], o[3] - o[2], &f, &t))
+			if (name_match(c, l->s + o[2], o[3] - o[2], &f, &t)
+			    || name_then_number(c, l->s + o[2], o[3] - o[2]))
 				l->tail = o[2];
 			else
 				l->f &= ~(unsigned)L_CLOSE;
@@ -1969,13 +1987,31 @@ ps_line(const char *s, size_t n)
 	return 0;
 }
 
+/* Does a sentence speak of a telephone number ("mon portable", "my new
+ * mobile", "numéro")? */
+static int
+phone_words(const char *s, size_t n)
+{
+	static const char *const w[] = { "portable", "mobile", "numéro", "number", "téléphone",
+		"telephone", "phone", "cell", "gsm", "natel", NULL };
+
+	for (int k = 0; w[k]; k++) {
+		size_t m = strlen(w[k]);
+		for (size_t i = 0; i + m <= n; i++)
+			if (!strncasecmp(s + i, w[k], m))
+				return 1;
+	}
+	return 0;
+}
+
 /* A post-scriptum ending the reply at line end: the index of its first
  * line (within the last five), or end.  Its lines must be its text, not
  * a signature (a delimiter, a closing, the sender's name, a number or an
  * address): "PS : mon portable, 06 12 34 56 78" is kept for the card. */
 static size_t
-postscript(struct ctx *c, struct tline *ln, size_t end)
+postscript(struct ctx *c, struct tline *ln, size_t end, size_t *card)
 {
+	*card = end;
 	for (size_t k = end; k-- > 0 && end - k <= 5;) {
 		if (!ps_line(ln[k].s, ln[k].n))
 			continue;
@@ -1984,8 +2020,18 @@ postscript(struct ctx *c, struct tline *ln, size_t end)
 				flag_line(c, &ln[j]);
 				ln[j].f |= L_DONE;
 			}
-			if (ln[j].f & (L_DELIM | L_CLOSE | L_CLOSE_END | L_NAME | L_FEAT))
+			/* "PS : mon portable a changé, c'est désormais le 07 ...":
+			 * a sentence giving a number is cut like the rest of
+			 * the post-scriptum, but its number goes to the card */
+			if ((ln[j].f & (L_FEAT | L_PROSE)) == (L_FEAT | L_PROSE) && phone_words(ln[j].s, ln[j].n)) {
+				if (*card == end)
+					*card = j;
+				continue;
+			}
+			if (ln[j].f & (L_DELIM | L_CLOSE | L_CLOSE_END | L_NAME | L_FEAT)) {
+				*card = end;
 				return end;
+			}
 		}
 		return k;
 	}
@@ -2048,6 +2094,7 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	size_t n, end, i, start = (size_t)-1, trailing = 0;
 	double bconf = 0;
 	int found = 0, ps_done = 0;
+	size_t ps_card = 0, ps_end = 0;  /* post-scriptum lines giving a number */
 
 	memset(out, 0, sizeof *out);
 	if (!in->reply || !in->reply_len)
@@ -2125,8 +2172,9 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 		}
 		if (!ps_done) {
 			ps_done = 1;
-			size_t k = postscript(&c, ln, end);
+			size_t k = postscript(&c, ln, end, &ps_card);
 			if (k < end) {
+				ps_end = end;
 				for (i = k; i < end; i++)
 					ln[i].f |= L_DISC | L_DONE;
 				end = k;
@@ -2215,6 +2263,12 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 		 * without reading it (list footers, spam, other people's cards) */
 		if (kept && !named && !mentions_domain(&c, b.s, b.len))
 			kept = 0;
+		for (i = ps_card; kept && i < ps_end; i++)
+			if (ln[i].f & L_FEAT) {
+				crm_buf_addc(&b, '\n');
+				crm_buf_add(&b, ln[i].s, ln[i].n);
+				feat++;
+			}
 		if (kept && (named || feat || shaped || kept >= 2)) {
 			out->text_len = b.len;
 			out->text = crm_buf_steal(&b);
