@@ -3676,6 +3676,30 @@ domain_cover(struct ctx *c, const char *s, size_t n)
 	return (double)covered / (double)dl;
 }
 
+/* "Notaires associés", "Conseil patrimonial": a trade, every word of
+ * three letters or more a firm word.  A sender's domain that spells a
+ * part of it (notaires-flandres.fr) names the firm elsewhere. */
+static int
+trade_only(const struct crm_sig_rules *r, const char *s, size_t n)
+{
+	size_t i = 0, words = 0;
+
+	while (i < n) {
+		while (i < n && (s[i] == ' ' || s[i] == ','))
+			i++;
+		size_t j = i;
+		while (j < n && s[j] != ' ' && s[j] != ',')
+			j++;
+		if (j - i >= 3) {
+			if (!lex_has(r, s + i, j - i, LX_COMPANY))
+				return 0;
+			words++;
+		}
+		i = j;
+	}
+	return words > 0;
+}
+
 static double
 company_score(struct ex *x, struct seg *g, const char **why)
 {
@@ -3691,7 +3715,7 @@ company_score(struct ex *x, struct seg *g, const char **why)
 	if (memchr(g->s, '"', g->n) || memmem(g->s, g->n, "«", 2) || memmem(g->s, g->n, "“", 3)
 	    || memmem(g->s, g->n, "©", 2))
 		return 0;
-	if ((cover = domain_cover(c, g->s, g->n)) >= 0.5) {
+	if ((cover = domain_cover(c, g->s, g->n)) >= 0.5 && (cover >= 1 || !trade_only(c->r, g->s, g->n))) {
 		sc += 3;
 		evid = 1;
 		*why = "sender-domain-match";
