@@ -1766,10 +1766,10 @@ link_bytes(const char *s, size_t n)
 	return k;
 }
 
-/* "Marc – 06 14 27 83 90", "Tom, 07700 900 456": after a closing, the
- * signer's name then a number typed by hand, the whole card on the
- * closing's line. */
-static int
+/* "Marc – 06 14 27 83 90", "Tom, 07700 900 456", "Marc (06 ...)": the
+ * signer's name then a number typed by hand, the whole card on one line
+ * (the closing's, or its own); the length of the name part, or 0. */
+static size_t
 name_then_number(struct ctx *c, const char *s, size_t n)
 {
 	size_t k = 0, f, t;
@@ -1780,7 +1780,9 @@ name_then_number(struct ctx *c, const char *s, size_t n)
 		return 0;
 	while (k && (strchr(" ,:-|/", s[k - 1]) || (unsigned char)s[k - 1] >= 0x80))
 		k--;    /* the separator before the number ("–" is three bytes) */
-	return k && name_match(c, s, k, &f, &t);
+	/* the name opens the text: "... please contact Danny Creech at
+	 * (865-...)" is a sentence */
+	return k && name_match(c, s, k, &f, &t) && f == 0 ? k : 0;
 }
 
 static void
@@ -1859,7 +1861,8 @@ flag_line(struct ctx *c, struct tline *l)
 		l->f |= L_PROSE;
 	/* a one-line signature may run past 80 bytes and still name the
 	 * sender ("Thomas Ménard | Courtier IOBSP | Ménard Financement | ...") */
-	if (!(l->f & L_PROSE) && (l->n <= 80 || seps >= 2) && name_match(c, l->s, l->n, &a, &b))
+	if (!(l->f & L_PROSE) && (l->n <= 80 || seps >= 2) && (name_match(c, l->s, l->n, &a, &b)
+	    || (l->n <= 60 && name_then_number(c, l->s, l->n))))
 		l->f |= L_NAME;
 	if (feat)
 		l->f |= L_FEAT;
@@ -4046,9 +4049,13 @@ find_name(struct ex *x, struct crm_signature *s)
 		struct seg *g = &x->seg[i];
 		size_t f, l;
 		int m;
-		if (g->kind & (S_EMAIL | S_WEB | S_PHONE | S_ADDR))
+		if (g->kind & (S_EMAIL | S_WEB | S_ADDR))
 			continue;
-		m = name_match(c, g->s, g->n, &f, &l);
+		/* "Marc (06 14 27 83 90)": the name before the number */
+		size_t gn = g->kind & S_PHONE ? name_then_number(c, g->s, g->n) : g->n;
+		if (!gn)
+			continue;
+		m = name_match(c, g->s, gn, &f, &l);
 		if (m > best) {
 			best = m;
 			bline = (int)i;
