@@ -1747,6 +1747,48 @@ legal_form_last(const struct crm_sig_rules *r, const char *s, size_t n)
 	return b < n && lex_has(r, s + b, n - b, LX_LEGAL);
 }
 
+/* "LinkedIn <https://www.linkedin.com/in/...?utm_source=...>": the
+ * bytes of the link targets an HTML part's text shows after a link's
+ * words.  They are not read, so they make no line long: a card's last
+ * line "site.fr | LinkedIn <...>" is no paragraph of prose. */
+static size_t
+link_bytes(const char *s, size_t n)
+{
+	size_t k = 0;
+
+	for (const char *p = s; (p = memmem(p, n - (size_t)(p - s), " <", 2));) {
+		size_t rest = n - (size_t)(p - s);
+		const char *e = memchr(p, '>', rest);
+		if (!e)
+			break;
+		if ((rest > 9 && !strncasecmp(p + 2, "http", 4)) || (rest > 9 && !strncasecmp(p + 2, "mailto:", 7))) {
+			if (!memchr(p + 2, ' ', (size_t)(e - p - 2)))
+				k += (size_t)(e + 1 - p);
+		}
+		p = e;
+	}
+	return k;
+}
+
+/* "Marc – 06 14 27 83 90", "Tom, 07700 900 456", "Marc (06 ...)": the
+ * signer's name then a number typed by hand, the whole card on one line
+ * (the closing's, or its own); the length of the name part, or 0. */
+static size_t
+name_then_number(struct ctx *c, const char *s, size_t n)
+{
+	size_t k = 0, f, t;
+
+	while (k < n && !a_isdigit((unsigned char)s[k]) && s[k] != '+' && s[k] != '(')
+		k++;
+	if (k == n || count_digits(s + k, n - k) < 8 || count_letter_words(s + k, n - k))
+		return 0;
+	while (k && (strchr(" ,:-|/", s[k - 1]) || (unsigned char)s[k - 1] >= 0x80))
+		k--;    /* the separator before the number ("–" is three bytes) */
+	/* the name opens the text: "... please contact Danny Creech at
+	 * (865-...)" is a sentence */
+	return k && name_match(c, s, k, &f, &t) && f == 0 ? k : 0;
+}
+
 static void
 flag_line(struct ctx *c, struct tline *l)
 {
@@ -1799,7 +1841,8 @@ flag_line(struct ctx *c, struct tline *l)
 		if (pcre2_get_ovector_count(c->md) > 1 && o[2] != PCRE2_UNSET) {
 			size_t f, t;
 			/* "Cordialement, Jean" - only when the tail is a name */
-			if (name_match(c, l->s + o[2], o[3] - o[2], &f, &t))
+			if (name_match(c, l->s + o[2], o[3] - o[2], &f, &t)
+			    || name_then_number(c, l->s + o[2], o[3] - o[2]))
 				l->tail = o[2];
 			else
 				l->f &= ~(unsigned)L_CLOSE;
@@ -1813,15 +1856,17 @@ flag_line(struct ctx *c, struct tline *l)
 		return;
 	}
 	line_stats(l->s, l->n, &w, &seps, &feat);
-	if (seps >= 2 && l->n <= 160)
+	size_t vn = l->n - link_bytes(l->s, l->n);      /* the visible length */
+	if (seps >= 2 && vn <= 160)
 		;       /* "Name | Title | Firm | phone": a one-line signature */
-	else if (w >= 16 || l->n > 140 || (w >= 8 && ((last == '.'
+	else if (w >= 16 || vn > 140 || (w >= 8 && ((last == '.'
 	    && !(seps && legal_form_last(c->r, l->s, l->n))) || last == '?' || last == '!'
 	    || last == ':')) || (w >= 5 && (last == '?' || last == '!')))
 		l->f |= L_PROSE;
 	/* a one-line signature may run past 80 bytes and still name the
 	 * sender ("Thomas Ménard | Courtier IOBSP | Ménard Financement | ...") */
-	if (!(l->f & L_PROSE) && (l->n <= 80 || seps >= 2) && name_match(c, l->s, l->n, &a, &b))
+	if (!(l->f & L_PROSE) && (l->n <= 80 || seps >= 2) && (name_match(c, l->s, l->n, &a, &b)
+	    || (l->n <= 60 && name_then_number(c, l->s, l->n))))
 		l->f |= L_NAME;
 	if (feat)
 		l->f |= L_FEAT;
@@ -2066,13 +2111,31 @@ ps_line(const char *s, size_t n)
 	return 0;
 }
 
+/* Does a sentence speak of a telephone number ("mon portable", "my new
+ * mobile", "numéro")? */
+static int
+phone_words(const char *s, size_t n)
+{
+	static const char *const w[] = { "portable", "mobile", "numéro", "number", "téléphone",
+		"telephone", "phone", "cell", "gsm", "natel", NULL };
+
+	for (int k = 0; w[k]; k++) {
+		size_t m = strlen(w[k]);
+		for (size_t i = 0; i + m <= n; i++)
+			if (!strncasecmp(s + i, w[k], m))
+				return 1;
+	}
+	return 0;
+}
+
 /* A post-scriptum ending the reply at line end: the index of its first
  * line (within the last five), or end.  Its lines must be its text, not
  * a signature (a delimiter, a closing, the sender's name, a number or an
  * address): "PS : mon portable, 06 12 34 56 78" is kept for the card. */
 static size_t
-postscript(struct ctx *c, struct tline *ln, size_t end)
+postscript(struct ctx *c, struct tline *ln, size_t end, size_t *card)
 {
+	*card = end;
 	for (size_t k = end; k-- > 0 && end - k <= 5;) {
 		if (!ps_line(ln[k].s, ln[k].n))
 			continue;
@@ -2081,8 +2144,18 @@ postscript(struct ctx *c, struct tline *ln, size_t end)
 				flag_line(c, &ln[j]);
 				ln[j].f |= L_DONE;
 			}
-			if (ln[j].f & (L_DELIM | L_CLOSE | L_CLOSE_END | L_NAME | L_FEAT))
+			/* "PS : mon portable a changé, c'est désormais le 07 ...":
+			 * a sentence giving a number is cut like the rest of
+			 * the post-scriptum, but its number goes to the card */
+			if ((ln[j].f & (L_FEAT | L_PROSE)) == (L_FEAT | L_PROSE) && phone_words(ln[j].s, ln[j].n)) {
+				if (*card == end)
+					*card = j;
+				continue;
+			}
+			if (ln[j].f & (L_DELIM | L_CLOSE | L_CLOSE_END | L_NAME | L_FEAT)) {
+				*card = end;
 				return end;
+			}
 		}
 		return k;
 	}
@@ -2145,6 +2218,7 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	size_t n, end, i, start = (size_t)-1, trailing = 0;
 	double bconf = 0;
 	int found = 0, ps_done = 0;
+	size_t ps_card = 0, ps_end = 0;  /* post-scriptum lines giving a number */
 
 	memset(out, 0, sizeof *out);
 	if (!in->reply || !in->reply_len)
@@ -2208,7 +2282,8 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 		 * is a long last paragraph right under a contact line ("...
 		 * Pty Ltd ABN ..., General advice warning: ...") */
 		int under_card = 0;
-		if ((f & L_PROSE) && end == n && end >= 2 && ln[end - 1].n >= 100) {
+		if ((f & L_PROSE) && end == n && end >= 2
+		    && ln[end - 1].n - link_bytes(ln[end - 1].s, ln[end - 1].n) >= 100) {
 			FLAG(end - 2);
 			under_card = (ln[end - 2].f & L_FEAT) && !(ln[end - 2].f & L_PROSE)
 			    && ln[end - 2].n <= 60;
@@ -2221,8 +2296,9 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 		}
 		if (!ps_done) {
 			ps_done = 1;
-			size_t k = postscript(&c, ln, end);
+			size_t k = postscript(&c, ln, end, &ps_card);
 			if (k < end) {
+				ps_end = end;
 				for (i = k; i < end; i++)
 					ln[i].f |= L_DISC | L_DONE;
 				end = k;
@@ -2321,6 +2397,12 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 		 * without reading it (list footers, spam, other people's cards) */
 		if (kept && !named && !mentions_domain(&c, b.s, b.len))
 			kept = 0;
+		for (i = ps_card; kept && i < ps_end; i++)
+			if (ln[i].f & L_FEAT) {
+				crm_buf_addc(&b, '\n');
+				crm_buf_add(&b, ln[i].s, ln[i].n);
+				feat++;
+			}
 		if (kept && (named || feat || shaped || kept >= 2)) {
 			out->text_len = b.len;
 			out->text = crm_buf_steal(&b);
@@ -2927,6 +3009,12 @@ add_street_part(struct crm_buf *b, const char *s, size_t n)
 		s = colon + 1;
 		trim(&s, &n);
 	}
+	/* "A 14 Curzon Street": a builder's one-letter cue for the address,
+	 * like "T" and "W" before the number and the site */
+	if (n > 2 && *s == 'A' && s[1] == ' ' && a_isdigit((unsigned char)s[2])) {
+		s += 2;
+		n -= 2;
+	}
 	while (n && ((unsigned char)*s >= 0xE2 || *s == '-' || *s == ',')) {
 		size_t k = crm_utf8_seqlen((const unsigned char *)s, n);
 		s += k;
@@ -3073,14 +3161,38 @@ add_street_seg(struct ex *x, struct crm_buf *b, const struct seg *g)
 	add_street_part(b, g->s + cut, g->n - cut);
 }
 
+/* "BP 12", "CS 30001", "PO Box 5067": a post-office box alone, its word
+ * and its number.  Printed before the postcode ("BP 12 – 59001 Lille
+ * Cedex"), it ends the street of the line above, it does not replace it. */
+static int
+postbox_only(const char *s, size_t n)
+{
+	static const char *const box[] = { "bp ", "b.p. ", "cs ", "tsa ", "case postale ", "po box ",
+		"p.o. box ", "boîte postale ", "postfach ", "postbus ", NULL };
+
+	trim(&s, &n);
+	for (int k = 0; box[k]; k++) {
+		size_t m = strlen(box[k]);
+		if (n <= m || strncasecmp(s, box[k], m))
+			continue;
+		for (size_t i = m; i < n; i++)
+			if (!a_isdigit((unsigned char)s[i]) && s[i] != ' ')
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
 /* Street text before position `at` of line li: the street-like segments
- * of that line, or the street-like lines just above. */
+ * of that line, or the street-like lines just above (and those lines
+ * before a post-office box alone on the line). */
 static char *
 street_before(struct ex *x, int li, size_t at)
 {
 	struct crm_buf b = CRM_BUF_INIT;
 	const char *line = x->lines[li];
 	size_t n = at;
+	char *box = NULL;
 
 	while (n && strchr(" ,–—-|•·", line[n - 1]))
 		n--;
@@ -3093,6 +3205,9 @@ street_before(struct ex *x, int li, size_t at)
 			if (street_seg(x, k, x->ns))
 				add_street_seg(x, &b, &x->seg[k]);
 		x->ns = save;
+	}
+	if (b.len && postbox_only(b.s, b.len)) {
+		box = crm_buf_steal(&b);        /* leaves b empty */
 	}
 	if (!b.len) {
 		int top = li;
@@ -3113,6 +3228,10 @@ street_before(struct ex *x, int li, size_t at)
 					add_street_seg(x, &b, &x->seg[j]);
 			x->ns = save;
 		}
+	}
+	if (box) {
+		add_street_part(&b, box, strlen(box));
+		free(box);
 	}
 	if (!b.len) {
 		crm_buf_free(&b);
@@ -3691,6 +3810,30 @@ domain_cover(struct ctx *c, const char *s, size_t n)
 	return (double)covered / (double)dl;
 }
 
+/* "Notaires associés", "Conseil patrimonial": a trade, every word of
+ * three letters or more a firm word.  A sender's domain that spells a
+ * part of it (notaires-flandres.fr) names the firm elsewhere. */
+static int
+trade_only(const struct crm_sig_rules *r, const char *s, size_t n)
+{
+	size_t i = 0, words = 0;
+
+	while (i < n) {
+		while (i < n && (s[i] == ' ' || s[i] == ','))
+			i++;
+		size_t j = i;
+		while (j < n && s[j] != ' ' && s[j] != ',')
+			j++;
+		if (j - i >= 3) {
+			if (!lex_has(r, s + i, j - i, LX_COMPANY))
+				return 0;
+			words++;
+		}
+		i = j;
+	}
+	return words > 0;
+}
+
 static double
 company_score(struct ex *x, struct seg *g, const char **why)
 {
@@ -3706,7 +3849,7 @@ company_score(struct ex *x, struct seg *g, const char **why)
 	if (memchr(g->s, '"', g->n) || memmem(g->s, g->n, "«", 2) || memmem(g->s, g->n, "“", 3)
 	    || memmem(g->s, g->n, "©", 2))
 		return 0;
-	if ((cover = domain_cover(c, g->s, g->n)) >= 0.5) {
+	if ((cover = domain_cover(c, g->s, g->n)) >= 0.5 && (cover >= 1 || !trade_only(c->r, g->s, g->n))) {
 		sc += 3;
 		evid = 1;
 		*why = "sender-domain-match";
@@ -4037,9 +4180,13 @@ find_name(struct ex *x, struct crm_signature *s)
 		struct seg *g = &x->seg[i];
 		size_t f, l;
 		int m;
-		if (g->kind & (S_EMAIL | S_WEB | S_PHONE | S_ADDR))
+		if (g->kind & (S_EMAIL | S_WEB | S_ADDR))
 			continue;
-		m = name_match(c, g->s, g->n, &f, &l);
+		/* "Marc (06 14 27 83 90)": the name before the number */
+		size_t gn = g->kind & S_PHONE ? name_then_number(c, g->s, g->n) : g->n;
+		if (!gn)
+			continue;
+		m = name_match(c, g->s, gn, &f, &l);
 		if (m > best) {
 			best = m;
 			bline = (int)i;
