@@ -168,6 +168,13 @@ struct crm_sig_rules {
 	size_t nphone_labels, naffixes, ntlds, ncities;
 	char **webmail, **social, **phone_regions, **images;
 	size_t nwebmail, nsocial, nphone_regions, nimages;
+	struct fiction {                    /* fiction_phones.txt */
+		char cc[4];                 /* country code digits */
+		char prefix[16];            /* national number, fixed digits */
+		size_t len;                 /* national number, all digits */
+		int type;                   /* CRM_PHONE_MOBILE or _FIXED */
+	} *fiction;
+	size_t nfiction;
 };
 
 /* Lowercase, accents stripped, into out (cap bytes, NUL-terminated);
@@ -911,6 +918,57 @@ list(const char *dir, const char *name, char ***out, size_t *n, char *err, size_
 	return 0;
 }
 
+/* fiction_phones.txt: "+44 7700900xxx<TAB>mobile". */
+static int
+fiction_table(struct crm_sig_rules *r, const char *dir, char *err, size_t errlen)
+{
+	struct rfile f;
+
+	if (rfile_read(&f, dir, "fiction_phones.txt", 2, err, errlen) < 0)
+		return -1;
+	r->fiction = crm_xcalloc(f.n ? f.n : 1, sizeof *r->fiction);
+	for (size_t i = 0; i < f.n; i++) {
+		const char *e = f.e[i].col[0], *t = f.e[i].col[1];
+		struct fiction *x = &r->fiction[r->nfiction];
+		size_t k = 0, c = 0, fixed = 1;
+		if (*e++ != '+')
+			goto bad;
+		while (a_isdigit((unsigned char)*e) && c + 1 < sizeof x->cc)
+			x->cc[c++] = *e++;
+		if (!c || *e++ != ' ')
+			goto bad;
+		for (; *e; e++) {
+			if (a_isdigit((unsigned char)*e) && fixed && k + 1 < sizeof x->prefix)
+				x->prefix[k++] = *e;
+			else if (*e == 'x')
+				fixed = 0;
+			else
+				goto bad;
+			x->len++;
+		}
+		if (!k || x->len > 14)
+			goto bad;
+		if (!strcmp(t, "mobile"))
+			x->type = CRM_PHONE_MOBILE;
+		else if (!strcmp(t, "fixed"))
+			x->type = CRM_PHONE_FIXED;
+		else {
+			fail(err, errlen, f.path, f.e[i].line, "type must be mobile or fixed");
+			rfile_free(&f);
+			return -1;
+		}
+		r->nfiction++;
+		continue;
+bad:
+		fail(err, errlen, f.path, f.e[i].line,
+		    "expected +CODE NATIONAL-NUMBER (digits, then x for the free ones)");
+		rfile_free(&f);
+		return -1;
+	}
+	rfile_free(&f);
+	return 0;
+}
+
 static int
 patterns(struct crm_sig_rules *r, const char *dir, char *err, size_t errlen)
 {
@@ -1155,6 +1213,7 @@ crm_sig_rules_load(const char *dir, char *err, size_t errlen)
 	    || list(dir, "webmail.txt", &r->webmail, &r->nwebmail, err, errlen) < 0
 	    || list(dir, "social.txt", &r->social, &r->nsocial, err, errlen) < 0
 	    || list(dir, "images.txt", &r->images, &r->nimages, err, errlen) < 0
+	    || fiction_table(r, dir, err, errlen) < 0
 	    || list(dir, "phone_regions.txt", &r->phone_regions, &r->nphone_regions, err, errlen) < 0
 	    || patterns(r, dir, err, errlen) < 0)
 		goto bad;
@@ -1202,6 +1261,7 @@ crm_sig_rules_free(struct crm_sig_rules *r)
 	for (size_t i = 0; i < r->nimages; i++)
 		free(r->images[i]);
 	free(r->images);
+	free(r->fiction);
 	for (size_t i = 0; i < r->nsocial; i++)
 		free(r->social[i]);
 	for (size_t i = 0; i < r->nphone_regions; i++)
@@ -2561,6 +2621,43 @@ possible_type(int t, int label)
 	return t;
 }
 
+/* A number in a range set aside for fiction (fiction_phones.txt), which
+ * libphonenumber holds invalid: its E.164 and type, else
+ * CRM_PHONE_INVALID.  p is the number as cleaned by add_phone(), "+"
+ * first when written with its country code, else read as a national
+ * number (trunk 0) of any country of the table. */
+static int
+fiction_number(const struct crm_sig_rules *r, const char *p, char e164[CRM_PHONE_MAX])
+{
+	char d[24];
+	size_t n = 0;
+
+	for (const char *q = p; *q; q++)
+		if (a_isdigit((unsigned char)*q)) {
+			if (n + 1 >= sizeof d)
+				return CRM_PHONE_INVALID;
+			d[n++] = *q;
+		}
+	d[n] = 0;
+	for (size_t i = 0; i < r->nfiction; i++) {
+		const struct fiction *f = &r->fiction[i];
+		size_t cl = strlen(f->cc);
+		const char *nat;
+		if (*p == '+')
+			nat = !strncmp(d, f->cc, cl) ? d + cl : NULL;
+		else
+			nat = d[0] == '0' ? d + 1 : NULL;
+		if (nat && strlen(nat) == f->len && !strncmp(nat, f->prefix, strlen(f->prefix))) {
+			/* fits: a code of three digits, fourteen more at most */
+			e164[0] = '+';
+			memcpy(e164 + 1, f->cc, cl);
+			memcpy(e164 + 1 + cl, nat, f->len + 1);
+			return f->type;
+		}
+	}
+	return CRM_PHONE_INVALID;
+}
+
 static void
 add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 {
@@ -2599,6 +2696,10 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 		while ((z = strstr(p, "(0)")))
 			memmove(z, z + 3, strlen(z + 3) + 1);
 		t = crm_phone_parse(p, strlen(p), "ZZ", e164);
+		if (t == CRM_PHONE_INVALID) {
+			t = fiction_number(x->c.r, p, e164);
+			possible = t != CRM_PHONE_INVALID;
+		}
 		if (t == CRM_PHONE_INVALID && label != PH_NONE) {
 			t = possible_type(crm_phone_possible(p, strlen(p), "ZZ", e164), label);
 			possible = t != CRM_PHONE_INVALID;
@@ -2609,6 +2710,12 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 		if (t == CRM_PHONE_INVALID && guessed) {
 			guessed = 0;
 			t = crm_phone_parse(clean, strlen(clean), def, e164);
+		}
+		/* a range for fiction, before any foreign reading: "07700 900
+		 * 456" is the UK's, not a German number */
+		if (t == CRM_PHONE_INVALID) {
+			t = fiction_number(x->c.r, p, e164);
+			possible = t != CRM_PHONE_INVALID;
 		}
 		/* only for a number that is labelled or stands alone: numbers
 		 * inside prose are not worth ten parses */
