@@ -1959,6 +1959,8 @@ tail_lines(const char *s, size_t n, struct tline *out)
 	return k;
 }
 
+static int label_kind(const struct crm_sig_rules *, const char *, size_t);
+
 /* "[image: Logo Firm]": an image's alt text, as crm-sync (and Gmail)
  * write it.  The text of an image alone on its line, with "Logo" and
  * its connective cut off ("Logo de", "Logo -", "… logo"), is read as the
@@ -2048,21 +2050,47 @@ image_text(const struct crm_sig_rules *r, const char *s, size_t n, struct crm_bu
 		crm_buf_add(out, s, n);
 		return 1;
 	}
-	/* images inside a line of text: the text without them */
+	/* images inside a line of text: the text without them.  Icons in a
+	 * row stand between items ("[image: phone] 02 40 .. [image: mobile]
+	 * 07 68 .."), so an image between two pieces of text becomes a " | "
+	 * separator, and an icon named like a phone label ("phone",
+	 * "mobile") is kept as that label before its number */
 	size_t mark = out->len, i = 0, kept = 0;
+	const char *cue = NULL;
+	size_t cuelen = 0;
+	int pending = 0;
 	if (out->len)
 		crm_buf_addc(out, '\n');
 	size_t from = out->len;
 	while (i < n) {
 		const char *o = memmem(s + i, n - i, IMG_OPEN, IMG_OPEN_LEN), *c;
 		size_t e = o ? (size_t)(o - s) : n;
-		for (; i < e; i++)
+		for (; i < e; i++) {
+			if (s[i] != ' ' && (pending || cue)) {
+				while (out->len > from && out->s[out->len - 1] == ' ')
+					out->len--;
+				if (pending && out->len > from)
+					crm_buf_adds(out, " | ");
+				if (cue) {
+					crm_buf_add(out, cue, cuelen);
+					crm_buf_addc(out, ' ');
+				}
+				pending = 0, cue = NULL;
+			}
 			if (s[i] != ' ' || (out->len > from && out->s[out->len - 1] != ' '))
 				crm_buf_addc(out, s[i]), kept += s[i] != ' ';
+		}
 		if (!o)
 			break;
 		c = memchr(o, ']', n - (size_t)(o - s));
 		i = c ? (size_t)(c - s) + 1 : n;
+		pending = kept > 0;
+		cue = NULL;
+		if (c) {
+			int k = label_kind(r, o + IMG_OPEN_LEN, (size_t)(c - o) - IMG_OPEN_LEN);
+			if (k != PH_NONE && k != PH_NOTPHONE)
+				cue = o + IMG_OPEN_LEN, cuelen = (size_t)(c - o) - IMG_OPEN_LEN;
+		}
 	}
 	while (out->len > from && out->s[out->len - 1] == ' ')
 		out->len--;
