@@ -3004,6 +3004,44 @@ find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 	}
 }
 
+/* "whitlockdesign.studio", "firma.nl": the sender's own domain printed
+ * bare is the firm's website whatever its top-level domain, which the
+ * url pattern's list of them cannot all hold.  A host boundary on each
+ * side: not an address's domain (after '@'), not part of a longer host. */
+static void
+own_domain_web(struct ex *x, struct seg *g, struct crm_signature *s)
+{
+	struct ctx *c = &x->c;
+	size_t dl;
+
+	ctx_domain(c);
+	if (s->field[CRM_SIG_WEBSITE] || !c->domain || c->webmail || (dl = strlen(c->domain)) >= g->n + 1)
+		return;
+	for (size_t b = 0; b + dl <= g->n; b++) {
+		if (strncasecmp(g->s + b, c->domain, dl))
+			continue;
+		unsigned char pre = b ? (unsigned char)g->s[b - 1] : ' ';
+		unsigned char post = b + dl < g->n ? (unsigned char)g->s[b + dl] : ' ';
+		if (a_isalnum(pre) || pre == '@' || pre == '-' || pre == '_'
+		    || (pre == '.' && !(b >= 4 && !strncasecmp(g->s + b - 4, "www.", 4))))
+			continue;
+		if (a_isalnum(post) || post == '@' || post == '-' || post == '_'
+		    || (post == '.' && b + dl + 1 < g->n && a_isalnum((unsigned char)g->s[b + dl + 1])))
+			continue;
+		if (g->obf_e && b >= g->obf_b && b < g->obf_e)
+			continue;       /* the domain of a disguised address */
+		size_t e = b + dl;
+		while (e < g->n && post == '/' && g->s[e] != ' ' && g->s[e] != '|')
+			e++;
+		char *w = norm_website(c->r, g->s + b, e - b);
+		if (w) {
+			g->kind |= S_WEB;
+			set_field(s, CRM_SIG_WEBSITE, w, 0.97, "own-domain-url");
+		}
+		return;
+	}
+}
+
 /* "jean.dupont [at] firme.fr", "k.shah (at) firm.com": the address
  * written out, or NULL; *b and *e get the span it was written in. */
 static char *
@@ -4838,6 +4876,7 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	for (i = 0; i < x->ns; i++) {
 		find_email(x, &x->seg[i], s);
 		find_web(x, &x->seg[i], s);
+		own_domain_web(x, &x->seg[i], s);
 	}
 	/* region for national numbers: an international number's, the
 	 * domain's, else the default */
