@@ -1569,6 +1569,36 @@ is_sep_line(const char *s, size_t n)
 	return 1;
 }
 
+static int name_match(struct ctx *, const char *, size_t, size_t *, size_t *);
+
+/* "- Sam", "— Sam Okafor", "–Jo": the length of the dash and blanks
+ * before a sign-off name of the sender (one to three words, no digit),
+ * or 0. */
+static size_t
+dash_signoff(struct ctx *c, const char *s, size_t n)
+{
+	size_t k;
+
+	if (n < 2 || n > 40)
+		return 0;
+	if (s[0] == '-' && s[1] != '-')
+		k = 1;
+	else if (n > 3 && (unsigned char)s[0] == 0xE2 && (unsigned char)s[1] == 0x80
+	    && ((unsigned char)s[2] == 0x93 || (unsigned char)s[2] == 0x94))
+		k = 3;          /* en dash, em dash */
+	else
+		return 0;
+	while (k < n && s[k] == ' ')
+		k++;
+	size_t f, e;
+	if (k >= n || (!a_isalpha((unsigned char)s[k]) && (unsigned char)s[k] < 0x80))
+		return 0;
+	if (count_digits(s + k, n - k) || count_words(s + k, n - k) > 3
+	    || !name_match(c, s + k, n - k, &f, &e))
+		return 0;
+	return k;
+}
+
 /* Does the token (folded) equal a sender token? */
 static int
 stok_has(const struct ctx *c, const char *t)
@@ -1869,6 +1899,15 @@ flag_line(struct ctx *c, struct tline *l)
 	    && l->s[3] != '-' && !count_digits(l->s, l->n) && count_words(l->s + 3, l->n - 3) <= 3) {
 		l->f |= L_DELIM;
 		l->tail = 3;
+		return;
+	}
+	/* "- Sam", "— Sam", "–Jo": a single dash before the sender's own
+	 * name is a sign-off too; a dash also starts list items, so only
+	 * with the From header's name or first name after it */
+	size_t dl = dash_signoff(c, l->s, l->n);
+	if (dl) {
+		l->f |= L_DELIM;
+		l->tail = dl;
 		return;
 	}
 	if (is_sep_line(l->s, l->n)) {
