@@ -1290,6 +1290,7 @@ struct ctx {
 	int from_company;         /* the display name is a firm's */
 	int domain_done;
 	int names_done;           /* stok, first, from_display, from_company */
+	int no_dash;              /* flag_line: a dash sign-off was refused */
 };
 
 static int
@@ -1500,7 +1501,7 @@ ctx_free(struct ctx *c)
 enum {
 	L_DISC = 1 << 0, L_SEP = 1 << 1, L_PROSE = 1 << 2, L_CLOSE = 1 << 3,
 	L_CLOSE_END = 1 << 4, L_DELIM = 1 << 5, L_NAME = 1 << 6, L_FEAT = 1 << 7,
-	L_QUOTE = 1 << 8, L_DONE = 1 << 9,
+	L_QUOTE = 1 << 8, L_DONE = 1 << 9, L_DASH = 1 << 10,
 };
 
 struct tline {
@@ -1904,9 +1905,9 @@ flag_line(struct ctx *c, struct tline *l)
 	/* "- Sam", "— Sam", "–Jo": a single dash before the sender's own
 	 * name is a sign-off too; a dash also starts list items, so only
 	 * with the From header's name or first name after it */
-	size_t dl = dash_signoff(c, l->s, l->n);
+	size_t dl = c->no_dash ? 0 : dash_signoff(c, l->s, l->n);
 	if (dl) {
-		l->f |= L_DELIM;
+		l->f |= L_DELIM | L_DASH;
 		l->tail = dl;
 		return;
 	}
@@ -2326,6 +2327,20 @@ opens_block(struct tline *l, size_t i)
 	return i;
 }
 
+/* After a dash sign-off ("- Dave"), at most a short card: four short
+ * lines.  Wrapped prose below one (a list post signed at its top, a
+ * reply written under it) is no signature. */
+static int
+short_tail(const struct tline *ln, size_t i, size_t end)
+{
+	size_t k = 0;
+
+	for (size_t j = i + 1; j < end; j++)
+		if (ln[j].n && (++k > 4 || ln[j].n > 60 || (ln[j].f & L_PROSE)))
+			return 0;
+	return 1;
+}
+
 /* "Rachel Stein" / "COO": a title word of three letters or less right
  * under the sender's name is the title, not the signer's initials. */
 static int
@@ -2438,6 +2453,14 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	/* 1. "-- " delimiter; 2. the last closing line */
 	for (i = end; i-- > 0 && end - i <= MAXBLOCK;) {
 		FLAG(i);
+		if ((ln[i].f & L_DASH) && !short_tail(ln, i, end)) {
+			/* refused: read the line again as any other line */
+			ln[i].f = 0;
+			ln[i].tail = 0;
+			c.no_dash = 1;
+			FLAG(i);
+			c.no_dash = 0;
+		}
 		if (ln[i].f & L_DELIM) {
 			start = opens_block(&ln[i], i);
 			bconf = 0.97;
@@ -2985,6 +3008,36 @@ norm_website(const struct crm_sig_rules *r, const char *u, size_t n)
 
 static int same_site(const struct ctx *c, const char *host);
 
+/* "ville.skytta at iki.fi", "mgm (at) firm.com": a domain right after
+ * an "at" or "arobase" word, however bracketed, is an address's when
+ * the word before reads as a local part: the sender's own, or one with
+ * a dot, an underscore or a digit ("posted at firm.com" is prose). */
+static int
+after_at(struct ctx *c, const char *s, size_t b)
+{
+	const char *from = c->in->from_email, *at = from ? strchr(from, '@') : NULL;
+
+	while (b && (s[b - 1] == ' ' || s[b - 1] == ')' || s[b - 1] == ']' || s[b - 1] == '}'))
+		b--;
+	for (int k = 0; k < 2; k++) {
+		const char *w = k ? "arobase" : "at";
+		size_t wl = strlen(w);
+		if (b < wl || strncasecmp(s + b - wl, w, wl) || (b > wl && a_isalnum((unsigned char)s[b - wl - 1])))
+			continue;
+		size_t e = b - wl;
+		while (e && (s[e - 1] == ' ' || s[e - 1] == '(' || s[e - 1] == '[' || s[e - 1] == '{'))
+			e--;
+		size_t l = e, odd = 0;
+		while (l && s[l - 1] != ' ') {
+			l--;
+			odd |= s[l] == '.' || s[l] == '_' || a_isdigit((unsigned char)s[l]);
+		}
+		if (l < e && (odd || (at && (size_t)(at - from) == e - l && !strncasecmp(from, s + l, e - l))))
+			return 1;
+	}
+	return 0;
+}
+
 static void
 find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 {
@@ -3020,6 +3073,11 @@ find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 			continue;
 		if (g->obf_e && b >= g->obf_b && b < g->obf_e)
 			continue;       /* the domain of a disguised address */
+		/* "mgm at firm.com"; but "visit us at www.firm.com" */
+		if (after_at(c, g->s, b) && strncasecmp(g->s + b, "www.", 4) && !memchr(g->s + b, ':', e - b)) {
+			g->kind |= S_WEB;
+			continue;
+		}
 		char *w = norm_website(c->r, g->s + b, e - b);
 		if (!w) {
 			g->kind |= S_WEB;
@@ -3067,8 +3125,10 @@ own_domain_web(struct ex *x, struct seg *g, struct crm_signature *s)
 		if (a_isalnum(post) || post == '@' || post == '-' || post == '_'
 		    || (post == '.' && b + dl + 1 < g->n && a_isalnum((unsigned char)g->s[b + dl + 1])))
 			continue;
-		if (g->obf_e && b >= g->obf_b && b < g->obf_e)
+		if ((g->obf_e && b >= g->obf_b && b < g->obf_e) || after_at(c, g->s, b)) {
+			g->kind |= S_WEB;
 			continue;       /* the domain of a disguised address */
+		}
 		size_t e = b + dl;
 		while (e < g->n && post == '/' && g->s[e] != ' ' && g->s[e] != '|')
 			e++;
