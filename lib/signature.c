@@ -1290,6 +1290,7 @@ struct ctx {
 	int from_company;         /* the display name is a firm's */
 	int domain_done;
 	int names_done;           /* stok, first, from_display, from_company */
+	int no_dash;              /* flag_line: a dash sign-off was refused */
 };
 
 static int
@@ -1500,7 +1501,7 @@ ctx_free(struct ctx *c)
 enum {
 	L_DISC = 1 << 0, L_SEP = 1 << 1, L_PROSE = 1 << 2, L_CLOSE = 1 << 3,
 	L_CLOSE_END = 1 << 4, L_DELIM = 1 << 5, L_NAME = 1 << 6, L_FEAT = 1 << 7,
-	L_QUOTE = 1 << 8, L_DONE = 1 << 9,
+	L_QUOTE = 1 << 8, L_DONE = 1 << 9, L_DASH = 1 << 10,
 };
 
 struct tline {
@@ -1567,6 +1568,36 @@ is_sep_line(const char *s, size_t n)
 			return 0;
 		}
 	return 1;
+}
+
+static int name_match(struct ctx *, const char *, size_t, size_t *, size_t *);
+
+/* "- Sam", "— Sam Okafor", "–Jo": the length of the dash and blanks
+ * before a sign-off name of the sender (one to three words, no digit),
+ * or 0. */
+static size_t
+dash_signoff(struct ctx *c, const char *s, size_t n)
+{
+	size_t k;
+
+	if (n < 2 || n > 40)
+		return 0;
+	if (s[0] == '-' && s[1] != '-')
+		k = 1;
+	else if (n > 3 && (unsigned char)s[0] == 0xE2 && (unsigned char)s[1] == 0x80
+	    && ((unsigned char)s[2] == 0x93 || (unsigned char)s[2] == 0x94))
+		k = 3;          /* en dash, em dash */
+	else
+		return 0;
+	while (k < n && s[k] == ' ')
+		k++;
+	size_t f, e;
+	if (k >= n || (!a_isalpha((unsigned char)s[k]) && (unsigned char)s[k] < 0x80))
+		return 0;
+	if (count_digits(s + k, n - k) || count_words(s + k, n - k) > 3
+	    || !name_match(c, s + k, n - k, &f, &e))
+		return 0;
+	return k;
 }
 
 /* Does the token (folded) equal a sender token? */
@@ -1871,6 +1902,15 @@ flag_line(struct ctx *c, struct tline *l)
 		l->tail = 3;
 		return;
 	}
+	/* "- Sam", "— Sam", "–Jo": a single dash before the sender's own
+	 * name is a sign-off too; a dash also starts list items, so only
+	 * with the From header's name or first name after it */
+	size_t dl = c->no_dash ? 0 : dash_signoff(c, l->s, l->n);
+	if (dl) {
+		l->f |= L_DELIM | L_DASH;
+		l->tail = dl;
+		return;
+	}
 	if (is_sep_line(l->s, l->n)) {
 		l->f |= L_SEP;
 		return;
@@ -1958,6 +1998,8 @@ tail_lines(const char *s, size_t n, struct tline *out)
 	memmove(out, out + MAXLINES - k, k * sizeof *out);
 	return k;
 }
+
+static int label_kind(const struct crm_sig_rules *, const char *, size_t);
 
 /* "[image: Logo Firm]": an image's alt text, as crm-sync (and Gmail)
  * write it.  The text of an image alone on its line, with "Logo" and
@@ -2048,21 +2090,47 @@ image_text(const struct crm_sig_rules *r, const char *s, size_t n, struct crm_bu
 		crm_buf_add(out, s, n);
 		return 1;
 	}
-	/* images inside a line of text: the text without them */
+	/* images inside a line of text: the text without them.  Icons in a
+	 * row stand between items ("[image: phone] 02 40 .. [image: mobile]
+	 * 07 68 .."), so an image between two pieces of text becomes a " | "
+	 * separator, and an icon named like a phone label ("phone",
+	 * "mobile") is kept as that label before its number */
 	size_t mark = out->len, i = 0, kept = 0;
+	const char *cue = NULL;
+	size_t cuelen = 0;
+	int pending = 0;
 	if (out->len)
 		crm_buf_addc(out, '\n');
 	size_t from = out->len;
 	while (i < n) {
 		const char *o = memmem(s + i, n - i, IMG_OPEN, IMG_OPEN_LEN), *c;
 		size_t e = o ? (size_t)(o - s) : n;
-		for (; i < e; i++)
+		for (; i < e; i++) {
+			if (s[i] != ' ' && (pending || cue)) {
+				while (out->len > from && out->s[out->len - 1] == ' ')
+					out->len--;
+				if (pending && out->len > from)
+					crm_buf_adds(out, " | ");
+				if (cue) {
+					crm_buf_add(out, cue, cuelen);
+					crm_buf_addc(out, ' ');
+				}
+				pending = 0, cue = NULL;
+			}
 			if (s[i] != ' ' || (out->len > from && out->s[out->len - 1] != ' '))
 				crm_buf_addc(out, s[i]), kept += s[i] != ' ';
+		}
 		if (!o)
 			break;
 		c = memchr(o, ']', n - (size_t)(o - s));
 		i = c ? (size_t)(c - s) + 1 : n;
+		pending = kept > 0;
+		cue = NULL;
+		if (c) {
+			int k = label_kind(r, o + IMG_OPEN_LEN, (size_t)(c - o) - IMG_OPEN_LEN);
+			if (k != PH_NONE && k != PH_NOTPHONE)
+				cue = o + IMG_OPEN_LEN, cuelen = (size_t)(c - o) - IMG_OPEN_LEN;
+		}
 	}
 	while (out->len > from && out->s[out->len - 1] == ' ')
 		out->len--;
@@ -2259,6 +2327,20 @@ opens_block(struct tline *l, size_t i)
 	return i;
 }
 
+/* After a dash sign-off ("- Dave"), at most a short card: four short
+ * lines.  Wrapped prose below one (a list post signed at its top, a
+ * reply written under it) is no signature. */
+static int
+short_tail(const struct tline *ln, size_t i, size_t end)
+{
+	size_t k = 0;
+
+	for (size_t j = i + 1; j < end; j++)
+		if (ln[j].n && (++k > 4 || ln[j].n > 60 || (ln[j].f & L_PROSE)))
+			return 0;
+	return 1;
+}
+
 /* "Rachel Stein" / "COO": a title word of three letters or less right
  * under the sender's name is the title, not the signer's initials. */
 static int
@@ -2371,6 +2453,14 @@ crm_sig_locate(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	/* 1. "-- " delimiter; 2. the last closing line */
 	for (i = end; i-- > 0 && end - i <= MAXBLOCK;) {
 		FLAG(i);
+		if ((ln[i].f & L_DASH) && !short_tail(ln, i, end)) {
+			/* refused: read the line again as any other line */
+			ln[i].f = 0;
+			ln[i].tail = 0;
+			c.no_dash = 1;
+			FLAG(i);
+			c.no_dash = 0;
+		}
 		if (ln[i].f & L_DELIM) {
 			start = opens_block(&ln[i], i);
 			bconf = 0.97;
@@ -2918,6 +3008,36 @@ norm_website(const struct crm_sig_rules *r, const char *u, size_t n)
 
 static int same_site(const struct ctx *c, const char *host);
 
+/* "ville.skytta at iki.fi", "mgm (at) firm.com": a domain right after
+ * an "at" or "arobase" word, however bracketed, is an address's when
+ * the word before reads as a local part: the sender's own, or one with
+ * a dot, an underscore or a digit ("posted at firm.com" is prose). */
+static int
+after_at(struct ctx *c, const char *s, size_t b)
+{
+	const char *from = c->in->from_email, *at = from ? strchr(from, '@') : NULL;
+
+	while (b && (s[b - 1] == ' ' || s[b - 1] == ')' || s[b - 1] == ']' || s[b - 1] == '}'))
+		b--;
+	for (int k = 0; k < 2; k++) {
+		const char *w = k ? "arobase" : "at";
+		size_t wl = strlen(w);
+		if (b < wl || strncasecmp(s + b - wl, w, wl) || (b > wl && a_isalnum((unsigned char)s[b - wl - 1])))
+			continue;
+		size_t e = b - wl;
+		while (e && (s[e - 1] == ' ' || s[e - 1] == '(' || s[e - 1] == '[' || s[e - 1] == '{'))
+			e--;
+		size_t l = e, odd = 0;
+		while (l && s[l - 1] != ' ') {
+			l--;
+			odd |= s[l] == '.' || s[l] == '_' || a_isdigit((unsigned char)s[l]);
+		}
+		if (l < e && (odd || (at && (size_t)(at - from) == e - l && !strncasecmp(from, s + l, e - l))))
+			return 1;
+	}
+	return 0;
+}
+
 static void
 find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 {
@@ -2953,6 +3073,11 @@ find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 			continue;
 		if (g->obf_e && b >= g->obf_b && b < g->obf_e)
 			continue;       /* the domain of a disguised address */
+		/* "mgm at firm.com"; but "visit us at www.firm.com" */
+		if (after_at(c, g->s, b) && strncasecmp(g->s + b, "www.", 4) && !memchr(g->s + b, ':', e - b)) {
+			g->kind |= S_WEB;
+			continue;
+		}
 		char *w = norm_website(c->r, g->s + b, e - b);
 		if (!w) {
 			g->kind |= S_WEB;
@@ -2973,6 +3098,46 @@ find_web(struct ex *x, struct seg *g, struct crm_signature *s)
 			set_field(s, CRM_SIG_WEBSITE, w, own ? 0.97 : 0.9, own ? "own-domain-url" : "url");
 		else
 			free(w);
+	}
+}
+
+/* "whitlockdesign.studio", "firma.nl": the sender's own domain printed
+ * bare is the firm's website whatever its top-level domain, which the
+ * url pattern's list of them cannot all hold.  A host boundary on each
+ * side: not an address's domain (after '@'), not part of a longer host. */
+static void
+own_domain_web(struct ex *x, struct seg *g, struct crm_signature *s)
+{
+	struct ctx *c = &x->c;
+	size_t dl;
+
+	ctx_domain(c);
+	if (s->field[CRM_SIG_WEBSITE] || !c->domain || c->webmail || (dl = strlen(c->domain)) >= g->n + 1)
+		return;
+	for (size_t b = 0; b + dl <= g->n; b++) {
+		if (strncasecmp(g->s + b, c->domain, dl))
+			continue;
+		unsigned char pre = b ? (unsigned char)g->s[b - 1] : ' ';
+		unsigned char post = b + dl < g->n ? (unsigned char)g->s[b + dl] : ' ';
+		if (a_isalnum(pre) || pre == '@' || pre == '-' || pre == '_'
+		    || (pre == '.' && !(b >= 4 && !strncasecmp(g->s + b - 4, "www.", 4))))
+			continue;
+		if (a_isalnum(post) || post == '@' || post == '-' || post == '_'
+		    || (post == '.' && b + dl + 1 < g->n && a_isalnum((unsigned char)g->s[b + dl + 1])))
+			continue;
+		if ((g->obf_e && b >= g->obf_b && b < g->obf_e) || after_at(c, g->s, b)) {
+			g->kind |= S_WEB;
+			continue;       /* the domain of a disguised address */
+		}
+		size_t e = b + dl;
+		while (e < g->n && post == '/' && g->s[e] != ' ' && g->s[e] != '|')
+			e++;
+		char *w = norm_website(c->r, g->s + b, e - b);
+		if (w) {
+			g->kind |= S_WEB;
+			set_field(s, CRM_SIG_WEBSITE, w, 0.97, "own-domain-url");
+		}
+		return;
 	}
 }
 
@@ -4810,6 +4975,7 @@ crm_sig_extract(const struct crm_sig_rules *r, const struct crm_sig_input *in,
 	for (i = 0; i < x->ns; i++) {
 		find_email(x, &x->seg[i], s);
 		find_web(x, &x->seg[i], s);
+		own_domain_web(x, &x->seg[i], s);
 	}
 	/* region for national numbers: an international number's, the
 	 * domain's, else the default */
