@@ -1404,6 +1404,7 @@ ctx_init(struct ctx *c, const struct crm_sig_rules *r, const struct crm_sig_inpu
 	c->tld_region[0] = 0;
 	c->domain_done = 0;
 	c->names_done = 0;
+	c->no_dash = 0;
 	static __thread pcre2_match_data *md;
 	if (!md && !(md = pcre2_match_data_create(16, NULL)))
 		crm_die(3, "out of memory");

@@ -437,6 +437,18 @@ $t"; } >in.jsonl
 	[[ "$output" == *"fiction_phones.txt:1: type must be mobile or fixed"* ]]
 }
 
+@test "a single dash before the sender's name signs off; not before somebody else's, nor above prose" {
+	c=$(card "Sam Okafor" "sam.okafor@gmail.com" $'Sounds good, I can deliver the first 20 pages by Monday.\n\n\xe2\x80\x94 Sam')
+	jq_is .fields.name "Sam Okafor" "$c"
+	c=$(card "Dave Long" "dave@long.example.com" $'Thanks for the numbers.\n\n- Dave\nLong & Partners\n+1 212 555 0142')
+	jq_is .fields.name "Dave Long" "$c"
+	jq_is .fields.phone "+12125550142" "$c"
+	[ "$(card "Sam Okafor" "sam.okafor@gmail.com" $'Points to check:\n\n- Paul\n- Anne')" = null ]
+	# a dash sign-off at the top of a post, with prose under it, is none
+	c=$(card "Dave Long" "dave@long.example.com" $'- Dave\n\nI had a look at the patch and it does not build on my machine, the linker complains about a missing symbol in the parser.\nCan somebody else try it before we merge it into the main branch this week?')
+	[ "$c" = null ] || jq -e '.fields.name == null' <<<"$c"
+}
+
 @test "numbers in the ranges set aside for fiction keep their country and type, whoever sends them" {
 	for n in "07700 900 456" "+44 7700 900456" "Tel: 07700 900456"; do
 		for e in j.doe@kalis.co.uk j.doe@gmail.com j.doe@kalis.fr; do
