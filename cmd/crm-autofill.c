@@ -92,7 +92,7 @@ config(struct args *a)
 			crm_die(CRM_EXIT_USAGE, "configuration autofill.min_confidence: not between 0 and 1");
 	}
 	if (!a->batch_set)
-		a->o.batch = crm_config_long("autofill.batch", 1000);
+		a->o.batch = crm_config_long("autofill.batch", 5000);
 	if (a->o.batch < 1)
 		crm_die(CRM_EXIT_USAGE, "configuration autofill.batch: must be at least 1");
 	if (!a->user)
@@ -111,7 +111,7 @@ main(int argc, char **argv)
 		    "a confidence threshold; queue the rest for review.",
 		.help =
 		    "      --limit N           process at most N interactions (default: all pending)\n"
-		    "      --batch N           interactions per transaction (default 1000)\n"
+		    "      --batch N           interactions per transaction (default 5000)\n"
 		    "      --threshold T       apply at or above T (default 0.92, autofill.threshold)\n"
 		    "      --min-confidence C  queue suggestions at or above C (default 0.5)\n"
 		    "      --user LOGIN        whose learned preferences boost entities without owner\n"
