@@ -3366,9 +3366,10 @@ static double capital_ratio(const char *s, size_t n);
 /* "Le Roc", "Les Docks", "Le Millenium" before "– 2 boulevard ...": a
  * building's name, an article and one to three capitalised words that
  * no lexicon knows (a firm, a title, a team, a place) and that do not
- * spell the sender's domain. */
+ * spell the sender's domain.  bare: the article may be missing (the
+ * caller has other evidence). */
 static int
-building_name(struct ex *x, const char *s, size_t n)
+building_name(struct ex *x, const char *s, size_t n, int bare)
 {
 	static const char *const art[] = { "Le ", "La ", "Les ", "L'", "L’", "The ", NULL };
 	size_t k, a = 0, w;
@@ -3379,7 +3380,7 @@ building_name(struct ex *x, const char *s, size_t n)
 	for (k = 0; art[k]; k++)
 		if (!strncmp(s, art[k], strlen(art[k])))
 			a = strlen(art[k]);
-	if (!a || a >= n || !(a_isupper((unsigned char)s[a]) || (unsigned char)s[a] >= 0xC3))
+	if ((!a && !bare) || a >= n || !(a_isupper((unsigned char)s[a]) || (unsigned char)s[a] >= 0xC3))
 		return 0;
 	w = count_words(s, n);
 	if (w > 4 || capital_ratio(s + a, n - a) < 0.75)
@@ -3414,17 +3415,38 @@ firm_before_number(struct ex *x, int line, const char *s, size_t n)
 	return i;
 }
 
+/* Does the segment name a tower or a building of a business centre
+ * ("Tour A", "Bâtiment C", "Immeuble Le Carillon")? */
+static int
+building_part(const char *s, size_t n)
+{
+	static const char *const w[] = { "Tour ", "Immeuble ", "Bâtiment ", "Bât. ", "Bat. ",
+		"Tower ", "Building ", "Résidence ", NULL };
+
+	for (int k = 0; w[k]; k++) {
+		size_t m = strlen(w[k]);
+		if (n > m && !strncasecmp(s, w[k], m))
+			return 1;
+	}
+	return 0;
+}
+
 /* Is segment k (of those from b to e) part of the street: street-like,
- * numbered, or a building's name just before a street-like one? */
+ * numbered, or a building's name just before a street-like one?  A
+ * business centre's name needs no article when one of its towers or
+ * buildings follows ("Cœur Défense – Tour A – 110 esplanade ..."). */
 static int
 street_seg(struct ex *x, size_t k, size_t e)
 {
 	const struct seg *g = &x->seg[k];
 	if (streetish(x, g->s, g->n) || count_digits(g->s, g->n))
 		return 1;
-	return k + 1 < e && x->seg[k + 1].line == g->line && building_name(x, g->s, g->n)
-	    && (streetish(x, x->seg[k + 1].s, x->seg[k + 1].n)
-	    || count_digits(x->seg[k + 1].s, x->seg[k + 1].n));
+	if (k + 1 >= e || x->seg[k + 1].line != g->line)
+		return 0;
+	const struct seg *q = &x->seg[k + 1];
+	if (building_part(q->s, q->n) && building_name(x, g->s, g->n, 1))
+		return 1;
+	return building_name(x, g->s, g->n, 0) && (streetish(x, q->s, q->n) || count_digits(q->s, q->n));
 }
 
 static void
@@ -4763,6 +4785,68 @@ letter_article(const struct crm_sig_rules *r, struct seg *g)
 	return 0;
 }
 
+/* Is a (two to eight capitals) the acronym of s, the initials of its
+ * capitalised words ("MGSP" of "Mutuelle Générale des Services
+ * Publics", "CRPI" of "Caisse de Retraite des Professions
+ * Indépendantes"); small words ("des", "de", "&") are skipped. */
+static int
+acronym_of(const char *a, size_t an, const char *s, size_t n)
+{
+	char init[16], fa[40];
+	size_t k = 0, i = 0;
+
+	if (an < 2 || an > 8 || word_case(a, an) != 2 || count_words(a, an) != 1)
+		return 0;
+	for (size_t j = 0; j < an; j++)
+		if (!a_isupper((unsigned char)a[j]))
+			return 0;
+	while (i < n) {
+		while (i < n && s[i] == ' ')
+			i++;
+		size_t j = i;
+		while (j < n && s[j] != ' ')
+			j++;
+		if (j == i)
+			break;
+		if (word_case(s + i, j - i) >= 1) {
+			char f[32];
+			size_t cl = crm_utf8_seqlen((const unsigned char *)s + i, j - i);
+			if (k >= an || fold_buf(s + i, cl, f, sizeof f) < 1)
+				return 0;
+			init[k++] = f[0];
+		}
+		i = j;
+	}
+	if (k != an)
+		return 0;
+	fold_buf(a, an, fa, sizeof fa);
+	return !memcmp(init, fa, an);
+}
+
+/* "MGSP – Mutuelle Générale des Services Publics": a firm printed as its
+ * acronym and, after a dash on the same line, the words it stands for
+ * (or the other way round) is one name; the index of the other part, or
+ * -1. */
+static int
+firm_expansion(struct ex *x, int cseg)
+{
+	const struct seg *g = &x->seg[cseg];
+
+	if ((size_t)cseg + 1 < x->ns) {
+		const struct seg *q = &x->seg[cseg + 1];
+		if (q->line == g->line && q->sep_before && !q->kind
+		    && (acronym_of(g->s, g->n, q->s, q->n) || acronym_of(q->s, q->n, g->s, g->n)))
+			return cseg + 1;
+	}
+	if (cseg > 0 && g->sep_before) {
+		const struct seg *q = &x->seg[cseg - 1];
+		if (q->line == g->line && !q->kind
+		    && (acronym_of(g->s, g->n, q->s, q->n) || acronym_of(q->s, q->n, g->s, g->n)))
+			return cseg - 1;
+	}
+	return -1;
+}
+
 static void
 find_title_company(struct ex *x, struct crm_signature *s)
 {
@@ -4902,6 +4986,18 @@ find_title_company(struct ex *x, struct crm_signature *s)
 			n--;
 		double conf = !strcmp(cwhy, "sender-domain-match") ? 0.95
 		    : !strcmp(cwhy, "legal-form") ? 0.88 : best >= 2 ? 0.85 : 0.75;
+		int other = firm_expansion(x, cseg);
+		if (other >= 0) {
+			/* the acronym and its words, from the first printed to
+			 * the end of the second */
+			struct seg *a = &x->seg[other < cseg ? other : cseg];
+			struct seg *z = &x->seg[other < cseg ? cseg : other];
+			p = a->s;
+			n = (size_t)(z->s + z->n - a->s);
+			while (n && strchr(",;:", p[n - 1]))
+				n--;
+			x->seg[other].kind = S_COMPANY;
+		}
 		set_field(s, CRM_SIG_COMPANY, crm_xstrndup(p, n), conf, cwhy);
 		g->kind = S_COMPANY;
 	}
