@@ -88,6 +88,7 @@ struct crm_intent {
 	double threshold;
 	int no_entities;
 	struct crm_buf fold, subj;
+	struct crm_buf read;          /* fold with addresses blanked: what the rules read */
 	unsigned char *seen;
 	struct crm_wmatch m[MAXMATCH];
 	struct crm_ent_set set;
@@ -127,6 +128,7 @@ crm_intent_free(struct crm_intent *ie)
 	crm_entities_free(ie->ent);
 	crm_sig_rules_free(ie->sig);
 	crm_buf_free(&ie->fold);
+	crm_buf_free(&ie->read);
 	crm_buf_free(&ie->subj);
 	for (int i = 0; i < 3; i++)
 		crm_buf_free(&ie->out[i]);
@@ -291,6 +293,46 @@ blank_images(char *s, size_t n)
 			break;          /* not closed on its line: text, left alone */
 		memset(p, ' ', (size_t)(c - p) + 1);
 		p = c + 1;
+	}
+}
+
+/* E-mail addresses and web addresses are blanked (same length) in the
+ * copy the rules read: "caisse-retraite-cadres.fr" or "www.associes.fr"
+ * names a firm, its words say nothing of what the sender wants. */
+static int
+addr_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+	    c == '_' || c == '+' || c == '%' || c >= 0x80;
+}
+
+static void
+blank_addresses(char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t b, e;
+		if (s[i] == '@') {
+			b = i;
+			while (b > 0 && addr_char((unsigned char)s[b - 1]))
+				b--;
+			e = i + 1;
+			while (e < n && addr_char((unsigned char)s[e]))
+				e++;
+			if (b == i || e == i + 1 || !memchr(s + i + 1, '.', e - i - 1))
+				continue;
+		} else if ((n - i >= 7 && !memcmp(s + i, "http://", 7)) ||
+		    (n - i >= 8 && !memcmp(s + i, "https://", 8)) ||
+		    (n - i >= 4 && !memcmp(s + i, "www.", 4) && (i == 0 || !addr_char((unsigned char)s[i - 1])))) {
+			b = i;
+			e = i;
+			while (e < n && s[e] != ' ' && s[e] != '\n' && s[e] != '>' && s[e] != ')' && s[e] != '"')
+				e++;
+		} else
+			continue;
+		while (e > b && s[e - 1] == '.')
+			e--;        /* the full stop after an address ends the sentence */
+		memset(s + b, ' ', e - b);
+		i = e;
 	}
 }
 
@@ -487,7 +529,12 @@ judge(struct crm_intent *ie, json_object *rec, struct verdict *v, struct crm_buf
 		crm_buf_printf(ex, "  signature: from byte %zu, not read by the rules\n", sig);
 	if (ex)
 		crm_buf_printf(ex, "  matches:\n");
-	score(ie, CRM_WR_BODY, ie->fold.s ? ie->fold.s : "", ie->fold.len, 1, sc, ex);
+	crm_buf_reset(&ie->read);
+	if (ie->fold.len)
+		crm_buf_add(&ie->read, ie->fold.s, ie->fold.len);
+	if (ie->read.s)
+		blank_addresses(ie->read.s, ie->read.len);
+	score(ie, CRM_WR_BODY, ie->read.s ? ie->read.s : "", ie->read.len, 1, sc, ex);
 	if (ie->subj.len)
 		score(ie, CRM_WR_SUBJECT, ie->subj.s, ie->subj.len, !subject_is_reply(ie->subj.s), ssc, ex);
 	for (int i = NINTENT; i < NLABELS; i++)
