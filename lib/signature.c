@@ -4623,6 +4623,19 @@ dept_seg(struct ex *x, struct seg *g)
 	return (lf & LX_DEPT) && !(lf & (LX_TITLE | LX_LEGAL | LX_COMPANY)) && domain_cover(&x->c, g->s, g->n) < 0.5;
 }
 
+/* "Partner – Fund Distribution", "Executive Director – Wealth
+ * Solutions": a business line in title case after a dash (the firm
+ * printed on a line of its own) is part of the title, unless it is the
+ * sender's name or a word in capitals ("KPMG", "PARIS") */
+static int
+title_case_qualifier(struct ctx *c, const char *s, size_t n)
+{
+	size_t f0, l0, lower = 0;
+	for (size_t i = 0; i < n; i++)
+		lower += a_islower((unsigned char)s[i]) != 0;
+	return lower >= 2 && !name_match(c, s, n, &f0, &l0);
+}
+
 /* Does the title end on a word that asks for more ("Directeur du",
  * "Head of", "Responsable Conformité et")? */
 static int
@@ -4951,7 +4964,7 @@ find_title_company(struct ex *x, struct crm_signature *s)
 			    && company_score(x, q, &why) <= 0) || ((!q->kind || q->kind == S_TITLE) && tseg + 1 != cseg
 			    && cseg >= 0 && x->seg[cseg].line != g->line && count_words(q->s, q->n) <= 3
 			    && !(seg_lex(c->r, q)->flags & (LX_LEGAL | LX_STREET | LX_COUNTRY))
-			    && domain_cover(c, q->s, q->n) < 0.5 && capital_ratio(q->s, q->n) < 0.75))) {
+			    && domain_cover(c, q->s, q->n) < 0.5 && (capital_ratio(q->s, q->n) < 0.75 || title_case_qualifier(c, q->s, q->n))))) {
 				/* ... and "Directrice adjointe – Clientèle privée",
 				 * "Chargée de mission – Expertise comptable": a field
 				 * in lower case after a dash, the firm on a line of its
