@@ -3478,6 +3478,36 @@ postbox_only(const char *s, size_t n)
 	return 0;
 }
 
+static int closing_line(struct ctx *c, const char *s, size_t n);
+
+/* "Dubai International Financial Centre", "Canary Wharf" between
+ * "Office 305, Level 3, Gate Village Building 4" and "PO Box 506789,
+ * Dubai": a short line of capitalised words with no digit, between a
+ * numbered street line above and the city's line, that no lexicon takes
+ * for a title, a legal form, a team or a notice, is part of the street */
+static int
+district_line(struct ex *x, int k)
+{
+	const char *s = x->lines[k], *a = x->lines[k - 1];
+	size_t n = x->lens[k], an = x->lens[k - 1];
+	struct lexhit h;
+
+	if (n < 4 || n > 50 || count_digits(s, n) || memchr(s, '@', n) || count_words(s, n) > 5
+	    || !(a_isupper((unsigned char)s[0]) || (unsigned char)s[0] >= 0xC3) || capital_ratio(s, n) < 0.75
+	    || closing_line(&x->c, s, n))
+		return 0;
+	if (lex_scan(x->c.r, s, n, &h) & (LX_TITLE | LX_LEGAL | LX_DEPT | LX_DISC_CUE | LX_DISC_SHORT))
+		return 0;
+	if (domain_cover(&x->c, s, n) >= 0.5)
+		return 0;
+	size_t f0, l0;
+	if (name_match(&x->c, s, n, &f0, &l0) >= 2)
+		return 0;
+	/* the line above: a numbered street, not a phone */
+	return count_digits(a, an) > 0 && count_digits(a, an) < 8 && streetish(x, a, an)
+	    && !memchr(a, '@', an);
+}
+
 /* Street text before position `at` of line li: the street-like segments
  * of that line, or the street-like lines just above (and those lines
  * before a post-office box alone on the line). */
@@ -3508,14 +3538,25 @@ street_before(struct ex *x, int li, size_t at)
 		int top = li;
 		/* many digits make a phone line, unless they are apart
 		 * ("1250, boulevard ..., bureau 2200") */
+		int mid = -1;   /* a district line between the street and the city */
 		while (top > 0 && li - top < 2 && (streetish(x, x->lines[top - 1], x->lens[top - 1])
 		    || number_last_street(x->lines[top - 1], x->lens[top - 1])
-		    || (top == li && number_first_street(x, x->lines[top - 1], x->lens[top - 1])))
+		    || (top == li && number_first_street(x, x->lines[top - 1], x->lens[top - 1]))
+		    || (top == li && top >= 2 && district_line(x, top - 1) && (mid = top - 1) >= 0))
 		    && (count_digits(x->lines[top - 1], x->lens[top - 1]) < 8
 		    || rx(&x->c, x->c.r->p_phone, x->lines[top - 1], x->lens[top - 1], 0) < 0)
 		    && !memchr(x->lines[top - 1], '@', x->lens[top - 1]))
 			top--;
+		if (mid >= 0 && top == mid) {
+			/* the district alone is no street */
+			top = li;
+			mid = -1;
+		}
 		for (int k = top; k < li; k++) {
+			if (k == mid) {
+				add_street_part(&b, x->lines[k], x->lens[k]);
+				continue;
+			}
 			size_t save = x->ns;
 			segment(x, k, x->lines[k], x->lens[k]);
 			for (size_t j = save; j < x->ns; j++)
