@@ -2825,7 +2825,18 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 		/* no hint: a North American number (no trunk 0 or 1), or a
 		 * national number with trunk 0 in the regions of
 		 * phone_regions.txt, in order */
-		if (t == CRM_PHONE_INVALID && digits == 10 && p[0] != '0' && p[0] != '1') {
+		/* a group of one to three digits in parentheses opening the
+		 * number: a US area code, or a country calling code */
+		size_t cc = 0;
+		const char *o = clean;
+		while (*o == ' ')
+			o++;
+		if (*o == '(')
+			while (a_isdigit((unsigned char)o[1 + cc]))
+				cc++;
+		if (o[1 + cc] != ')')
+			cc = 0;
+		if (t == CRM_PHONE_INVALID && digits == 10 && p[0] != '0' && p[0] != '1' && (cc == 0 || cc == 3)) {
 			guessed = 1;
 			t = crm_phone_parse(clean, strlen(clean), "US", e164);
 		}
@@ -2842,6 +2853,22 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 		for (size_t i = 0; t == CRM_PHONE_INVALID && alone && p[0] == '0' && i < x->c.r->nphone_regions; i++) {
 			guessed = 1;
 			t = crm_phone_parse(clean, strlen(clean), x->c.r->phone_regions[i], e164);
+		}
+		/* "(852) 2845 1230", "(65) 6532 1480": a country calling code
+		 * in parentheses without its '+', when no national reading
+		 * holds (a US area code "(212) 555-0187" reads first) */
+		if (t == CRM_PHONE_INVALID && alone && cc >= 1 && o[1] != '0') {
+			char intl_buf[sizeof clean + 1];
+			intl_buf[0] = '+';
+			memcpy(intl_buf + 1, o + 1, cc);
+			size_t rest = strlen(o + 2 + cc);
+			memcpy(intl_buf + 1 + cc, o + 2 + cc, rest + 1);
+			t = crm_phone_parse(intl_buf, strlen(intl_buf), "ZZ", e164);
+			if (t == CRM_PHONE_INVALID) {
+				t = fiction_number(x->c.r, intl_buf, e164);
+				possible = t != CRM_PHONE_INVALID;
+			}
+			guessed = 0;
 		}
 	}
 	if (t == CRM_PHONE_INVALID)
