@@ -1626,12 +1626,17 @@ name_match(struct ctx *c, const char *s, size_t n, size_t *first, size_t *last)
 	if (!c->nstok || n > 120)
 		return 0;
 	while (i < n) {
-		while (i < n && NSEP(s[i]))
-			i++;
+		int field_sep = 0;
+		for (; i < n && NSEP(s[i]); i++)
+			field_sep |= s[i] == ',' || s[i] == '|' || s[i] == '/';
 		size_t j = i;
 		while (j < n && !NSEP(s[j]))
 			j++;
 		if (j == i)
+			break;
+		/* "Jean Dupont, Dupont Conseil": a full name ends at a field
+		 * separator; the firm named after the sender is not the name */
+		if (field_sep && full >= 2)
 			break;
 		words++;
 		/* a word whose first letter starts no sender token cannot match */
@@ -5067,6 +5072,17 @@ find_title_company(struct ex *x, struct crm_signature *s)
 			n--;
 		double conf = !strcmp(cwhy, "sender-domain-match") ? 0.95
 		    : !strcmp(cwhy, "legal-form") ? 0.88 : best >= 2 ? 0.85 : 0.75;
+		/* "Cabinet Lumen, 06 12 34 56 78": a number after the firm's
+		 * comma on a one-line signature is no part of the firm */
+		for (size_t k = n; k > 2; k--)
+			if (p[k - 2] == ',' && p[k - 1] == ' ') {
+				if (count_digits(p + k, n - k) >= 8 && count_letter_words(p + k, n - k) <= 1) {
+					n = k - 2;
+					while (n && strchr(",;: ", p[n - 1]))
+						n--;
+				}
+				break;
+			}
 		int other = firm_expansion(x, cseg);
 		if (other >= 0) {
 			/* the acronym and its words, from the first printed to

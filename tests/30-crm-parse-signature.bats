@@ -768,3 +768,15 @@ Services Nordiques inc.'
 	got=$(card "Ann Lee" "ann@lee-advisors.com" $'Thanks,\n\nAnn Lee\nOffice: (212) 555-0187')
 	jq_is .fields.phone "+12125550187" "$got"
 }
+
+@test "a one-line signature with commas: the full name ends at the comma, the number after the firm's comma is not the firm's" {
+	got=$(card "Jean Dupont" "jean@dupont-conseil.fr" $'Bien reçu.\n\n-- \nJean Dupont, Dupont Conseil, 06 12 34 56 78')
+	jq_is .fields.name "Jean Dupont" "$got"
+	jq_is .fields.company "Dupont Conseil" "$got"
+	jq_is .fields.mobile "+33612345678" "$got"
+	got=$(card "Jean Dupont" "jean@cabinet-lumen.fr" $'Bien reçu.\n\nJean Dupont, Cabinet Lumen, Tél. 06 12 34 56 78')
+	jq_is .fields.company "Cabinet Lumen" "$got"
+	# a name printed surname first keeps its comma
+	got=$(card "Jean Dupont" "jean@dupont-conseil.fr" $'Bien reçu.\n\nCordialement,\nDUPONT, Jean\nGérant')
+	jq_is .fields.title "Gérant" "$got"
+}
