@@ -1626,12 +1626,17 @@ name_match(struct ctx *c, const char *s, size_t n, size_t *first, size_t *last)
 	if (!c->nstok || n > 120)
 		return 0;
 	while (i < n) {
-		while (i < n && NSEP(s[i]))
-			i++;
+		int field_sep = 0;
+		for (; i < n && NSEP(s[i]); i++)
+			field_sep |= s[i] == ',' || s[i] == '|' || s[i] == '/';
 		size_t j = i;
 		while (j < n && !NSEP(s[j]))
 			j++;
 		if (j == i)
+			break;
+		/* "Jean Dupont, Dupont Conseil": a full name ends at a field
+		 * separator; the firm named after the sender is not the name */
+		if (field_sep && full >= 2)
 			break;
 		words++;
 		/* a word whose first letter starts no sender token cannot match */
@@ -2825,7 +2830,18 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 		/* no hint: a North American number (no trunk 0 or 1), or a
 		 * national number with trunk 0 in the regions of
 		 * phone_regions.txt, in order */
-		if (t == CRM_PHONE_INVALID && digits == 10 && p[0] != '0' && p[0] != '1') {
+		/* a group of one to three digits in parentheses opening the
+		 * number: a US area code, or a country calling code */
+		size_t cc = 0;
+		const char *o = clean;
+		while (*o == ' ')
+			o++;
+		if (*o == '(')
+			while (a_isdigit((unsigned char)o[1 + cc]))
+				cc++;
+		if (o[1 + cc] != ')')
+			cc = 0;
+		if (t == CRM_PHONE_INVALID && digits == 10 && p[0] != '0' && p[0] != '1' && (cc == 0 || cc == 3)) {
 			guessed = 1;
 			t = crm_phone_parse(clean, strlen(clean), "US", e164);
 		}
@@ -2842,6 +2858,22 @@ add_phone(struct ex *x, const char *num, size_t n, int label, int line)
 		for (size_t i = 0; t == CRM_PHONE_INVALID && alone && p[0] == '0' && i < x->c.r->nphone_regions; i++) {
 			guessed = 1;
 			t = crm_phone_parse(clean, strlen(clean), x->c.r->phone_regions[i], e164);
+		}
+		/* "(852) 2845 1230", "(65) 6532 1480": a country calling code
+		 * in parentheses without its '+', when no national reading
+		 * holds (a US area code "(212) 555-0187" reads first) */
+		if (t == CRM_PHONE_INVALID && alone && cc >= 1 && o[1] != '0') {
+			char intl_buf[sizeof clean + 1];
+			intl_buf[0] = '+';
+			memcpy(intl_buf + 1, o + 1, cc);
+			size_t rest = strlen(o + 2 + cc);
+			memcpy(intl_buf + 1 + cc, o + 2 + cc, rest + 1);
+			t = crm_phone_parse(intl_buf, strlen(intl_buf), "ZZ", e164);
+			if (t == CRM_PHONE_INVALID) {
+				t = fiction_number(x->c.r, intl_buf, e164);
+				possible = t != CRM_PHONE_INVALID;
+			}
+			guessed = 0;
 		}
 	}
 	if (t == CRM_PHONE_INVALID)
@@ -3478,6 +3510,36 @@ postbox_only(const char *s, size_t n)
 	return 0;
 }
 
+static int closing_line(struct ctx *c, const char *s, size_t n);
+
+/* "Dubai International Financial Centre", "Canary Wharf" between
+ * "Office 305, Level 3, Gate Village Building 4" and "PO Box 506789,
+ * Dubai": a short line of capitalised words with no digit, between a
+ * numbered street line above and the city's line, that no lexicon takes
+ * for a title, a legal form, a team or a notice, is part of the street */
+static int
+district_line(struct ex *x, int k)
+{
+	const char *s = x->lines[k], *a = x->lines[k - 1];
+	size_t n = x->lens[k], an = x->lens[k - 1];
+	struct lexhit h;
+
+	if (n < 4 || n > 50 || count_digits(s, n) || memchr(s, '@', n) || count_words(s, n) > 5
+	    || !(a_isupper((unsigned char)s[0]) || (unsigned char)s[0] >= 0xC3) || capital_ratio(s, n) < 0.75
+	    || closing_line(&x->c, s, n))
+		return 0;
+	if (lex_scan(x->c.r, s, n, &h) & (LX_TITLE | LX_LEGAL | LX_DEPT | LX_DISC_CUE | LX_DISC_SHORT))
+		return 0;
+	if (domain_cover(&x->c, s, n) >= 0.5)
+		return 0;
+	size_t f0, l0;
+	if (name_match(&x->c, s, n, &f0, &l0) >= 2)
+		return 0;
+	/* the line above: a numbered street, not a phone */
+	return count_digits(a, an) > 0 && count_digits(a, an) < 8 && streetish(x, a, an)
+	    && !memchr(a, '@', an);
+}
+
 /* Street text before position `at` of line li: the street-like segments
  * of that line, or the street-like lines just above (and those lines
  * before a post-office box alone on the line). */
@@ -3508,14 +3570,25 @@ street_before(struct ex *x, int li, size_t at)
 		int top = li;
 		/* many digits make a phone line, unless they are apart
 		 * ("1250, boulevard ..., bureau 2200") */
+		int mid = -1;   /* a district line between the street and the city */
 		while (top > 0 && li - top < 2 && (streetish(x, x->lines[top - 1], x->lens[top - 1])
 		    || number_last_street(x->lines[top - 1], x->lens[top - 1])
-		    || (top == li && number_first_street(x, x->lines[top - 1], x->lens[top - 1])))
+		    || (top == li && number_first_street(x, x->lines[top - 1], x->lens[top - 1]))
+		    || (top == li && top >= 2 && district_line(x, top - 1) && (mid = top - 1) >= 0))
 		    && (count_digits(x->lines[top - 1], x->lens[top - 1]) < 8
 		    || rx(&x->c, x->c.r->p_phone, x->lines[top - 1], x->lens[top - 1], 0) < 0)
 		    && !memchr(x->lines[top - 1], '@', x->lens[top - 1]))
 			top--;
+		if (mid >= 0 && top == mid) {
+			/* the district alone is no street */
+			top = li;
+			mid = -1;
+		}
 		for (int k = top; k < li; k++) {
+			if (k == mid) {
+				add_street_part(&b, x->lines[k], x->lens[k]);
+				continue;
+			}
 			size_t save = x->ns;
 			segment(x, k, x->lines[k], x->lens[k]);
 			for (size_t j = save; j < x->ns; j++)
@@ -4623,6 +4696,19 @@ dept_seg(struct ex *x, struct seg *g)
 	return (lf & LX_DEPT) && !(lf & (LX_TITLE | LX_LEGAL | LX_COMPANY)) && domain_cover(&x->c, g->s, g->n) < 0.5;
 }
 
+/* "Partner – Fund Distribution", "Executive Director – Wealth
+ * Solutions": a business line in title case after a dash (the firm
+ * printed on a line of its own) is part of the title, unless it is the
+ * sender's name or a word in capitals ("KPMG", "PARIS") */
+static int
+title_case_qualifier(struct ctx *c, const char *s, size_t n)
+{
+	size_t f0, l0, lower = 0;
+	for (size_t i = 0; i < n; i++)
+		lower += a_islower((unsigned char)s[i]) != 0;
+	return lower >= 2 && !name_match(c, s, n, &f0, &l0);
+}
+
 /* Does the title end on a word that asks for more ("Directeur du",
  * "Head of", "Responsable Conformité et")? */
 static int
@@ -4951,7 +5037,7 @@ find_title_company(struct ex *x, struct crm_signature *s)
 			    && company_score(x, q, &why) <= 0) || ((!q->kind || q->kind == S_TITLE) && tseg + 1 != cseg
 			    && cseg >= 0 && x->seg[cseg].line != g->line && count_words(q->s, q->n) <= 3
 			    && !(seg_lex(c->r, q)->flags & (LX_LEGAL | LX_STREET | LX_COUNTRY))
-			    && domain_cover(c, q->s, q->n) < 0.5 && capital_ratio(q->s, q->n) < 0.75))) {
+			    && domain_cover(c, q->s, q->n) < 0.5 && (capital_ratio(q->s, q->n) < 0.75 || title_case_qualifier(c, q->s, q->n))))) {
 				/* ... and "Directrice adjointe – Clientèle privée",
 				 * "Chargée de mission – Expertise comptable": a field
 				 * in lower case after a dash, the firm on a line of its
@@ -4986,6 +5072,17 @@ find_title_company(struct ex *x, struct crm_signature *s)
 			n--;
 		double conf = !strcmp(cwhy, "sender-domain-match") ? 0.95
 		    : !strcmp(cwhy, "legal-form") ? 0.88 : best >= 2 ? 0.85 : 0.75;
+		/* "Cabinet Lumen, 06 12 34 56 78": a number after the firm's
+		 * comma on a one-line signature is no part of the firm */
+		for (size_t k = n; k > 2; k--)
+			if (p[k - 2] == ',' && p[k - 1] == ' ') {
+				if (count_digits(p + k, n - k) >= 8 && count_letter_words(p + k, n - k) <= 1) {
+					n = k - 2;
+					while (n && strchr(",;: ", p[n - 1]))
+						n--;
+				}
+				break;
+			}
 		int other = firm_expansion(x, cseg);
 		if (other >= 0) {
 			/* the acronym and its words, from the first printed to

@@ -753,3 +753,30 @@ Services Nordiques inc.'
 	got=$(card "Eve Stone" "eve@stone-fo.co.uk" $'Regards,\n\nEve Stone\nInvestment Director')
 	jq_is .fields.company "Stone Family Office" "$got"
 }
+
+@test "a title-case business line after a dash stays in the title; a district line between the street and the city is street; a country code in parentheses without '+'" {
+	got=$(card "Chiara Bellandi" "chiara@navigli-partners.it" $'Many thanks,\n\nChiara Bellandi\nPartner \xe2\x80\x93 Fund Distribution\nNavigli Partners S.r.l.\nTel. +39 02 7634 1520')
+	jq_is .fields.title "Partner – Fund Distribution" "$got"
+	got=$(card "Omar Haddad" "omar@gate-cap.ae" $'Kind regards,\n\nOmar Haddad\nPartner\nGate Capital Limited\nOffice 12, Level 3, Gate Building 4\nDubai International Financial Centre\nPO Box 5067, Dubai, UAE')
+	jq_is .fields.address.street "Office 12, Level 3, Gate Building 4, Dubai International Financial Centre, PO Box 5067" "$got"
+	got=$(card "Ken Cheung" "ken@harbour-am.com" $'Regards,\n\nKen Cheung\nDirector\nHarbour AM Limited\nTel: (852) 2845 1230\nMobile: (852) 9123 4567')
+	jq_is .fields.phone "+85228451230" "$got"
+	jq_is .fields.mobile "+85291234567" "$got"
+	got=$(card "Rachel Lim" "rachel@bay-fo.sg" $'Regards,\n\nRachel Lim\nDirector\nBay FO Pte. Ltd.\nTel: (65) 6532 1480')
+	jq_is .fields.phone "+6565321480" "$got"
+	# a US area code in parentheses stays a US number
+	got=$(card "Ann Lee" "ann@lee-advisors.com" $'Thanks,\n\nAnn Lee\nOffice: (212) 555-0187')
+	jq_is .fields.phone "+12125550187" "$got"
+}
+
+@test "a one-line signature with commas: the full name ends at the comma, the number after the firm's comma is not the firm's" {
+	got=$(card "Jean Dupont" "jean@dupont-conseil.fr" $'Bien reçu.\n\n-- \nJean Dupont, Dupont Conseil, 06 12 34 56 78')
+	jq_is .fields.name "Jean Dupont" "$got"
+	jq_is .fields.company "Dupont Conseil" "$got"
+	jq_is .fields.mobile "+33612345678" "$got"
+	got=$(card "Jean Dupont" "jean@cabinet-lumen.fr" $'Bien reçu.\n\nJean Dupont, Cabinet Lumen, Tél. 06 12 34 56 78')
+	jq_is .fields.company "Cabinet Lumen" "$got"
+	# a name printed surname first keeps its comma
+	got=$(card "Jean Dupont" "jean@dupont-conseil.fr" $'Bien reçu.\n\nCordialement,\nDUPONT, Jean\nGérant')
+	jq_is .fields.title "Gérant" "$got"
+}
