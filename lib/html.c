@@ -422,6 +422,21 @@ skip_until(const char *s, size_t n, size_t i, const char *end)
 	return n;
 }
 
+/* An attribute's value (a NUL-terminated copy) with its entities
+ * decoded, appended to dec; with blank, white space written in the
+ * value becomes a plain space. */
+static void
+decode_value(struct crm_buf *dec, const char *v, int blank)
+{
+	for (size_t i = 0; v[i]; i++) {
+		size_t k = v[i] == '&' ? crm_html_entity(dec, v + i, strlen(v + i)) : 0;
+		if (k)
+			i += k - 1;
+		else
+			crm_buf_addc(dec, blank && isspace((unsigned char)v[i]) ? ' ' : v[i]);
+	}
+}
+
 static void
 link_end(struct conv *c)
 {
@@ -454,13 +469,7 @@ link_end(struct conv *c)
 			visible = 1;
 	if (!visible) {
 		struct crm_buf dec = CRM_BUF_INIT;
-		for (size_t i = 0; target[i]; i++) {
-			size_t k = target[i] == '&' ? crm_html_entity(&dec, target + i, strlen(target + i)) : 0;
-			if (k)
-				i += k - 1;
-			else
-				crm_buf_addc(&dec, target[i]);
-		}
+		decode_value(&dec, target, 0);
 		if (c->out->len > c->link_start)
 			crm_buf_adds(c->out, " <");
 		else {
@@ -508,13 +517,7 @@ image_alt(struct conv *c, const char *t, size_t n)
 
 	if (!attr(t, n, "alt", alt, sizeof alt))
 		return;
-	for (size_t i = 0; alt[i]; i++) {
-		size_t k = alt[i] == '&' ? crm_html_entity(&dec, alt + i, strlen(alt + i)) : 0;
-		if (k)
-			i += k - 1;
-		else
-			crm_buf_addc(&dec, isspace((unsigned char)alt[i]) ? ' ' : alt[i]);
-	}
+	decode_value(&dec, alt, 1);
 	e = dec.len;
 	while (b < e && dec.s[b] == ' ')
 		b++;
@@ -528,7 +531,7 @@ image_alt(struct conv *c, const char *t, size_t n)
 			    && c->out->s[c->out->len - 1] != ' ')
 				c->pending = 1;
 			flush_pending(c);
-			crm_buf_adds(c->out, "[image: ");
+			crm_buf_adds(c->out, CRM_HTML_IMAGE_OPEN);
 			crm_buf_add(c->out, dec.s + b, e - b);
 			crm_buf_addc(c->out, ']');
 			c->pending = 1;

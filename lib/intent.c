@@ -32,6 +32,7 @@
 #include "entities.h"
 #include "exitcode.h"
 #include "fold.h"
+#include "html.h"
 #include "jsonl.h"
 #include "log.h"
 #include "quote.h"
@@ -283,10 +284,9 @@ join_wrapped(char *s, size_t n)
 static void
 blank_images(char *s, size_t n)
 {
-	static const char open[] = "[image: ";
 	char *p = s, *e = s + n;
 
-	while ((p = memmem(p, (size_t)(e - p), open, sizeof open - 1))) {
+	while ((p = memmem(p, (size_t)(e - p), CRM_HTML_IMAGE_OPEN, CRM_HTML_IMAGE_OPEN_LEN))) {
 		char *c = memchr(p, ']', (size_t)(e - p));
 		char *nl = memchr(p, '\n', (size_t)(e - p));
 		if (!c || (nl && nl < c))

@@ -39,6 +39,7 @@
 #include "charset.h"
 #include "config.h"
 #include "hash.h"
+#include "html.h"
 #include "log.h"
 #include "phone.h"
 #include "quote.h"
@@ -2018,21 +2019,20 @@ static int label_kind(const struct crm_sig_rules *, const char *, size_t);
  * returns 1; 0 when nothing of it is left.  The caller puts the logos
  * after the lines: a firm written out in the text ("Cabinet Vermeil
  * Audit & Conseil") says more than its logo ("Logo Cabinet Vermeil"). */
-#define IMG_OPEN "[image: "
-#define IMG_OPEN_LEN (sizeof IMG_OPEN - 1)
 
 static size_t
 image_alone(const char *s, size_t n, size_t *b)
 {
 	const char *close;
 
-	if (n <= IMG_OPEN_LEN + 1 || memcmp(s, IMG_OPEN, IMG_OPEN_LEN) || s[n - 1] != ']')
+	if (n <= CRM_HTML_IMAGE_OPEN_LEN + 1 || memcmp(s, CRM_HTML_IMAGE_OPEN, CRM_HTML_IMAGE_OPEN_LEN)
+	    || s[n - 1] != ']')
 		return 0;
-	close = memchr(s + IMG_OPEN_LEN, ']', n - IMG_OPEN_LEN);
+	close = memchr(s + CRM_HTML_IMAGE_OPEN_LEN, ']', n - CRM_HTML_IMAGE_OPEN_LEN);
 	if (close != s + n - 1)
 		return 0;
-	*b = IMG_OPEN_LEN;
-	return n - 1 - IMG_OPEN_LEN;
+	*b = CRM_HTML_IMAGE_OPEN_LEN;
+	return n - 1 - CRM_HTML_IMAGE_OPEN_LEN;
 }
 
 static int
@@ -2090,7 +2090,7 @@ image_text(const struct crm_sig_rules *r, const char *s, size_t n, struct crm_bu
 		crm_buf_add(logos, t, len);
 		return 1;
 	}
-	if (!memmem(s, n, IMG_OPEN, IMG_OPEN_LEN)) {
+	if (!memmem(s, n, CRM_HTML_IMAGE_OPEN, CRM_HTML_IMAGE_OPEN_LEN)) {
 		if (out->len)
 			crm_buf_addc(out, '\n');
 		crm_buf_add(out, s, n);
@@ -2109,7 +2109,7 @@ image_text(const struct crm_sig_rules *r, const char *s, size_t n, struct crm_bu
 		crm_buf_addc(out, '\n');
 	size_t from = out->len;
 	while (i < n) {
-		const char *o = memmem(s + i, n - i, IMG_OPEN, IMG_OPEN_LEN), *c;
+		const char *o = memmem(s + i, n - i, CRM_HTML_IMAGE_OPEN, CRM_HTML_IMAGE_OPEN_LEN), *c;
 		size_t e = o ? (size_t)(o - s) : n;
 		for (; i < e; i++) {
 			if (s[i] != ' ' && (pending || cue)) {
@@ -2133,9 +2133,10 @@ image_text(const struct crm_sig_rules *r, const char *s, size_t n, struct crm_bu
 		pending = kept > 0;
 		cue = NULL;
 		if (c) {
-			int k = label_kind(r, o + IMG_OPEN_LEN, (size_t)(c - o) - IMG_OPEN_LEN);
+			int k = label_kind(r, o + CRM_HTML_IMAGE_OPEN_LEN,
+			    (size_t)(c - o) - CRM_HTML_IMAGE_OPEN_LEN);
 			if (k != PH_NONE && k != PH_NOTPHONE)
-				cue = o + IMG_OPEN_LEN, cuelen = (size_t)(c - o) - IMG_OPEN_LEN;
+				cue = o + CRM_HTML_IMAGE_OPEN_LEN, cuelen = (size_t)(c - o) - CRM_HTML_IMAGE_OPEN_LEN;
 		}
 	}
 	while (out->len > from && out->s[out->len - 1] == ' ')
