@@ -4785,6 +4785,23 @@ title_continuation(struct ex *x, struct seg *g, int cseg)
 	return NULL;
 }
 
+/* The next word of s[*i..n), words being separated by spaces: 1 with
+ * *i at its first byte and its length in *wl, or 0 at the end.  The
+ * caller moves *i past the word (*i += *wl) before the next call. */
+static int
+space_word(const char *s, size_t n, size_t *i, size_t *wl)
+{
+	size_t b = *i, e;
+
+	while (b < n && s[b] == ' ')
+		b++;
+	for (e = b; e < n && s[e] != ' '; e++)
+		;
+	*i = b;
+	*wl = e - b;
+	return e > b;
+}
+
 /* Is a would-be title a sentence, a slogan or a motto rather than a
  * job ("I cannot determine if ...", "We make it work!", "FOR MORE
  * INFORMATION PLEASE GO TO", "Linux Zealot, Conservative, and
@@ -4808,15 +4825,9 @@ title_sentence(const char *s, size_t n, int after_name)
 	    || memmem(s, n, ", and ", 6) || memmem(s, n, ", et ", 5) || (n >= 3 && !memcmp(s + n - 3, "...", 3))
 	    || s[n - 1] == ':')
 		return 1;
-	while (i < n) {
-		while (i < n && s[i] == ' ')
-			i++;
-		size_t j = i;
-		while (j < n && s[j] != ' ')
-			j++;
-		if (j == i)
-			break;
-		size_t wl = j - i;
+	size_t wl;
+	while (space_word(s, n, &i, &wl)) {
+		size_t j = i + wl;
 		words++;
 		if (wl == 1 && s[i] == 'I')
 			return 1;
@@ -4887,15 +4898,10 @@ acronym_of(const char *a, size_t an, const char *s, size_t n)
 	for (size_t j = 0; j < an; j++)
 		if (!a_isupper((unsigned char)a[j]))
 			return 0;
-	while (i < n) {
-		while (i < n && s[i] == ' ')
-			i++;
-		size_t j = i;
-		while (j < n && s[j] != ' ')
-			j++;
-		if (j == i)
-			break;
-		if (word_case(s + i, j - i) >= 1) {
+	size_t wl;
+	while (space_word(s, n, &i, &wl)) {
+		size_t j = i + wl;
+		if (word_case(s + i, wl) >= 1) {
 			char f[32];
 			size_t cl = crm_utf8_seqlen((const unsigned char *)s + i, j - i);
 			if (k >= an || fold_buf(s + i, cl, f, sizeof f) < 1)
