@@ -53,24 +53,15 @@ static int
 one(struct crm_stage *st, const struct crm_rec *r, void *arg)
 {
 	struct ps *ps = arg;
-	json_object *t = crm_get(r->obj, "text"), *from = crm_get(r->obj, "from"), *sig;
+	json_object *t = crm_get(r->obj, "text"), *sig;
 	struct crm_body b;
-	struct crm_sig_input in = { .region = ps->region };
 
 	if (!t || !json_object_is_type(t, json_type_string)) {
 		crm_reject(r, t ? "\"text\" is not a string" : "record has no \"text\"");
 		return CRM_REJECT;
 	}
 	ps->records++;
-	crm_quote_split_subject(json_object_get_string(t), (size_t)json_object_get_string_len(t),
-	    crm_get_str(r->obj, "subject"), &b);
-	if (from && json_object_is_type(from, json_type_object)) {
-		in.from_name = crm_get_str(from, "name");
-		in.from_email = crm_get_str(from, "email");
-	}
-	in.reply = b.reply;
-	in.reply_len = b.reply_len;
-	sig = crm_sig_card(ps->cards, &in);
+	sig = crm_sig_card_of(ps->cards, r->obj, t, ps->region, &b);
 	crm_stage_set(st, "body", crm_body_json(&b));
 	crm_stage_set(st, "signature", sig);
 	crm_body_free(&b);

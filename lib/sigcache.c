@@ -6,6 +6,7 @@
 #include "sigcache.h"
 #include "buf.h"
 #include "hash.h"
+#include "jsonl.h"
 #include "log.h"
 
 #include <stdint.h>
@@ -98,6 +99,24 @@ crm_sig_card(struct crm_sig_cache *c, const struct crm_sig_input *in)
 	sl->sig = j ? json_object_get(j) : NULL;
 	sl->hit = NULL;
 	return j;
+}
+
+json_object *
+crm_sig_card_of(struct crm_sig_cache *c, json_object *rec, json_object *text,
+    const char *region, struct crm_body *b)
+{
+	json_object *from = crm_get(rec, "from");
+	struct crm_sig_input in = { .region = region };
+
+	crm_quote_split_subject(json_object_get_string(text), (size_t)json_object_get_string_len(text),
+	    crm_get_str(rec, "subject"), b);
+	if (from && json_object_is_type(from, json_type_object)) {
+		in.from_name = crm_get_str(from, "name");
+		in.from_email = crm_get_str(from, "email");
+	}
+	in.reply = b->reply;
+	in.reply_len = b->reply_len;
+	return crm_sig_card(c, &in);
 }
 
 void

@@ -1,8 +1,8 @@
 /* sig-lib.c — crm-parse-signature's work without its JSON input and
  * output, for tests/bench/30-signature.sh: the records are read and
  * parsed first (not timed), then each one's text goes through what the
- * stage does with it (crm_quote_split_subject, then crm_sig_card: locate,
- * extract, cache) under the clock.  This is the measure the npm peers
+ * stage does with it (crm_sig_card_of: quote split, locate, extract,
+ * cache) under the clock.  This is the measure the npm peers
  * get in sig-peers.js ("speed": the library call on an already parsed
  * record), so the two can be compared like for like.
  *
@@ -58,20 +58,11 @@ main(int argc, char **argv)
 
 	double w0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_PROCESS_CPUTIME_ID);
 	for (size_t i = 0; i < n; i++) {
-		json_object *t = crm_get(recs[i], "text"), *from = crm_get(recs[i], "from"), *sig;
-		struct crm_sig_input in = { .region = "FR" };
+		json_object *t = crm_get(recs[i], "text"), *sig;
 		struct crm_body b;
 		if (!t || !json_object_is_type(t, json_type_string))
 			continue;
-		crm_quote_split_subject(json_object_get_string(t), (size_t)json_object_get_string_len(t),
-		    crm_get_str(recs[i], "subject"), &b);
-		if (from && json_object_is_type(from, json_type_object)) {
-			in.from_name = crm_get_str(from, "name");
-			in.from_email = crm_get_str(from, "email");
-		}
-		in.reply = b.reply;
-		in.reply_len = b.reply_len;
-		sig = crm_sig_card(cards, &in);
+		sig = crm_sig_card_of(cards, recs[i], t, "FR", &b);
 		found += sig != NULL;
 		json_object_put(sig);
 		crm_body_free(&b);
