@@ -10,10 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 r=$(corpus_records) || exit 0
 n=$(wc -l <"$r")
 floor="$BENCH_CACHE/stage-floor"
-top=$(cd "$here/../.." && pwd)
-cc -std=c11 -O2 -D_GNU_SOURCE -I"$top/lib" -I/usr/include/json-c -o "$floor" \
-    "$here/stage-floor.c" "$B/lib/libcrm.a" -letpan -lpq -lcurl -ljson-c -lpcre2-8 \
-    -lssl -lcrypto -lutf8proc -lphonenumber -lprotobuf -lstdc++ -lm -lpthread || exit 0
+bench_cc "$floor" "$here/stage-floor.c" || exit 0
 cpu_time() {
 	for i in 1 2 3 4 5; do
 		/usr/bin/time -f '%U %S' sh -c "$* >/dev/null 2>/dev/null" 2>&1 | tail -n 1 |

@@ -37,9 +37,7 @@ echo "crm-parse-signature: $(rate "$N" "$t") msg/s (median of 5, wall $t s); $(r
 echo "  load average while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
 crm-parse-signature "$R" 2>&1 >/dev/null | sed 's/^/  /'
 lib="$BENCH_CACHE/sig-lib"
-if cc -std=c11 -O2 -D_GNU_SOURCE -I"$CRM_TOP/lib" -I/usr/include/json-c -o "$lib" \
-    "$here/sig-lib.c" "$B/lib/libcrm.a" -letpan -lpq -lcurl -ljson-c -lpcre2-8 \
-    -lssl -lcrypto -lutf8proc -lphonenumber -lprotobuf -lstdc++ -lm -lpthread; then
+if bench_cc "$lib" "$here/sig-lib.c"; then
 	for i in 1 2 3 4 5; do "$lib" "$CRM_RULES_DIR/signature" "$R"; done >"$TMP/lib"
 	w=$(cut -d' ' -f1 "$TMP/lib" | sort -n | sed -n 3p)
 	c=$(cut -d' ' -f2 "$TMP/lib" | sort -n | sed -n 3p)

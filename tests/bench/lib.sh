@@ -5,6 +5,7 @@
 #   median_time CMD...   -> median wall seconds of 5 runs of sh -c CMD
 #   peak_rss CMD...      -> peak RSS in KB of one run of sh -c CMD
 #   rate N SECONDS       -> N/SECONDS formatted
+#   bench_cc OUT SRC     -> build a C benchmark program SRC against libcrm.a
 
 : "${BENCH_CACHE:?}"
 
@@ -77,4 +78,10 @@ peak_rss() {
 
 rate() {
 	awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }'
+}
+
+bench_cc() {
+	cc -std=c11 -O2 -D_GNU_SOURCE -I"$CRM_TOP/lib" -I/usr/include/json-c -o "$1" "$2" \
+	    "$B/lib/libcrm.a" -letpan -lpq -lcurl -ljson-c -lpcre2-8 -lssl -lcrypto -lutf8proc \
+	    -lphonenumber -lprotobuf -lstdc++ -lm -lpthread
 }
